@@ -1,0 +1,84 @@
+//! `cargo xtask`: the project's automation.
+//!
+//! `cargo xtask test` installs what the suites need and runs every check and suite;
+//! `cargo xtask test <suite>` runs one suite. Every install step is idempotent and
+//! cheap when its tool is already present, so the same command works on a fresh
+//! machine and on a warm one.
+
+use std::process::ExitCode;
+
+mod core_suite;
+mod lint;
+mod process;
+
+/// One named test suite.
+struct Suite {
+    name: &'static str,
+    about: &'static str,
+    run: fn() -> Result<(), String>,
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        name: "core",
+        about: "sans-IO core: unit, ported upstream and property tests; wasm32 build",
+        run: core_suite::run,
+    },
+];
+
+fn usage() -> String {
+    let mut text = String::from(
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n\nsuites:\n",
+    );
+    for suite in SUITES {
+        text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
+    }
+    text
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["test"] => run_all(),
+        ["test", name] => match SUITES.iter().find(|suite| suite.name == *name) {
+            Some(suite) => run_suite(suite),
+            None => Err(format!("unknown suite `{name}`\n\n{}", usage())),
+        },
+        ["lint"] => lint::run(),
+        ["help" | "--help" | "-h"] => {
+            print!("{}", usage());
+            Ok(())
+        }
+        _ => Err(usage()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_suite(suite: &Suite) -> Result<(), String> {
+    eprintln!("==> suite {}", suite.name);
+    (suite.run)().map_err(|err| format!("suite `{}` failed: {err}", suite.name))
+}
+
+fn run_all() -> Result<(), String> {
+    lint::run()?;
+    let mut failed = Vec::new();
+    for suite in SUITES {
+        if let Err(err) = run_suite(suite) {
+            eprintln!("xtask: {err}");
+            failed.push(suite.name);
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("==> all suites passed");
+        Ok(())
+    } else {
+        Err(format!("failed suites: {}", failed.join(", ")))
+    }
+}
