@@ -1,0 +1,123 @@
+//! Errors: invalid options, invalid commands, and why a connection attempt failed.
+
+use std::time::Duration;
+
+/// The options cannot describe a connection. Each message says what to change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// The host is empty.
+    #[error(
+        "host must not be empty: pass the server's host, e.g. \"localhost:1999\" or \"my-app.my-user.partykit.dev\""
+    )]
+    EmptyHost,
+    /// The host contains characters a host cannot have.
+    #[error("host {host:?} is not a valid host: {why}")]
+    InvalidHost {
+        /// The host as given.
+        host: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Neither a room nor a base path is set and the socket would connect at once.
+    #[error(
+        "either room or base_path must be set to connect; use start_closed(true) to create the socket now and set them later with update()"
+    )]
+    MissingRoom,
+    /// The path begins with `/`.
+    #[error(
+        "path must not start with '/': got {0:?}; write it relative to the room, e.g. \"inbox\""
+    )]
+    PathStartsWithSlash(String),
+    /// A name (party, room, prefix, base path) is empty where one is required.
+    #[error("{0} must not be empty")]
+    EmptyName(&'static str),
+    /// The minimum reconnection delay is above the maximum.
+    #[error("min_reconnection_delay ({min:?}) must not exceed max_reconnection_delay ({max:?})")]
+    MinDelayAboveMax {
+        /// The minimum delay given.
+        min: Duration,
+        /// The maximum delay given.
+        max: Duration,
+    },
+    /// The grow factor is below 1 or not a finite number.
+    #[error("reconnection_delay_grow_factor must be a finite number >= 1.0: got {0}")]
+    InvalidGrowFactor(f64),
+    /// The jitter fraction is outside `0.0..=1.0`.
+    #[error("jitter must be between 0.0 (off) and 1.0: got {0}")]
+    InvalidJitter(f64),
+    /// A timeout or interval that must be positive is zero.
+    #[error("{0} must be greater than zero; to turn the feature off, leave the option unset")]
+    ZeroDuration(&'static str),
+    /// A handshake header name or value cannot be sent.
+    #[error("header {name:?} cannot be sent: {why}")]
+    InvalidHeader {
+        /// The header name as given.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A static query sets `_pk`, which carries the connection id.
+    #[error("query must not set _pk: it carries the connection id; set the id with id() instead")]
+    ReservedQueryKey,
+    /// A subprotocol name is not a valid token.
+    #[error("subprotocol {0:?} is not a valid token (letters, digits and !#$%&'*+-.^_`|~ only)")]
+    InvalidSubprotocol(String),
+}
+
+/// A command the socket cannot carry out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The options are invalid.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// The close code may not be sent by an application.
+    #[error("close code {0} cannot be sent: use 1000 or a code from 3000 to 4999")]
+    InvalidCloseCode(u16),
+    /// The close reason is longer than a close frame can carry.
+    #[error("close reason is {0} bytes; a close frame carries at most 123 UTF-8 bytes")]
+    CloseReasonTooLong(usize),
+    /// The socket's driver has stopped, so the command cannot reach it.
+    #[error("the socket's driver has stopped; create a new socket")]
+    DriverStopped,
+}
+
+/// Why a connection attempt or an open connection failed.
+///
+/// Drivers report these to the machine with
+/// [`handle_failed`](crate::Machine::handle_failed); the machine reports them to the
+/// application as [`Event::Error`](crate::Event::Error) and feeds them to the
+/// [`FailurePolicy`](crate::FailurePolicy).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The connection did not open within `connection_timeout` (this includes resolving
+    /// a per-attempt query).
+    #[error("connection timed out after {0:?}")]
+    Timeout(Duration),
+    /// The server answered the handshake with an HTTP status instead of upgrading.
+    #[error("handshake rejected with HTTP {status}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    HandshakeRejected {
+        /// The HTTP status code.
+        status: u16,
+        /// The `Retry-After` header, when present and valid.
+        retry_after: Option<Duration>,
+    },
+    /// The per-attempt query provider failed.
+    #[error("query provider failed: {0}")]
+    QueryProvider(String),
+    /// No pong or other traffic arrived within the heartbeat timeout: the connection is
+    /// presumed half-open.
+    #[error("no traffic for {0:?} after a ping: connection presumed dead")]
+    HeartbeatTimeout(Duration),
+    /// DNS, TCP or TLS failed.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The peer broke the WebSocket protocol (invalid UTF-8, oversize frame, garbage).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The URL could not be used.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+}

@@ -1,0 +1,335 @@
+//! Room URLs: host parsing and classification, path encoding, query serialization.
+//!
+//! URLs are what a browser sends for the same input: path segments percent-encoded by
+//! the WHATWG URL rules, the query form-encoded as `URLSearchParams` does.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+use super::error::OptionsError;
+use super::query::Query;
+
+/// The WHATWG path percent-encode set.
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// One path segment holding a name: `/`, `\` and `%` are data, not structure.
+const SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'\\').add(b'%');
+
+/// The query parameter that carries the connection id.
+pub(crate) const ID_PARAM: &str = "_pk";
+
+/// Whether connections are encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `ws://` (and `http://` for HTTP requests).
+    Ws,
+    /// `wss://` (and `https://` for HTTP requests).
+    Wss,
+}
+
+impl Protocol {
+    /// The WebSocket scheme: `ws` or `wss`.
+    pub fn websocket_scheme(self) -> &'static str {
+        match self {
+            Protocol::Ws => "ws",
+            Protocol::Wss => "wss",
+        }
+    }
+
+    /// The HTTP scheme of the same security: `http` or `https`.
+    pub fn http_scheme(self) -> &'static str {
+        match self {
+            Protocol::Ws => "http",
+            Protocol::Wss => "https",
+        }
+    }
+}
+
+/// Strips a leading `http(s)://` or `ws(s)://` (any case) and trailing slashes, then
+/// checks that what is left can be a host with an optional port.
+pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
+    let trimmed = host.trim();
+    let without_scheme = ["https://", "http://", "wss://", "ws://"]
+        .iter()
+        .find_map(|scheme| {
+            trimmed
+                .get(..scheme.len())
+                .filter(|head| head.eq_ignore_ascii_case(scheme))
+                .map(|_| &trimmed[scheme.len()..])
+        })
+        .unwrap_or(trimmed);
+    let host = without_scheme.trim_end_matches('/');
+    if host.is_empty() {
+        return Err(OptionsError::EmptyHost);
+    }
+    let invalid = |why| OptionsError::InvalidHost {
+        host: host.to_owned(),
+        why,
+    };
+    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("it contains whitespace"));
+    }
+    if host.contains(['?', '#', '@']) {
+        return Err(invalid(
+            "a host cannot contain '?', '#' or '@'; pass query parameters with query()",
+        ));
+    }
+    if !host.is_ascii() {
+        return Err(invalid(
+            "non-ASCII names must be given in their punycode form (xn--…)",
+        ));
+    }
+    let (hostname, _port) = split_host(host).ok_or_else(|| {
+        invalid("expected a name or IP address, optionally with :port (IPv6 addresses in brackets)")
+    })?;
+    if hostname.is_empty() {
+        return Err(invalid("the name before the port is empty"));
+    }
+    // Hostnames are case-insensitive; browsers send them lowercase.
+    Ok(host.to_ascii_lowercase())
+}
+
+/// Splits `authority[/path]` into the hostname (brackets removed) and port, or `None`
+/// when the port or the brackets are malformed.
+fn split_host(host: &str) -> Option<(&str, Option<u16>)> {
+    let authority = host.split('/').next().unwrap_or(host);
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        inside.parse::<Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':')?.parse().ok()?),
+        };
+        return Some((inside, port));
+    }
+    match authority.rsplit_once(':') {
+        Some((name, _)) if name.contains(':') => None,
+        Some((name, port)) => Some((name, Some(port.parse().ok()?))),
+        None => Some((authority, None)),
+    }
+}
+
+/// Whether `host` (normalized) is this machine or a private network, where servers
+/// usually run without TLS: `localhost`, `127.0.0.0/8`, `10.0.0.0/8`, `172.16.0.0/12`,
+/// `192.168.0.0/16`, `::1`, and those IPv4 ranges written as IPv4-mapped IPv6.
+pub(crate) fn is_local_host(host: &str) -> bool {
+    let Some((hostname, _)) = split_host(host) else {
+        return false;
+    };
+    if hostname == "localhost" || hostname.ends_with(".localhost") {
+        return true;
+    }
+    match hostname.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => is_local_v4(v4),
+        Ok(IpAddr::V6(v6)) => {
+            v6 == Ipv6Addr::LOCALHOST || v6.to_ipv4_mapped().is_some_and(is_local_v4)
+        }
+        Err(_) => false,
+    }
+}
+
+fn is_local_v4(ip: Ipv4Addr) -> bool {
+    ip.is_loopback() || ip.is_private()
+}
+
+/// The protocol to use for `host` when none is set.
+pub(crate) fn default_protocol(host: &str) -> Protocol {
+    if is_local_host(host) {
+        Protocol::Ws
+    } else {
+        Protocol::Wss
+    }
+}
+
+/// The path after the host, starting with `/`: `/<prefix>/<party>/<room>` or
+/// `/<base_path>`, then `/<path>` when set.
+pub(crate) fn room_path(
+    prefix: &str,
+    party: &str,
+    room: Option<&str>,
+    base_path: Option<&str>,
+    path: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    match base_path {
+        Some(base) => push_path(&mut out, base),
+        None => {
+            push_path(&mut out, prefix);
+            push_segment(&mut out, party);
+            push_segment(&mut out, room.unwrap_or_default());
+        }
+    }
+    if let Some(path) = path {
+        push_path(&mut out, path);
+    }
+    out
+}
+
+/// Appends a name as one segment: a `/` inside it is data and is encoded.
+fn push_segment(out: &mut String, name: &str) {
+    out.push('/');
+    out.extend(utf8_percent_encode(name, SEGMENT));
+}
+
+/// Appends a multi-segment path (`a/b/c`), encoding each segment.
+fn push_path(out: &mut String, path: &str) {
+    for segment in path.split('/') {
+        push_segment(out, segment);
+    }
+}
+
+/// Serializes query entries in order, as `URLSearchParams` does (`a=1+2&c=x%26y`).
+pub(crate) fn form_encode<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in entries {
+        serializer.append_pair(key, value);
+    }
+    serializer.finish()
+}
+
+/// The entries of `query` that may go into a URL: present values, without `_pk`, which
+/// only the connection id sets.
+pub(crate) fn user_params(query: &Query) -> impl Iterator<Item = (&str, &str)> {
+    query.present().filter(|(key, _)| *key != ID_PARAM)
+}
+
+/// `url` with every query value except `_pk` replaced by `REDACTED`, for logs: query
+/// values often carry tokens.
+pub fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key == ID_PARAM => pair.to_owned(),
+            Some((key, _)) => format!("{key}=REDACTED"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_scheme_case_insensitively_and_trailing_slashes() {
+        for input in [
+            "example.com",
+            "https://example.com",
+            "http://example.com",
+            "ws://example.com",
+            "wss://example.com",
+            "HTTPS://Example.COM/",
+            "example.com//",
+        ] {
+            assert_eq!(normalize_host(input).unwrap(), "example.com", "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_hosts_that_cannot_be_hosts() {
+        assert_eq!(normalize_host(""), Err(OptionsError::EmptyHost));
+        assert_eq!(normalize_host("https://"), Err(OptionsError::EmptyHost));
+        for bad in [
+            "exa mple.com",
+            "example.com?x=1",
+            "user@example.com",
+            "::1",
+            "[::1",
+            "h:99999",
+            "h:x",
+            ":80",
+            "exämple.com",
+        ] {
+            assert!(
+                matches!(normalize_host(bad), Err(OptionsError::InvalidHost { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn classifies_local_and_private_hosts_by_parsing() {
+        for local in [
+            "localhost",
+            "localhost:1999",
+            "app.localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:1999",
+            "127.1.2.3:1999",
+            "192.168.1.1",
+            "192.168.1.100:1999",
+            "10.0.0.1",
+            "10.0.0.1:1999",
+            "172.16.0.1",
+            "172.16.0.1:1999",
+            "172.20.10.5:1999",
+            "172.31.255.255",
+            "172.31.255.255:1999",
+            "[::1]:1999",
+            "[::1]",
+            "[::ffff:7f00:1]:1999",
+        ] {
+            assert!(is_local_host(local), "{local} should be local");
+        }
+        // Upstream's string prefixes call these local; parsing does not.
+        for public in [
+            "172.15.0.1:1999",
+            "172.32.0.1:1999",
+            "172.2.0.1",
+            "172.160.0.1",
+            "10.example.com",
+            "example.com",
+            "8.8.8.8:1999",
+            "0.0.0.0:1999",
+        ] {
+            assert!(!is_local_host(public), "{public} should be public");
+        }
+    }
+
+    #[test]
+    fn names_are_encoded_as_single_segments() {
+        assert_eq!(
+            room_path("parties", "main", Some("my room/é?x"), None, None),
+            "/parties/main/my%20room%2F%C3%A9%3Fx"
+        );
+        assert_eq!(
+            room_path("a/b", "p", Some("r"), None, Some("x/y")),
+            "/a/b/p/r/x/y"
+        );
+        assert_eq!(
+            room_path("parties", "p", Some("r"), Some("custom/base"), None),
+            "/custom/base"
+        );
+    }
+
+    #[test]
+    fn query_is_form_encoded_like_url_search_params() {
+        assert_eq!(
+            form_encode([("_pk", "me"), ("a", "1 2"), ("c", "x&y"), ("d", "")]),
+            "_pk=me&a=1+2&c=x%26y&d="
+        );
+    }
+
+    #[test]
+    fn redaction_keeps_only_the_connection_id() {
+        assert_eq!(
+            redact_url("wss://h/parties/main/r?_pk=abc&token=secret&x"),
+            "wss://h/parties/main/r?_pk=abc&token=REDACTED&x"
+        );
+        assert_eq!(redact_url("wss://h/r"), "wss://h/r");
+    }
+}
