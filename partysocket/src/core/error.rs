@@ -32,6 +32,14 @@ pub enum OptionsError {
     /// A name (party, room, prefix, base path) is empty where one is required.
     #[error("{0} must not be empty")]
     EmptyName(&'static str),
+    /// A party or room name is `.` or `..`, which URL parsers remove from paths.
+    #[error("{what} name {name:?} cannot be used: URL parsers treat it as a relative path step")]
+    DotSegment {
+        /// Which name: `"party"` or `"room"`.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+    },
     /// The minimum reconnection delay is above the maximum.
     #[error("min_reconnection_delay ({min:?}) must not exceed max_reconnection_delay ({max:?})")]
     MinDelayAboveMax {

@@ -492,6 +492,14 @@ impl PartySocketOptionsBuilder {
             return Err(OptionsError::EmptyName("prefix"));
         }
         o.prefix = o.prefix.trim_matches('/').to_owned();
+        for (what, name) in [("party", Some(&o.party)), ("room", o.room.as_ref())] {
+            if let Some(name) = name.filter(|name| matches!(name.as_str(), "." | "..")) {
+                return Err(OptionsError::DotSegment {
+                    what,
+                    name: name.clone(),
+                });
+            }
+        }
         if !o.has_destination() && !o.start_closed && !allow_no_room {
             return Err(OptionsError::MissingRoom);
         }

@@ -1,0 +1,381 @@
+//! URL building: every row of the upstream URL table, plus where we deliberately differ.
+
+use partysocket::{OptionsError, PartySocketOptions, Protocol, Query, QueryProvider, QuerySource};
+
+fn room_url(builder: partysocket::PartySocketOptionsBuilder) -> String {
+    builder.build().expect("valid options").room_url()
+}
+
+fn base(host: &str) -> partysocket::PartySocketOptionsBuilder {
+    PartySocketOptions::builder(host)
+        .room("my-room")
+        .id("test-id")
+}
+
+#[test]
+fn constructs_url_from_host_and_room() {
+    assert_eq!(
+        room_url(base("example.com")),
+        "wss://example.com/parties/main/my-room"
+    );
+}
+
+#[test]
+fn constructs_url_with_custom_party() {
+    assert_eq!(
+        room_url(base("example.com").party("custom")),
+        "wss://example.com/parties/custom/my-room"
+    );
+}
+
+#[test]
+fn handles_trailing_slash_in_host() {
+    let options = base("example.com/").build().unwrap();
+    assert_eq!(options.host(), "example.com");
+    assert_eq!(options.room_url(), "wss://example.com/parties/main/my-room");
+}
+
+#[test]
+fn strips_protocol_from_host() {
+    for host in [
+        "https://example.com",
+        "http://example.com",
+        "ws://example.com",
+        "wss://example.com",
+    ] {
+        let options = base(host).build().unwrap();
+        assert_eq!(options.host(), "example.com", "{host}");
+        assert!(!options.room_url().contains("://http"), "{host}");
+        assert!(!options.room_url().contains("://ws"), "{host}");
+    }
+}
+
+#[test]
+fn strips_protocol_case_insensitively_where_upstream_does_not() {
+    // Upstream turns "HTTPS://x" into "wss://HTTPS://x/…".
+    assert_eq!(
+        room_url(base("HTTPS://Example.com")),
+        "wss://example.com/parties/main/my-room"
+    );
+}
+
+#[test]
+fn includes_path_in_url_when_provided() {
+    let options = base("example.com").path("subpath").build().unwrap();
+    assert_eq!(
+        options.room_url(),
+        "wss://example.com/parties/main/my-room/subpath"
+    );
+    assert_eq!(options.path(), Some("subpath"));
+}
+
+#[test]
+fn throws_when_path_starts_with_slash() {
+    let err = base("example.com").path("/invalid").build().unwrap_err();
+    assert_eq!(err, OptionsError::PathStartsWithSlash("/invalid".into()));
+    assert!(
+        err.to_string().contains("path must not start with '/'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn uses_base_path_when_provided() {
+    assert_eq!(
+        room_url(base("example.com").base_path("custom/base/path")),
+        "wss://example.com/custom/base/path"
+    );
+}
+
+#[test]
+fn uses_prefix_when_provided() {
+    assert_eq!(
+        room_url(base("example.com").party("custom-party").prefix("rooms")),
+        "wss://example.com/rooms/custom-party/my-room"
+    );
+}
+
+#[test]
+fn multi_segment_prefix() {
+    assert_eq!(
+        room_url(base("example.com").party("p").prefix("a/b")),
+        "wss://example.com/a/b/p/my-room"
+    );
+}
+
+#[test]
+fn base_path_takes_precedence_over_prefix() {
+    assert_eq!(
+        room_url(
+            base("example.com")
+                .base_path("absolute/path")
+                .prefix("should-be-ignored")
+        ),
+        "wss://example.com/absolute/path"
+    );
+}
+
+#[test]
+fn base_path_leading_slash_is_ignored_where_upstream_doubles_it() {
+    assert_eq!(
+        room_url(base("example.com").base_path("/custom")),
+        "wss://example.com/custom"
+    );
+}
+
+#[test]
+fn can_override_protocol_with_explicit_option() {
+    assert!(room_url(base("example.com").protocol(Protocol::Ws)).starts_with("ws://example.com"));
+    assert!(
+        room_url(base("localhost:1999").protocol(Protocol::Wss))
+            .starts_with("wss://localhost:1999")
+    );
+}
+
+#[test]
+fn uses_ws_for_local_and_private_hosts() {
+    for host in [
+        "localhost:1999",
+        "127.0.0.1:1999",
+        "192.168.1.1",
+        "192.168.1.100:1999",
+        "10.0.0.1",
+        "10.0.0.1:1999",
+        "172.16.0.1",
+        "172.16.0.1:1999",
+        "172.20.10.5:1999",
+        "172.31.255.255",
+        "172.31.255.255:1999",
+        "[::ffff:7f00:1]:1999",
+    ] {
+        assert!(
+            room_url(base(host)).starts_with(&format!("ws://{host}/")),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn uses_wss_for_public_hosts() {
+    for host in [
+        "172.15.0.1:1999",
+        "172.32.0.1:1999",
+        "example.com",
+        "8.8.8.8:1999",
+    ] {
+        assert!(
+            room_url(base(host)).starts_with(&format!("wss://{host}/")),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn classifies_hosts_by_parsing_where_upstream_compares_prefixes() {
+    // Upstream: `localhost` and `127.0.0.1` without a port and `[::1]:1999` get wss;
+    // `172.2.0.1` and `10.example.com` get ws.
+    for local in ["localhost", "127.0.0.1", "[::1]:1999", "127.0.0.2:80"] {
+        assert!(room_url(base(local)).starts_with("ws://"), "{local}");
+    }
+    for public in ["172.2.0.1", "172.160.0.1", "10.example.com", "0.0.0.0:1999"] {
+        assert!(room_url(base(public)).starts_with("wss://"), "{public}");
+    }
+}
+
+#[test]
+fn defaults_party_to_main() {
+    let options = base("example.com").build().unwrap();
+    assert_eq!(options.party(), "main");
+    assert_eq!(options.prefix(), "parties");
+}
+
+#[test]
+fn includes_connection_id_in_query_params_first() {
+    let options = base("example.com")
+        .id("custom-connection-id")
+        .query(Query::new().with("foo", "bar"))
+        .build()
+        .unwrap();
+    assert_eq!(options.id(), "custom-connection-id");
+    assert_eq!(
+        options.socket_url(None),
+        "wss://example.com/parties/main/my-room?_pk=custom-connection-id&foo=bar"
+    );
+}
+
+#[test]
+fn generates_random_id_when_not_provided() {
+    let a = PartySocketOptions::builder("example.com")
+        .room("r")
+        .build()
+        .unwrap();
+    let b = PartySocketOptions::builder("example.com")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(a.id().len(), 36);
+    assert!(a.socket_url(None).contains(&format!("_pk={}", a.id())));
+}
+
+#[test]
+fn query_keeps_insertion_order_and_omits_absent_values() {
+    let options = base("example.com")
+        .id("me")
+        .query(
+            Query::new()
+                .with("a", "1 2")
+                .with_optional("skip", None::<String>)
+                .with("c", "x&y")
+                .with("d", ""),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        options.socket_url(None),
+        "wss://example.com/parties/main/my-room?_pk=me&a=1+2&c=x%26y&d="
+    );
+}
+
+#[test]
+fn room_url_has_no_query() {
+    for query in [
+        Query::new(),
+        Query::new().with("foo", "bar"),
+        Query::new().with_optional("n", None::<&str>),
+    ] {
+        let options = base("example.com").query(query).build().unwrap();
+        assert_eq!(options.room_url(), "wss://example.com/parties/main/my-room");
+    }
+}
+
+#[test]
+fn pk_in_query_is_rejected_instead_of_duplicated() {
+    // Upstream sends `?_pk=me&_pk=override`; servers read the first.
+    let err = base("example.com")
+        .query(Query::new().with("_pk", "override"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err, OptionsError::ReservedQueryKey);
+}
+
+#[test]
+fn pk_from_a_provider_is_left_out() {
+    let options = base("example.com").id("me").build().unwrap();
+    let resolved = Query::new().with("_pk", "override").with("t", "1");
+    assert_eq!(
+        options.socket_url(Some(&resolved)),
+        "wss://example.com/parties/main/my-room?_pk=me&t=1"
+    );
+}
+
+#[test]
+fn names_are_percent_encoded_where_upstream_sends_them_raw() {
+    let options = PartySocketOptions::builder("example.com")
+        .room("my room/é?x")
+        .id("me")
+        .disable_name_validation(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        options.room_url(),
+        "wss://example.com/parties/main/my%20room%2F%C3%A9%3Fx"
+    );
+}
+
+// ----- HTTP URLs (upstream's PartySocket.fetch) ---------------------------------------
+
+fn http_url(builder: partysocket::PartySocketOptionsBuilder) -> String {
+    builder.build().unwrap().http_url(None)
+}
+
+#[test]
+fn fetch_constructs_http_url_correctly() {
+    assert_eq!(
+        http_url(base("example.com")),
+        "https://example.com/parties/main/my-room?"
+    );
+    assert_eq!(
+        http_url(base("example.com/")),
+        "https://example.com/parties/main/my-room?"
+    );
+}
+
+#[test]
+fn fetch_uses_http_for_local_hosts() {
+    assert!(http_url(base("localhost:1999")).starts_with("http://localhost:1999/"));
+    assert!(http_url(base("127.0.0.1:1999")).starts_with("http://127.0.0.1:1999/"));
+    assert!(http_url(base("192.168.1.1")).starts_with("http://192.168.1.1/"));
+}
+
+#[test]
+fn fetch_includes_party_path_base_path_and_prefix() {
+    assert!(
+        http_url(base("example.com").party("custom-party"))
+            .contains("/parties/custom-party/my-room")
+    );
+    assert!(
+        http_url(base("example.com").path("subpath")).contains("/parties/main/my-room/subpath")
+    );
+    assert!(http_url(base("example.com").base_path("custom/base")).contains("/custom/base"));
+    assert!(
+        http_url(base("example.com").party("custom").prefix("rooms"))
+            .contains("/rooms/custom/my-room")
+    );
+}
+
+#[test]
+fn fetch_includes_query_but_not_the_id() {
+    let url = http_url(
+        base("example.com").query(
+            Query::new()
+                .with("foo", "bar")
+                .with("baz", "qux")
+                .with_optional("gone", None::<&str>),
+        ),
+    );
+    assert_eq!(
+        url,
+        "https://example.com/parties/main/my-room?foo=bar&baz=qux"
+    );
+    assert!(!url.contains("_pk"));
+}
+
+#[test]
+fn fetch_with_provider_uses_the_resolved_query() {
+    let options = base("example.com")
+        .query(QueryProvider::new(|| async {
+            Ok(Query::new().with("token", "abc123"))
+        }))
+        .build()
+        .unwrap();
+    assert!(matches!(options.query(), QuerySource::PerAttempt(_)));
+    let resolved = Query::new().with("token", "abc123");
+    assert!(options.http_url(Some(&resolved)).ends_with("?token=abc123"));
+    assert!(options.http_url(None).ends_with('?'));
+}
+
+#[test]
+fn fetch_can_override_protocol() {
+    assert!(
+        http_url(base("example.com").protocol(Protocol::Ws)).starts_with("http://example.com/")
+    );
+}
+
+#[test]
+fn fetch_and_socket_share_the_path() {
+    let options = PartySocketOptions::builder("example.com")
+        .room("test-room")
+        .party("test-party")
+        .path("test-path")
+        .build()
+        .unwrap();
+    let after_scheme = |url: String| {
+        let rest = url.split_once("://").unwrap().1.to_owned();
+        rest.split('?').next().unwrap().to_owned()
+    };
+    assert_eq!(
+        after_scheme(options.http_url(None)),
+        after_scheme(options.socket_url(None))
+    );
+}
