@@ -1,0 +1,109 @@
+//! `party-mock`: the mock PartyKit server as a process, for tests in other languages.
+//!
+//! Prints `listening on HOST:PORT` (with ` ca-cert PATH` appended under `--tls`) as its
+//! first line, then serves until interrupted.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use party_mock::{MockConfig, MockServer};
+
+const USAGE: &str = "usage: party-mock [--port N] [--host ADDR] [--tls] [--cert-dir DIR]
+
+  --port N        port to listen on; 0 (the default) picks a free one
+  --host ADDR     address to listen on (default 127.0.0.1)
+  --tls           serve wss/https with a certificate generated at start; its CA is
+                  written to DIR/ca.pem and printed on the first line
+  --cert-dir DIR  where to write ca.pem (default: a fresh temporary folder)
+
+The first line printed is `listening on HOST:PORT`, followed by ` ca-cert PATH` with --tls.";
+
+fn parse_args(args: &[String]) -> Result<MockConfig, String> {
+    let mut config = MockConfig::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = |name: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--port" | "-p" => {
+                let port = value("--port")?;
+                config.port = port
+                    .parse()
+                    .map_err(|_| format!("--port must be 0..65535: got {port:?}"))?;
+            }
+            "--host" => {
+                let host = value("--host")?;
+                config.host = host
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("--host must be an IP address: got {host:?}"))?;
+            }
+            "--tls" => config.tls = true,
+            "--cert-dir" => config.cert_dir = Some(PathBuf::from(value("--cert-dir")?)),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match parse_args(&args) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("party-mock: {err}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("party-mock: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let server = match MockServer::start(config).await {
+            Ok(server) => server,
+            Err(err) => {
+                eprintln!("party-mock: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut line = format!("listening on {}", server.host());
+        if let Some(path) = server.ca_cert_path() {
+            line.push_str(&format!(" ca-cert {}", path.display()));
+        }
+        println!("{line}");
+        wait_for_signal().await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Returns on Ctrl-C or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
