@@ -77,13 +77,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod core;
+#[cfg(feature = "tokio")]
+mod tokio;
 
 pub use crate::core::error::{Error, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
 pub use crate::core::machine::{ConnectRequest, Machine, Output, TransportId};
 pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome};
 pub use crate::core::options::{OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder};
+pub use crate::core::policy::parse_retry_after;
 pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};
 pub use crate::core::query::{Query, QueryFuture, QueryProvider, QueryResult, QuerySource};
 pub use crate::core::url::{Protocol, redact_url};
+#[cfg(feature = "tokio")]
+pub use crate::tokio::{Events, FetchError, FetchInit, PartySocket, TlsConfig, TlsConfigBuilder};
+#[cfg(feature = "tokio")]
+pub use reqwest;
 pub use web_time;

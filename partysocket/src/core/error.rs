@@ -89,6 +89,24 @@ pub enum Error {
     /// The socket's driver has stopped, so the command cannot reach it.
     #[error("the socket's driver has stopped; create a new socket")]
     DriverStopped,
+    /// The native driver was started outside a tokio runtime.
+    #[error(
+        "no tokio runtime: create the socket from within a tokio runtime (e.g. inside #[tokio::main])"
+    )]
+    NoRuntime,
+    /// The socket stopped (closed, gave up or ran out of retries) while the caller was
+    /// waiting for it to open.
+    #[error("the socket stopped: {0:?}")]
+    Stopped(Box<crate::StopReason>),
+    /// A value could not be serialized as JSON.
+    #[error("JSON serialization failed: {0}")]
+    Json(String),
+    /// The TLS configuration could not be built.
+    #[error("TLS configuration failed: {0}")]
+    Tls(String),
+    /// A trusted certificate could not be used.
+    #[error("invalid certificate: {0}; pass a PEM file's contents or DER bytes")]
+    InvalidCertificate(String),
 }
 
 /// Why a connection attempt or an open connection failed.

@@ -45,6 +45,28 @@ impl Message {
     }
 }
 
+#[cfg(feature = "json")]
+impl Message {
+    /// Parses the payload (text or binary) as JSON.
+    ///
+    /// # Errors
+    ///
+    /// When the payload is not valid JSON for `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(self.as_bytes())
+    }
+
+    /// A text message holding `value` as JSON.
+    ///
+    /// # Errors
+    ///
+    /// When `value` cannot be serialized (a map with non-string keys, a failing
+    /// `Serialize` implementation).
+    pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Message, serde_json::Error> {
+        serde_json::to_string(value).map(Message::Text)
+    }
+}
+
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Payloads can be large or secret: show a bounded preview.

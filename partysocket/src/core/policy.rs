@@ -144,6 +144,12 @@ impl FailurePolicy {
     }
 }
 
+/// Parses an HTTP `Retry-After` value given in seconds (`"120"`). The HTTP-date form
+/// and anything unparsable yield `None`, and the normal backoff applies.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// Liveness checks for an open connection, so a half-open connection (the peer gone
 /// without a close frame) is noticed and replaced instead of swallowing sends.
 ///
@@ -215,6 +221,13 @@ mod tests {
             status,
             retry_after: retry_after.map(Duration::from_secs),
         }
+    }
+
+    #[test]
+    fn retry_after_seconds_parse() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
     }
 
     #[test]

@@ -1,0 +1,192 @@
+//! The native driver against the in-process mock: opening, messaging, closing, scale.
+
+#![cfg(feature = "tokio")]
+
+mod net;
+
+use std::collections::BTreeSet;
+
+use net::{is_open, mock, next_text, options, until};
+use partysocket::{
+    CloseFrame, ConnectionState, Event, Message, PartySocket, ReadyState, SendOutcome,
+};
+
+#[tokio::test]
+async fn lifecycle_open_echo_text_and_binary_then_close() {
+    net::trace();
+    let server = mock().await;
+    let (socket, mut events) =
+        PartySocket::connect(options(&server, "echo", "life").id("me").build().unwrap()).unwrap();
+    assert_eq!(
+        socket.room_url(),
+        format!("ws://{}/parties/echo/life", server.host())
+    );
+    assert_eq!(socket.id(), "me");
+
+    let (open, _) = until(&mut events, is_open).await;
+    assert!(
+        matches!(open, Event::Open { ref url, .. } if url.ends_with("/parties/echo/life?_pk=me"))
+    );
+    assert_eq!(socket.ready_state(), ReadyState::Open);
+    assert_eq!(
+        socket.url().as_deref(),
+        Some(format!("ws://{}/parties/echo/life?_pk=me", server.host()).as_str())
+    );
+
+    let greeting: serde_json::Value = serde_json::from_str(&next_text(&mut events).await).unwrap();
+    assert_eq!(greeting["id"], "me");
+
+    assert_eq!(socket.send("hello").await.unwrap(), SendOutcome::Sent);
+    assert_eq!(next_text(&mut events).await, "hello");
+    socket.send(vec![0u8, 1, 2, 255]).await.unwrap();
+    let (binary, _) = until(&mut events, net::is_message).await;
+    assert_eq!(binary, Event::Message(Message::Binary(vec![0, 1, 2, 255])));
+
+    socket
+        .close_with(CloseFrame::new(4000, "done"))
+        .await
+        .unwrap();
+    let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
+    assert_eq!(
+        close,
+        Event::Close {
+            frame: CloseFrame::new(4000, "done"),
+            was_clean: true
+        }
+    );
+    assert_eq!(socket.ready_state(), ReadyState::Closed);
+    let received = server.received("echo", "life");
+    assert_eq!(received.len(), 2);
+}
+
+#[tokio::test]
+async fn messages_sent_before_open_are_flushed_before_the_open_event() {
+    let server = mock().await;
+    let (socket, mut events) =
+        PartySocket::connect(options(&server, "echo", "early").build().unwrap()).unwrap();
+    let outcomes = [
+        socket.send("one").await.unwrap(),
+        socket.send("two").await.unwrap(),
+    ];
+    assert_eq!(outcomes, [SendOutcome::Queued, SendOutcome::Queued]);
+    until(&mut events, is_open).await;
+    let received = server
+        .wait_for_received("echo", "early", 2, net::PATIENCE)
+        .await
+        .unwrap();
+    let texts: Vec<&str> = received
+        .iter()
+        .filter_map(|r| r.message.as_text())
+        .collect();
+    assert_eq!(texts, ["one", "two"]);
+}
+
+#[tokio::test]
+async fn order_of_ten_thousand_messages() {
+    let server = mock().await;
+    let (socket, mut events) =
+        PartySocket::connect(options(&server, "echo", "flood").build().unwrap()).unwrap();
+    socket.opened().await.unwrap();
+    for i in 0..10_000 {
+        socket.send(format!("m{i}")).await.unwrap();
+    }
+    let received = server
+        .wait_for_received("echo", "flood", 10_000, net::PATIENCE)
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..10_000).map(|i| format!("m{i}")).collect();
+    let got: Vec<&str> = received
+        .iter()
+        .filter_map(|r| r.message.as_text())
+        .collect();
+    assert_eq!(got, expected);
+    // And the echoes come back in the same order.
+    let _greeting = next_text(&mut events).await;
+    for want in &expected {
+        assert_eq!(&next_text(&mut events).await, want);
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_sockets_in_different_rooms_and_parties() {
+    let server = mock().await;
+    let parties = ["echo", "main", "chat", "presence", "game"];
+    let mut sockets = Vec::new();
+    for i in 0..100 {
+        let party = parties[i % parties.len()];
+        let built = options(&server, party, &format!("room-{i}"))
+            .id(format!("client-{i}"))
+            .build()
+            .unwrap();
+        sockets.push(PartySocket::connect(built).unwrap());
+    }
+    for (socket, events) in &mut sockets {
+        socket.opened().await.unwrap();
+        // Every party greets a new connection with something.
+        let text = next_text(events).await;
+        assert!(!text.is_empty());
+    }
+    let open = server
+        .wait_for_connections(100, net::PATIENCE)
+        .await
+        .unwrap();
+    let ids: BTreeSet<&str> = open.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 100);
+    assert!(open.iter().any(|c| c.party == "game" && c.room == "room-4"));
+}
+
+#[tokio::test]
+async fn dropping_every_handle_closes_the_connection() {
+    let server = mock().await;
+    let (socket, mut events) =
+        PartySocket::connect(options(&server, "echo", "drop").build().unwrap()).unwrap();
+    socket.opened().await.unwrap();
+    server.wait_for_connections(1, net::PATIENCE).await.unwrap();
+    drop(socket);
+    server.wait_for_connections(0, net::PATIENCE).await.unwrap();
+    // The events stream ends after the task's last events.
+    let rest = tokio::time::timeout(net::PATIENCE, async {
+        let mut rest = Vec::new();
+        while let Some(event) = events.next().await {
+            rest.push(event);
+        }
+        rest
+    })
+    .await
+    .unwrap();
+    assert!(rest.iter().any(|e| matches!(e, Event::Close { .. })));
+    assert!(matches!(
+        rest.last(),
+        Some(Event::StateChanged(ConnectionState::Closed { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn start_closed_waits_for_reconnect() {
+    let server = mock().await;
+    let (socket, mut events) = PartySocket::connect(
+        options(&server, "echo", "later")
+            .start_closed(true)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    tokio::time::sleep(net::ms(100)).await;
+    assert_eq!(server.attempts().len(), 0);
+    assert_eq!(socket.ready_state(), ReadyState::Closed);
+    socket.reconnect().await.unwrap();
+    until(&mut events, is_open).await;
+    assert_eq!(server.attempts().len(), 1);
+}
+
+#[test]
+fn no_runtime_is_a_typed_error() {
+    let options = partysocket::PartySocketOptions::builder("localhost:1")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_eq!(
+        PartySocket::connect(options).unwrap_err(),
+        partysocket::Error::NoRuntime
+    );
+}
