@@ -79,7 +79,13 @@ pub(crate) fn classify(error: WsError) -> TransportError {
                 .and_then(|value| value.to_str().ok())
                 .and_then(parse_retry_after),
         },
-        WsError::Io(err) => TransportError::Network(err.to_string()),
+        WsError::Io(err) => match err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => TransportError::Network(format!("TLS: {tls}")),
+            None => TransportError::Network(err.to_string()),
+        },
         WsError::Tls(err) => TransportError::Network(format!("TLS: {err}")),
         WsError::Url(err) => TransportError::InvalidUrl(err.to_string()),
         WsError::Capacity(err) => TransportError::Protocol(err.to_string()),
