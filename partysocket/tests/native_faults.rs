@@ -235,7 +235,7 @@ async fn half_open_connection_is_detected_and_replaced() {
         .unwrap();
     let (_socket, mut events) = PartySocket::connect(built).unwrap();
     until(&mut events, is_open).await;
-    assert_eq!(server.go_silent(true), 1);
+    assert_eq!(server.go_silent(true).await, 1);
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert_eq!(
         error,

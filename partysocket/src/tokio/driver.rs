@@ -239,12 +239,12 @@ impl Driver {
                     .handle_closed(transport, frame.map(transport::close_from_wire), at);
             }
             Some(Ok(tungstenite::Message::Frame(_))) => {}
-            Some(Err(error)) => {
+            Some(Err(error)) if !transport::is_drop(&error) => {
                 self.open = None;
                 self.machine
                     .handle_failed(transport, transport::classify(error), at);
             }
-            None => {
+            Some(Err(_)) | None => {
                 self.open = None;
                 self.machine.handle_closed(transport, None, at);
             }

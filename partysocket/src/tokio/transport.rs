@@ -68,6 +68,23 @@ pub(crate) async fn connect(
     Ok((ws, protocol))
 }
 
+/// Whether `error` only says the peer went away without a close frame: reported as a
+/// close with code 1006, not as an error.
+pub(crate) fn is_drop(error: &WsError) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => true,
+        WsError::Io(err) => matches!(
+            err.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
 /// Sorts a tungstenite error into what the failure policy understands.
 pub(crate) fn classify(error: WsError) -> TransportError {
     match error {

@@ -1,0 +1,1 @@
+//! Runnable examples live in this folder; see `Cargo.toml` for the list.
