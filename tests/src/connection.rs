@@ -73,7 +73,7 @@ where
         };
 
         if control::is_control_path(request.path()) {
-            let (response, after) = control::handle(shared, &request);
+            let (response, after) = control::handle(shared, &request).await;
             if response
                 .write_to(&mut stream, request.keep_alive)
                 .await
@@ -263,7 +263,7 @@ where
     let config = WebSocketConfig::default()
         .max_message_size(limit.or(WebSocketConfig::default().max_message_size))
         .max_frame_size(limit.or(WebSocketConfig::default().max_frame_size));
-    let socket =
+    let mut socket =
         WebSocketStream::from_partially_read(stream, buffer, Role::Server, Some(config)).await;
 
     let (commands, inbox) = mpsc::unbounded_channel();
@@ -280,9 +280,14 @@ where
         route: &route,
         conn: &conn,
     };
-    session.run(socket, inbox).await;
+    let ending = session.run(&mut socket, inbox).await;
+    // The room forgets the connection before the closing handshake, as PartyKit does once
+    // a connection is closing.
     lock(&room).disconnect(conn.serial);
     shared.connections_changed();
+    if let Some((code, reason)) = ending {
+        close(&mut socket, code, &reason).await;
+    }
 }
 
 /// Reads and discards whatever the client sends, until it closes the connection.
@@ -304,12 +309,14 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Moves frames between the socket and the room until the connection ends.
+    /// Moves frames between the socket and the room until the connection ends; returns
+    /// the close frame to send, if the server is the one closing.
     async fn run<S>(
         &self,
-        mut socket: WebSocketStream<S>,
+        socket: &mut WebSocketStream<S>,
         mut inbox: mpsc::UnboundedReceiver<ConnCommand>,
-    ) where
+    ) -> Option<(u16, String)>
+    where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let mut silent = false;
@@ -318,28 +325,26 @@ impl Session<'_> {
                 command = inbox.recv() => match command {
                     Some(ConnCommand::Send(message)) => {
                         if !silent && socket.send(to_frame(message)).await.is_err() {
-                            return;
+                            return None;
                         }
                     }
-                    Some(ConnCommand::Close { code, reason }) => {
-                        return close(&mut socket, code, &reason).await;
+                    Some(ConnCommand::Close { code, reason }) => return Some((code, reason)),
+                    Some(ConnCommand::Drop) | None => return None,
+                    Some(ConnCommand::Silent { on, done }) => {
+                        silent = on;
+                        let _ = done.send(());
                     }
-                    Some(ConnCommand::Drop) | None => return,
-                    Some(ConnCommand::Silent(on)) => silent = on,
                 },
                 frame = socket.next(), if !silent => match frame {
                     Some(Ok(frame)) => {
                         if let Some((code, reason)) = self.deliver(frame) {
-                            return close(&mut socket, code, reason).await;
+                            return Some((code, reason.to_owned()));
                         }
                     }
                     Some(Err(err)) => {
-                        if let Some((code, reason)) = close_for_error(&err) {
-                            close(&mut socket, code, reason).await;
-                        }
-                        return;
+                        return close_for_error(&err).map(|(code, reason)| (code, reason.to_owned()));
                     }
-                    None => return,
+                    None => return None,
                 },
             }
         }

@@ -40,8 +40,8 @@ impl After {
 }
 
 /// Answers a control request; some answers schedule work for after the response.
-pub(crate) fn handle(shared: &Shared, request: &Request) -> (Response, Option<After>) {
-    match route(shared, request) {
+pub(crate) async fn handle(shared: &Shared, request: &Request) -> (Response, Option<After>) {
+    match route(shared, request).await {
         Ok((body, after)) => (Response::json(200, &body), after),
         Err((status, error)) => (Response::json(status, &json!({ "error": error })), None),
     }
@@ -49,7 +49,7 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> (Response, Option<Af
 
 type Answer = Result<(Value, Option<After>), (u16, String)>;
 
-fn route(shared: &Shared, request: &Request) -> Answer {
+async fn route(shared: &Shared, request: &Request) -> Answer {
     let name = request.path().trim_start_matches(PREFIX);
     let params = Params(request.query());
     let method = request.method.as_str();
@@ -130,7 +130,7 @@ fn route(shared: &Shared, request: &Request) -> Answer {
         }
         "silent" => {
             let on = params.flag("on")?;
-            json!({ "silenced": shared.command(id, || ConnCommand::Silent(on)), "on": on })
+            json!({ "silenced": shared.set_silent(id, on).await, "on": on })
         }
         "max-message-size" => {
             let bytes = params.number("bytes")?;

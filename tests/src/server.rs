@@ -266,6 +266,28 @@ impl Shared {
         count
     }
 
+    /// Makes the open connections whose id is `id` (all when `None`) silent or live again,
+    /// and waits (bounded) until each has switched; returns how many there were.
+    pub(crate) async fn set_silent(&self, id: Option<&str>, on: bool) -> usize {
+        let mut confirmations = Vec::new();
+        for (info, conn) in self.open_connections() {
+            if id.is_none_or(|id| id == info.id) {
+                let (done, confirmed) = tokio::sync::oneshot::channel();
+                conn.command(ConnCommand::Silent { on, done });
+                confirmations.push(confirmed);
+            }
+        }
+        let count = confirmations.len();
+        let _ = tokio::time::timeout(STOP_GRACE, async {
+            for confirmed in confirmations {
+                // An error means the connection ended meanwhile: nothing left to switch.
+                let _ = confirmed.await;
+            }
+        })
+        .await;
+        count
+    }
+
     /// Binds the configured address and starts accepting.
     fn listen(self: &Arc<Self>) -> io::Result<()> {
         let mut listening = lock(&self.listening);
@@ -557,10 +579,21 @@ impl MockServer {
 
     /// Makes the connections open now half-open (`true`): the server stops reading, stops
     /// answering pings and sends nothing (messages for them are discarded), but keeps the
-    /// TCP connection. `false` makes them live again. Connections opened later are
-    /// unaffected. Returns how many connections were told.
-    pub fn go_silent(&self, on: bool) -> usize {
-        self.shared.command(None, || ConnCommand::Silent(on))
+    /// TCP connection. `false` makes them live again; what the client sent meanwhile is
+    /// read then. Connections opened later are unaffected. Returns once every connection
+    /// has switched (at most a few seconds), with how many there were: nothing a client
+    /// sends afterwards is read or answered.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling it does not undo the switch; it only stops waiting for it.
+    pub async fn go_silent(&self, on: bool) -> usize {
+        self.shared.set_silent(None, on).await
+    }
+
+    /// [`go_silent`](Self::go_silent) for the connections whose id is `id`.
+    pub async fn go_silent_connection(&self, id: &str, on: bool) -> usize {
+        self.shared.set_silent(Some(id), on).await
     }
 
     /// Limits WebSocket messages to `limit` bytes (`None`: no limit of our own). A larger

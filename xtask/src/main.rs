@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 mod core_suite;
 mod lint;
+mod mock;
+mod native_suite;
 mod process;
 
 /// One named test suite.
@@ -23,6 +25,16 @@ const SUITES: &[Suite] = &[
         name: "core",
         about: "sans-IO core: unit, ported upstream and property tests; wasm32 build",
         run: core_suite::run,
+    },
+    Suite {
+        name: "native",
+        about: "tokio driver against the in-process mock; the examples run",
+        run: native_suite::run,
+    },
+    Suite {
+        name: "mock",
+        about: "party-mock tests; partysocket (JS) against partykit dev and party-mock",
+        run: mock::run,
     },
 ];
 

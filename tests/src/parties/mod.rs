@@ -42,8 +42,12 @@ pub(crate) enum ConnCommand {
     Close { code: u16, reason: String },
     /// End the connection without a close frame.
     Drop,
-    /// Stop (or resume) reading, answering pings and writing.
-    Silent(bool),
+    /// Stop (or resume) reading, answering pings and writing; `done` fires once the
+    /// connection's task has switched.
+    Silent {
+        on: bool,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 /// A room's handle on one open WebSocket connection.

@@ -1,0 +1,355 @@
+//! The `mock` suite: the mock server's own tests, then the fidelity run, which drives the
+//! official `partysocket` client through one scenario against `partykit dev` and against
+//! `party-mock` and requires both to produce the same observations.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::process::{cargo, output, run as run_command, workspace_root};
+
+/// How long `partykit dev` may take to answer its first request (it starts in ~10 s).
+const PARTYKIT_START: Duration = Duration::from_secs(90);
+/// How long `party-mock` may take to print its address and answer.
+const MOCK_START: Duration = Duration::from_secs(20);
+/// How long one scenario run may take (the script gives up after 60 s on its own).
+const SCENARIO_TIME: Duration = Duration::from_secs(120);
+/// How long a server gets to exit after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// `cargo test -p party-mock`, then the fidelity run.
+pub(crate) fn run() -> Result<(), String> {
+    run_command(&mut cargo(&["test", "--locked", "--package", "party-mock"]))?;
+    fidelity()
+}
+
+fn fidelity() -> Result<(), String> {
+    eprintln!("==> fidelity: partysocket against partykit dev and party-mock");
+    let project = workspace_root().join("tests").join("fidelity");
+    ensure_npm_packages(&project)?;
+    run_command(&mut cargo(&[
+        "build",
+        "--locked",
+        "--package",
+        "party-mock",
+        "--bin",
+        "party-mock",
+    ]))?;
+    let target = target_dir()?;
+    let out = target.join("fidelity");
+    fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
+
+    let partykit_port = free_port()?;
+    let partykit_log = out.join("partykit-dev.log");
+    let mut partykit = ServerProcess::spawn(
+        "partykit dev",
+        Command::new("node")
+            .arg(project.join("node_modules/partykit/dist/bin.mjs"))
+            .args(["dev", "--port", &partykit_port.to_string()])
+            .args([
+                "--disable-request-cf-fetch",
+                "--persist",
+                "false",
+                "--no-hotkeys",
+            ])
+            .current_dir(&project),
+        Some(&partykit_log),
+    )?;
+    let mock_bin = target
+        .join("debug")
+        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
+    let mut mock = ServerProcess::spawn(
+        "party-mock",
+        Command::new(&mock_bin).args(["--port", "0"]),
+        None,
+    )?;
+
+    let mock_addr = mock.first_line_address(MOCK_START)?;
+    let partykit_addr = SocketAddr::from(([127, 0, 0, 1], partykit_port));
+    mock.wait_until_serving(mock_addr, MOCK_START)?;
+    partykit.wait_until_serving(partykit_addr, PARTYKIT_START)?;
+
+    let expected = scenario(&project, partykit_addr, &out.join("partykit-dev.json"))?;
+    let actual = scenario(&project, mock_addr, &out.join("party-mock.json"))?;
+    partykit.stop();
+    mock.stop();
+    compare(&expected, &actual)?;
+    eprintln!(
+        "fidelity: {} observation lines identical (saved in {})",
+        expected.lines().count(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Runs `npm ci` (or `npm install` without a lock file) unless `node_modules` is newer
+/// than the lock file.
+fn ensure_npm_packages(project: &Path) -> Result<(), String> {
+    let lock = project.join("package-lock.json");
+    let installed = project.join("node_modules").join(".package-lock.json");
+    let manifest = project.join("package.json");
+    let current = match (modified(&installed), modified(&lock), modified(&manifest)) {
+        (Some(installed), Some(lock), Some(manifest)) => installed >= lock && installed >= manifest,
+        _ => false,
+    };
+    if current {
+        eprintln!("--> npm packages in {} are current", project.display());
+        return Ok(());
+    }
+    let verb = if lock.exists() { "ci" } else { "install" };
+    run_command(Command::new("npm").arg(verb).current_dir(project))
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|meta| meta.modified()).ok()
+}
+
+/// Cargo's target folder, as `cargo metadata` reports it.
+fn target_dir() -> Result<PathBuf, String> {
+    let metadata = output(&mut cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+    ]))
+    .ok_or("cargo metadata failed")?;
+    let key = "\"target_directory\":\"";
+    let start = metadata
+        .find(key)
+        .ok_or("cargo metadata has no target_directory")?
+        + key.len();
+    let end = metadata[start..]
+        .find('"')
+        .ok_or("cargo metadata: unterminated target_directory")?;
+    // JSON escapes only matter on Windows paths here.
+    Ok(PathBuf::from(
+        metadata[start..start + end].replace("\\\\", "\\"),
+    ))
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|err| format!("cannot find a free port: {err}"))
+}
+
+/// Runs the scenario against `addr`, saves its output to `save`, and returns it.
+fn scenario(project: &Path, addr: SocketAddr, save: &Path) -> Result<String, String> {
+    eprintln!("--> node scenario.mjs {addr}");
+    let file =
+        File::create(save).map_err(|err| format!("cannot create {}: {err}", save.display()))?;
+    let mut child = Command::new("node")
+        .arg("scenario.mjs")
+        .arg(addr.to_string())
+        .current_dir(project)
+        .stdout(file)
+        .spawn()
+        .map_err(|err| format!("cannot start node: {err}"))?;
+    let status = wait_bounded(&mut child, SCENARIO_TIME);
+    let status = match status {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the scenario against {addr} ran longer than {SCENARIO_TIME:?}"
+            ));
+        }
+    };
+    if !status.success() {
+        return Err(format!("the scenario against {addr} failed ({status})"));
+    }
+    fs::read_to_string(save).map_err(|err| format!("cannot read {}: {err}", save.display()))
+}
+
+/// Fails with the differing lines when the two observation files differ.
+fn compare(expected: &str, actual: &str) -> Result<(), String> {
+    if expected == actual {
+        return Ok(());
+    }
+    let mut report = String::from("party-mock observed something else than partykit dev:\n");
+    let expected_lines: Vec<&str> = expected.lines().collect();
+    let actual_lines: Vec<&str> = actual.lines().collect();
+    let longest = expected_lines.len().max(actual_lines.len());
+    let mut shown = 0;
+    for line in 0..longest {
+        let left = expected_lines.get(line).copied().unwrap_or("<end>");
+        let right = actual_lines.get(line).copied().unwrap_or("<end>");
+        if left != right {
+            report.push_str(&format!(
+                "  line {}:\n    partykit dev: {left}\n    party-mock:   {right}\n",
+                line + 1
+            ));
+            shown += 1;
+            if shown == 20 {
+                report.push_str("  ...\n");
+                break;
+            }
+        }
+    }
+    Err(report)
+}
+
+/// Waits up to `limit` for `child` to exit.
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
+            _ => return None,
+        }
+    }
+}
+
+/// A server this suite started; stopped by its PID on `stop` or drop, whatever happened.
+struct ServerProcess {
+    name: &'static str,
+    child: Child,
+    log: Option<PathBuf>,
+    stopped: bool,
+}
+
+impl ServerProcess {
+    /// Starts `command`; its output goes to `log` when given, else stdout is piped (for
+    /// [`first_line_address`](Self::first_line_address)) and stderr inherited.
+    fn spawn(
+        name: &'static str,
+        command: &mut Command,
+        log: Option<&Path>,
+    ) -> Result<Self, String> {
+        command.stdin(Stdio::null());
+        match log {
+            Some(path) => {
+                let file = File::create(path)
+                    .map_err(|err| format!("cannot create {}: {err}", path.display()))?;
+                let copy = file
+                    .try_clone()
+                    .map_err(|err| format!("cannot share {}: {err}", path.display()))?;
+                command.stdout(file).stderr(copy);
+            }
+            None => {
+                command.stdout(Stdio::piped());
+            }
+        }
+        eprintln!("--> starting {name}: {command:?}");
+        let child = command
+            .spawn()
+            .map_err(|err| format!("cannot start {name}: {err}"))?;
+        Ok(ServerProcess {
+            name,
+            child,
+            log: log.map(Path::to_owned),
+            stopped: false,
+        })
+    }
+
+    /// Reads the `listening on HOST:PORT` line the server prints first.
+    fn first_line_address(&mut self, limit: Duration) -> Result<SocketAddr, String> {
+        let stdout = self
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| format!("{}: stdout is not piped", self.name))?;
+        let (sender, receiver) = mpsc::channel();
+        // The reader keeps draining stdout so the server never blocks on a full pipe.
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = sender.send(lines.next());
+            for _ in lines {}
+        });
+        let line = match receiver.recv_timeout(limit) {
+            Ok(Some(Ok(line))) => line,
+            Ok(_) => return Err(self.failure("exited before printing its address")),
+            Err(_) => return Err(self.failure(&format!("printed nothing within {limit:?}"))),
+        };
+        line.strip_prefix("listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse().ok())
+            .ok_or_else(|| self.failure(&format!("printed an unexpected first line: {line:?}")))
+    }
+
+    /// Polls `addr` with a plain HTTP request until any HTTP answer comes back.
+    fn wait_until_serving(&mut self, addr: SocketAddr, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(self.failure(&format!("exited early ({status})")));
+            }
+            if answers_http(addr) {
+                eprintln!("--> {} is serving on {addr}", self.name);
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(250));
+        }
+        Err(self.failure(&format!("did not answer on {addr} within {limit:?}")))
+    }
+
+    /// An error naming the server, with the end of its log.
+    fn failure(&self, what: &str) -> String {
+        let mut message = format!("{} {what}", self.name);
+        if let Some(log) = &self.log {
+            let text = fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            message.push_str(&format!("\n--- last lines of {} ---\n", log.display()));
+            for line in tail.iter().rev() {
+                message.push_str(line);
+                message.push('\n');
+            }
+        }
+        message
+    }
+
+    /// SIGTERM, a bounded wait, then SIGKILL; only ever this child's PID.
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        if wait_bounded(&mut self.child, STOP_GRACE).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        eprintln!("--> stopped {} (pid {pid})", self.name);
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether `addr` answers `GET /` with an HTTP status line within a second.
+fn answers_http(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    let mut read = 0;
+    while read < head.len() {
+        match stream.read(&mut head[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    head.starts_with(b"HTTP/1.")
+}
