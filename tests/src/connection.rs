@@ -103,7 +103,7 @@ where
     }
 }
 
-/// A log entry for `request`, before its outcome is known.
+/// A log entry for `request`, stamped now; its outcome is filled in once known.
 fn attempt(kind: AttemptKind, request: &Request, route: Option<&RouteMatch>) -> Attempt {
     Attempt {
         time: SystemTime::now(),
@@ -213,30 +213,38 @@ where
     let route = shared.routes.resolve(request.path());
     let mut logged = attempt(AttemptKind::WebSocket, &request, route.as_ref());
 
-    let room = match admit(shared, &request) {
+    let found = match admit(shared, &request) {
         Admission::Stall => {
             logged.outcome = Outcome::Stalled;
             shared.record_attempt(logged);
             hold_silently(&mut stream).await;
             return;
         }
-        Admission::Refuse(response) => {
-            logged.outcome = Outcome::Refused {
+        Admission::Refuse(response) => Err((
+            Outcome::Refused {
                 status: response.status,
-            };
-            Err(response)
-        }
-        Admission::Reject(response) => Err(response),
-        Admission::Pass => find_room(shared, route.as_ref()),
-    };
-    let (room, route) = match room {
-        Ok(found) => found,
-        Err(response) => {
-            if !matches!(logged.outcome, Outcome::Refused { .. }) {
-                logged.outcome = Outcome::Answered {
+            },
+            response,
+        )),
+        Admission::Reject(response) => Err((
+            Outcome::Answered {
+                status: response.status,
+            },
+            response,
+        )),
+        Admission::Pass => find_room(shared, route.as_ref()).map_err(|response| {
+            (
+                Outcome::Answered {
                     status: response.status,
-                };
-            }
+                },
+                response,
+            )
+        }),
+    };
+    let (room, route) = match found {
+        Ok(found) => found,
+        Err((outcome, response)) => {
+            logged.outcome = outcome;
             shared.record_attempt(logged);
             let _ = response.write_to(&mut stream, false).await;
             return;
