@@ -24,6 +24,8 @@ use crate::server::{Shared, lock};
 const TLS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server waits for the client's answer to its close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The initial read buffer of a WebSocket connection (the library's default is 128 KiB).
+const READ_BUFFER: usize = 4 * 1024;
 /// The longest close reason a close frame can carry.
 const MAX_REASON: usize = 123;
 
@@ -268,7 +270,9 @@ where
     shared.record_attempt(logged);
 
     let limit = shared.faults().max_message_size;
+    // A small read buffer keeps thousands of idle connections cheap; it grows on demand.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(limit.or(WebSocketConfig::default().max_message_size))
         .max_frame_size(limit.or(WebSocketConfig::default().max_frame_size));
     let mut socket =

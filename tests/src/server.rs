@@ -37,6 +37,10 @@ pub struct MockConfig {
     /// The largest WebSocket message accepted, in bytes; larger ones close the connection
     /// with 1009. `None` keeps the WebSocket library's limit (64 MiB).
     pub max_message_size: Option<usize>,
+    /// Record every message the rooms receive for [`MockServer::received`] (default
+    /// `true`). Turn it off for benchmarks, so memory stays flat however many messages
+    /// flow; connection attempts are still logged.
+    pub log_messages: bool,
 }
 
 impl Default for MockConfig {
@@ -48,6 +52,7 @@ impl Default for MockConfig {
             cert_dir: None,
             routes: RouteTable::default(),
             max_message_size: None,
+            log_messages: true,
         }
     }
 }
@@ -107,6 +112,7 @@ pub(crate) struct Shared {
     pub(crate) routes: RouteTable,
     pub(crate) tls: Option<TlsMaterial>,
     addr: SocketAddr,
+    log_messages: bool,
     /// The configured message size limit, restored by `reset_faults`.
     default_max_message_size: Option<usize>,
     faults: Mutex<Faults>,
@@ -176,8 +182,11 @@ impl Shared {
         self.changed.notify_waiters();
     }
 
-    /// Appends to the log of what `party`/`room` received.
+    /// Appends to the log of what `party`/`room` received, unless message logging is off.
     pub(crate) fn record_received(&self, party: &str, room: &str, id: &str, message: &Message) {
+        if !self.log_messages {
+            return;
+        }
         lock(&self.log)
             .received
             .entry((party.to_owned(), room.to_owned()))
@@ -474,6 +483,7 @@ impl MockServer {
             routes: config.routes,
             tls,
             addr,
+            log_messages: config.log_messages,
             default_max_message_size: config.max_message_size,
             faults: Mutex::new(Faults {
                 max_message_size: config.max_message_size,

@@ -362,3 +362,19 @@ async fn http_control_surface_rejects_bad_requests() {
     }
     assert!(server.is_listening());
 }
+
+#[tokio::test]
+async fn the_message_log_can_be_turned_off_for_benchmarks() {
+    let server = MockServer::start(MockConfig {
+        log_messages: false,
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut socket = connect(&server, "/parties/echo/bench").await;
+    next_json(&mut socket).await;
+    send_text(&mut socket, "not kept").await;
+    assert_eq!(next_text(&mut socket).await, "not kept");
+    assert!(server.received("echo", "bench").is_empty());
+    assert_eq!(server.attempts().len(), 1, "attempts are still logged");
+}

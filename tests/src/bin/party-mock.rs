@@ -9,13 +9,16 @@ use std::process::ExitCode;
 
 use party_mock::{MockConfig, MockServer};
 
-const USAGE: &str = "usage: party-mock [--port N] [--host ADDR] [--tls] [--cert-dir DIR]
+const USAGE: &str =
+    "usage: party-mock [--port N] [--host ADDR] [--tls] [--cert-dir DIR] [--no-message-log]
 
   --port N        port to listen on; 0 (the default) picks a free one
   --host ADDR     address to listen on (default 127.0.0.1)
   --tls           serve wss/https with a certificate generated at start; its CA is
                   written to DIR/ca.pem and printed on the first line
   --cert-dir DIR  where to write ca.pem (default: a fresh temporary folder)
+  --no-message-log
+                  do not record received messages (for benchmarks: memory stays flat)
 
 The first line printed is `listening on HOST:PORT`, followed by ` ca-cert PATH` with --tls.";
 
@@ -42,6 +45,7 @@ fn parse_args(args: &[String]) -> Result<MockConfig, String> {
                     .map_err(|_| format!("--host must be an IP address: got {host:?}"))?;
             }
             "--tls" => config.tls = true,
+            "--no-message-log" => config.log_messages = false,
             "--cert-dir" => config.cert_dir = Some(PathBuf::from(value("--cert-dir")?)),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -106,4 +110,50 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<MockConfig, String> {
+        parse_args(&args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn flags_set_the_config() {
+        let config = parse(&[
+            "--port",
+            "1999",
+            "--host",
+            "::1",
+            "--tls",
+            "--no-message-log",
+        ])
+        .unwrap();
+        assert_eq!(config.port, 1999);
+        assert_eq!(config.host.to_string(), "::1");
+        assert!(config.tls && !config.log_messages);
+        let config = parse(&[]).unwrap();
+        assert_eq!(
+            (config.port, config.tls, config.log_messages),
+            (0, false, true)
+        );
+    }
+
+    #[test]
+    fn bad_flags_say_what_is_wrong() {
+        assert_eq!(parse(&["--port"]).unwrap_err(), "--port needs a value");
+        assert!(
+            parse(&["--port", "70000"])
+                .unwrap_err()
+                .contains("0..65535")
+        );
+        assert!(
+            parse(&["--host", "localhost"])
+                .unwrap_err()
+                .contains("IP address")
+        );
+        assert!(parse(&["--what"]).unwrap_err().contains("unknown argument"));
+    }
 }
