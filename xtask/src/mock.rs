@@ -19,6 +19,8 @@ const PARTYKIT_START: Duration = Duration::from_secs(90);
 const MOCK_START: Duration = Duration::from_secs(20);
 /// How long one scenario run may take (the script gives up after 60 s on its own).
 const SCENARIO_TIME: Duration = Duration::from_secs(120);
+/// How long `npm ci` may take.
+const NPM_TIME: Duration = Duration::from_secs(600);
 /// How long a server gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -102,7 +104,21 @@ fn ensure_npm_packages(project: &Path) -> Result<(), String> {
         return Ok(());
     }
     let verb = if lock.exists() { "ci" } else { "install" };
-    run_command(Command::new("npm").arg(verb).current_dir(project))
+    let mut npm = Command::new("npm");
+    npm.arg(verb).current_dir(project);
+    eprintln!("--> {npm:?}");
+    let mut child = npm
+        .spawn()
+        .map_err(|err| format!("cannot start npm (is Node.js installed?): {err}"))?;
+    match wait_bounded(&mut child, NPM_TIME) {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(format!("npm {verb} failed ({status})")),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("npm {verb} ran longer than {NPM_TIME:?}"))
+        }
+    }
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
