@@ -7,6 +7,35 @@
 //! connections with heartbeats, and stops on terminal failures (a 401 handshake) instead
 //! of retrying forever.
 //!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use partysocket::{Event, PartySocket, PartySocketOptions};
+//! # let server = party_mock::MockServer::start(Default::default()).await?;
+//! # let host = server.host();
+//!
+//! // `host` is e.g. "localhost:1999" or "my-app.my-user.partykit.dev".
+//! let options = PartySocketOptions::builder(host).party("echo").room("lobby").build()?;
+//! let (socket, mut events) = PartySocket::connect(options)?;
+//!
+//! // Sent at once when open, queued (and flushed before the open event) when not.
+//! socket.send("hello").await?;
+//!
+//! while let Some(event) = events.next().await {
+//!     match event {
+//!         Event::Message(message) if message.as_text() == Some("hello") => break,
+//!         Event::Close { frame, .. } => println!("closed with {frame}; reconnecting"),
+//!         _ => {}
+//!     }
+//! }
+//! socket.close().await?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
 //! The crate has two layers:
 //!
 //! - the **sans-IO core** ([`Machine`], [`PartySocketOptions`] and the shared

@@ -93,7 +93,12 @@ pub(crate) struct Driver {
     open: Option<(TransportId, Ws)>,
     closes_tx: mpsc::UnboundedSender<(TransportId, Option<CloseFrame>)>,
     closes_rx: mpsc::UnboundedReceiver<(TransportId, Option<CloseFrame>)>,
+    /// Set by an update, so the next publish refreshes the options handles read.
+    options_changed: bool,
 }
+
+/// How many waiting commands one wake-up takes before writing.
+const COMMAND_BATCH: usize = 256;
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
@@ -119,6 +124,7 @@ impl Driver {
             open: None,
             closes_tx,
             closes_rx,
+            options_changed: false,
         }
     }
 
@@ -136,7 +142,17 @@ impl Driver {
                 return;
             }
             match self.wait(!handles_gone).await {
-                Wake::Command(Some(command)) => self.command(command),
+                Wake::Command(Some(command)) => {
+                    self.command(command);
+                    // Take what else is waiting, so a burst of sends is written and
+                    // flushed together.
+                    for _ in 0..COMMAND_BATCH {
+                        match self.commands.try_recv() {
+                            Ok(command) => self.command(command),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Wake::Command(None) => {
                     // Every handle is gone: close gracefully, then stop once closed
                     // (within the close timeout).
@@ -203,6 +219,7 @@ impl Driver {
                 let _ = reply.send(self.machine.reconnect(now()));
             }
             Command::Update { update, reply } => {
+                self.options_changed = true;
                 let _ = reply.send(self.machine.update(update));
             }
             Command::DrainQueue { reply } => {
@@ -382,17 +399,16 @@ impl Driver {
         });
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let machine = &self.machine;
+        let options_changed = std::mem::take(&mut self.options_changed);
         self.snapshot.send_if_modified(|current| {
-            let state = machine.connection_state();
-            let changed = current.state != state
+            let changed = options_changed
                 || current.retry_count != machine.retry_count()
                 || current.buffered_amount != machine.buffered_amount()
                 || current.url.as_deref() != machine.url()
                 || current.protocol.as_deref() != machine.protocol()
-                || current.options.id() != machine.id()
-                || current.options.room_url() != machine.room_url();
+                || current.state != machine.connection_state();
             if changed {
                 *current = Snapshot::of(machine);
             }
