@@ -7,6 +7,7 @@
 
 use std::process::ExitCode;
 
+mod bench;
 mod core_suite;
 mod lint;
 mod mock;
@@ -40,7 +41,7 @@ const SUITES: &[Suite] = &[
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             None => Err(format!("unknown suite `{name}`\n\n{}", usage())),
         },
         ["lint"] => lint::run(),
+        ["bench"] => bench::run(),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())

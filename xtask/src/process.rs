@@ -6,10 +6,7 @@ use std::process::Command;
 /// The workspace root (the parent of `xtask/`).
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or(manifest)
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
 /// A `cargo` command run from the workspace root.
@@ -44,8 +41,8 @@ pub(crate) fn output(command: &mut Command) -> Option<String> {
 
 /// Makes sure the rustup target `target` is installed (a no-op when it is).
 pub(crate) fn ensure_rust_target(target: &str) -> Result<(), String> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if installed.lines().any(|line| line.trim() == target) {
         return Ok(());
     }
