@@ -1,11 +1,11 @@
 //! `cargo xtask bench`: speed and memory as ratios against baselines in the same run.
 
-use crate::process::{cargo, run, workspace_root};
+use crate::process::{cargo, run as run_command, workspace_root};
 
 /// Builds the mock server binary (so it runs in its own process and its memory is not
 /// counted), then runs the `native` benchmark of the `partysocket` crate.
 pub(crate) fn run() -> Result<(), String> {
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "build",
         "--locked",
         "--release",
@@ -18,13 +18,15 @@ pub(crate) fn run() -> Result<(), String> {
         .join("target")
         .join("release")
         .join("party-mock");
-    run(cargo(&[
-        "bench",
-        "--locked",
-        "--package",
-        "partysocket",
-        "--bench",
-        "native",
-    ])
-    .env("PARTY_MOCK_BIN", binary))
+    run_command(
+        cargo(&[
+            "bench",
+            "--locked",
+            "--package",
+            "partysocket",
+            "--bench",
+            "native",
+        ])
+        .env("PARTY_MOCK_BIN", binary),
+    )
 }

@@ -1,10 +1,10 @@
 //! The `core` suite: the sans-IO core without any driver, natively and for wasm32.
 
-use crate::process::{cargo, ensure_rust_target, run};
+use crate::process::{cargo, ensure_rust_target, run as run_command};
 
 /// Tests the core with default features off and checks that it builds for the browser.
 pub(crate) fn run() -> Result<(), String> {
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "test",
         "--locked",
         "--package",
@@ -12,7 +12,7 @@ pub(crate) fn run() -> Result<(), String> {
         "--no-default-features",
     ]))?;
     ensure_rust_target("wasm32-unknown-unknown")?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "build",
         "--locked",
         "--package",

@@ -1,12 +1,12 @@
 //! Formatting, clippy and documentation checks over the whole workspace.
 
-use crate::process::{cargo, run};
+use crate::process::{cargo, run as run_command};
 
 /// `cargo fmt --check`, `clippy -D warnings` on all targets, and `cargo doc` with `-Dwarnings`.
 pub(crate) fn run() -> Result<(), String> {
     eprintln!("==> lint");
-    run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    run_command(&mut cargo(&[
         "clippy",
         "--workspace",
         "--all-targets",
@@ -15,5 +15,7 @@ pub(crate) fn run() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo(&["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-Dwarnings"))
+    run_command(
+        cargo(&["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-Dwarnings"),
+    )
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod core_suite;
+mod interop;
 mod lint;
 mod mock;
 mod native_suite;
@@ -31,6 +32,11 @@ const SUITES: &[Suite] = &[
         name: "native",
         about: "tokio driver against the in-process mock; the examples run",
         run: native_suite::run,
+    },
+    Suite {
+        name: "interop",
+        about: "native client scenarios against a real `partykit dev` server",
+        run: interop::run,
     },
     Suite {
         name: "mock",

@@ -32,8 +32,7 @@ pub(crate) fn run() -> Result<(), String> {
 
 fn fidelity() -> Result<(), String> {
     eprintln!("==> fidelity: partysocket against partykit dev and party-mock");
-    let project = workspace_root().join("tests").join("fidelity");
-    ensure_npm_packages(&project)?;
+    let project = fidelity_project();
     run_command(&mut cargo(&[
         "build",
         "--locked",
@@ -46,22 +45,7 @@ fn fidelity() -> Result<(), String> {
     let out = target.join("fidelity");
     fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
 
-    let partykit_port = free_port()?;
-    let partykit_log = out.join("partykit-dev.log");
-    let mut partykit = ServerProcess::spawn(
-        "partykit dev",
-        Command::new("node")
-            .arg(project.join("node_modules/partykit/dist/bin.mjs"))
-            .args(["dev", "--port", &partykit_port.to_string()])
-            .args([
-                "--disable-request-cf-fetch",
-                "--persist",
-                "false",
-                "--no-hotkeys",
-            ])
-            .current_dir(&project),
-        Some(&partykit_log),
-    )?;
+    let (mut partykit, partykit_addr) = start_partykit_dev(&project, &out)?;
     let mock_bin = target
         .join("debug")
         .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
@@ -72,9 +56,7 @@ fn fidelity() -> Result<(), String> {
     )?;
 
     let mock_addr = mock.first_line_address(MOCK_START)?;
-    let partykit_addr = SocketAddr::from(([127, 0, 0, 1], partykit_port));
     mock.wait_until_serving(mock_addr, MOCK_START)?;
-    partykit.wait_until_serving(partykit_addr, PARTYKIT_START)?;
 
     let expected = scenario(&project, partykit_addr, &out.join("partykit-dev.json"))?;
     let actual = scenario(&project, mock_addr, &out.join("party-mock.json"))?;
@@ -87,6 +69,41 @@ fn fidelity() -> Result<(), String> {
         out.display()
     );
     Ok(())
+}
+
+/// Installs the npm packages of the fidelity project and starts `partykit dev` on a
+/// free loopback port with the TypeScript parties of `tests/fidelity/`; returns the
+/// running server (stopped by PID on drop) and its address once it answers. Its log
+/// goes to `out/partykit-dev.log`.
+pub(crate) fn start_partykit_dev(
+    project: &Path,
+    out: &Path,
+) -> Result<(ServerProcess, SocketAddr), String> {
+    ensure_npm_packages(project)?;
+    let port = free_port()?;
+    let log = out.join("partykit-dev.log");
+    let mut partykit = ServerProcess::spawn(
+        "partykit dev",
+        Command::new("node")
+            .arg(project.join("node_modules/partykit/dist/bin.mjs"))
+            .args(["dev", "--port", &port.to_string()])
+            .args([
+                "--disable-request-cf-fetch",
+                "--persist",
+                "false",
+                "--no-hotkeys",
+            ])
+            .current_dir(project),
+        Some(&log),
+    )?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    partykit.wait_until_serving(addr, PARTYKIT_START)?;
+    Ok((partykit, addr))
+}
+
+/// The fidelity project: `partykit.json`, the TypeScript parties and the scenario.
+pub(crate) fn fidelity_project() -> PathBuf {
+    workspace_root().join("tests").join("fidelity")
 }
 
 /// Runs `npm ci` (or `npm install` without a lock file) unless `node_modules` is newer
@@ -126,7 +143,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// Cargo's target folder, as `cargo metadata` reports it.
-fn target_dir() -> Result<PathBuf, String> {
+pub(crate) fn target_dir() -> Result<PathBuf, String> {
     let metadata = output(&mut cargo(&[
         "metadata",
         "--format-version",
@@ -226,7 +243,7 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::Exit
 }
 
 /// A server this suite started; stopped by its PID on `stop` or drop, whatever happened.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     name: &'static str,
     child: Child,
     log: Option<PathBuf>,
@@ -324,7 +341,7 @@ impl ServerProcess {
     }
 
     /// SIGTERM, a bounded wait, then SIGKILL; only ever this child's PID.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if self.stopped {
             return;
         }

@@ -1,32 +1,32 @@
 //! The `native` suite: the tokio driver against the in-process mock, and the examples.
 
-use crate::process::{cargo, run};
+use crate::process::{cargo, run as run_command};
 
 /// Runs the driver's unit, integration and doc tests with every feature, then the
 /// quickstart example, which must show the reconnection story and exit 0.
 pub(crate) fn run() -> Result<(), String> {
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "test",
         "--locked",
         "--package",
         "partysocket",
         "--all-features",
     ]))?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "build",
         "--locked",
         "--package",
         "partysocket-examples",
         "--examples",
     ]))?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "run",
         "--locked",
         "--quiet",
         "--example",
         "quickstart",
     ]))?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "run",
         "--locked",
         "--quiet",
@@ -36,7 +36,7 @@ pub(crate) fn run() -> Result<(), String> {
         "--seconds",
         "1",
     ]))?;
-    run(&mut cargo(&[
+    run_command(&mut cargo(&[
         "run",
         "--locked",
         "--quiet",

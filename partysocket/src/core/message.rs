@@ -125,6 +125,8 @@ impl CloseFrame {
     pub const NORMAL: u16 = 1000;
     /// The endpoint is going away.
     pub const GOING_AWAY: u16 = 1001;
+    /// Reserved: a close frame arrived without a status code. Never sent on the wire.
+    pub const NO_STATUS: u16 = 1005;
     /// Reserved: the connection closed without a close frame. Never sent on the wire.
     pub const ABNORMAL: u16 = 1006;
     /// Policy violation.

@@ -253,7 +253,7 @@ impl Driver {
                     self.finish_in_background(transport, ws, None);
                 }
                 self.machine
-                    .handle_closed(transport, frame.map(transport::close_from_wire), at);
+                    .handle_closed(transport, Some(transport::close_from_wire(frame)), at);
             }
             Some(Ok(tungstenite::Message::Frame(_))) => {}
             Some(Err(error)) if !transport::is_drop(&error) => {
@@ -384,7 +384,7 @@ impl Driver {
                 for _ in 0..1024 {
                     match ws.next().await {
                         Some(Ok(tungstenite::Message::Close(frame))) => {
-                            answer = frame.map(transport::close_from_wire)
+                            answer = Some(transport::close_from_wire(frame))
                         }
                         Some(Ok(_)) => {}
                         Some(Err(_)) | None => break,

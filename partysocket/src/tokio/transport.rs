@@ -129,6 +129,10 @@ pub(crate) fn close_to_wire(frame: CloseFrame) -> tungstenite::protocol::CloseFr
     }
 }
 
-pub(crate) fn close_from_wire(frame: tungstenite::protocol::CloseFrame) -> CloseFrame {
-    CloseFrame::new(u16::from(frame.code), frame.reason.as_str())
+/// A received close frame; one without a status code reads as 1005, as in browsers.
+pub(crate) fn close_from_wire(frame: Option<tungstenite::protocol::CloseFrame>) -> CloseFrame {
+    match frame {
+        Some(frame) => CloseFrame::new(u16::from(frame.code), frame.reason.as_str()),
+        None => CloseFrame::new(CloseFrame::NO_STATUS, ""),
+    }
 }

@@ -1,0 +1,47 @@
+//! The `interop` suite: the native client's core scenarios against a real `partykit
+//! dev` server running the TypeScript parties of `tests/fidelity/`.
+
+use std::fs;
+
+use crate::mock::{fidelity_project, start_partykit_dev, target_dir};
+use crate::process::{cargo, run as run_command};
+
+/// Starts `partykit dev`, runs `partysocket`'s `interop` tests against it (they are
+/// `#[ignore]`d elsewhere), and stops the server whatever happened.
+pub(crate) fn run() -> Result<(), String> {
+    let out = target_dir()?.join("interop");
+    fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
+    // Build first, so the server does not idle through a compilation.
+    run_command(&mut cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "partysocket",
+        "--all-features",
+        "--test",
+        "interop",
+        "--no-run",
+    ]))?;
+    let (mut server, addr) = start_partykit_dev(&fidelity_project(), &out)?;
+    let result = run_command(
+        cargo(&[
+            "test",
+            "--locked",
+            "--package",
+            "partysocket",
+            "--all-features",
+            "--test",
+            "interop",
+            "--",
+            "--ignored",
+        ])
+        .env("PARTYKIT_HOST", addr.to_string()),
+    );
+    server.stop();
+    result.map_err(|err| {
+        format!(
+            "{err}; the server's log is in {}",
+            out.join("partykit-dev.log").display()
+        )
+    })
+}
