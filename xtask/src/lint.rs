@@ -2,7 +2,8 @@
 
 use crate::process::{cargo, run as run_command};
 
-/// `cargo fmt --check`, `clippy -D warnings` on all targets, and `cargo doc` with `-Dwarnings`.
+/// `cargo fmt --check`, `clippy -D warnings` on all targets (every feature, and the core
+/// without any), and `cargo doc` with `-Dwarnings`.
 pub(crate) fn run() -> Result<(), String> {
     eprintln!("==> lint");
     run_command(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
@@ -10,12 +11,32 @@ pub(crate) fn run() -> Result<(), String> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The core alone, as browsers and bindings build it.
+    run_command(&mut cargo(&[
+        "clippy",
+        "--package",
+        "partysocket",
+        "--no-default-features",
+        "--all-targets",
         "--locked",
         "--",
         "-D",
         "warnings",
     ]))?;
     run_command(
-        cargo(&["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-Dwarnings"),
+        cargo(&[
+            "doc",
+            "--workspace",
+            "--all-features",
+            "--no-deps",
+            "--locked",
+        ])
+        .env("RUSTDOCFLAGS", "-Dwarnings"),
     )
 }
