@@ -190,3 +190,42 @@ fn no_runtime_is_a_typed_error() {
         partysocket::Error::NoRuntime
     );
 }
+
+#[tokio::test]
+async fn subprotocols_are_offered_and_the_choice_reported() {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let offered = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut seen = None;
+        let ws = tokio_tungstenite::accept_hdr_async(
+            tcp,
+            |request: &Request, mut response: Response| {
+                seen = request
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                response
+                    .headers_mut()
+                    .insert("sec-websocket-protocol", "chat-v2".parse().unwrap());
+                Ok(response)
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(net::ms(500)).await;
+        drop(ws);
+        seen
+    });
+    let built = partysocket::PartySocketOptions::builder(host)
+        .room("r")
+        .protocols(["chat-v1", "chat-v2"])
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    let (open, _) = until(&mut events, is_open).await;
+    assert!(matches!(open, Event::Open { protocol: Some(ref p), .. } if p == "chat-v2"));
+    assert_eq!(socket.protocol().as_deref(), Some("chat-v2"));
+    assert_eq!(offered.await.unwrap().as_deref(), Some("chat-v1, chat-v2"));
+}
