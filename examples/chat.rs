@@ -64,15 +64,7 @@ fn show(timeline: &Timeline, message: &Message) {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let timeline = Timeline::new();
-    let server = match args.host {
-        Some(_) => None,
-        None => Some(support::local_server(&timeline).await?),
-    };
-    let host = args
-        .host
-        .clone()
-        .or_else(|| server.as_ref().map(|s| s.host()))
-        .unwrap_or_default();
+    let (_server, host) = support::server_or(args.host.clone(), &timeline).await?;
     let options = PartySocketOptions::builder(host)
         .party(args.party.as_str())
         .room(args.room.as_str())

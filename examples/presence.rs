@@ -70,15 +70,7 @@ fn summary(users: &Value) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let timeline = Timeline::new();
-    let server = match args.host {
-        Some(_) => None,
-        None => Some(support::local_server(&timeline).await?),
-    };
-    let host = args
-        .host
-        .clone()
-        .or_else(|| server.as_ref().map(|s| s.host()))
-        .unwrap_or_default();
+    let (_server, host) = support::server_or(args.host.clone(), &timeline).await?;
 
     let (me, mut events) = PartySocket::connect(options(&host, &args.room, &args.name)?)?;
     me.opened().await?;

@@ -70,15 +70,7 @@ async fn expect_text(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let timeline = Timeline::new();
-    let server = match &args.host {
-        Some(_) => None,
-        None => Some(support::local_server(&timeline).await?),
-    };
-    let host = args
-        .host
-        .clone()
-        .or_else(|| server.as_ref().map(|s| s.host()))
-        .unwrap_or_default();
+    let (server, host) = support::server_or(args.host.clone(), &timeline).await?;
 
     // Bob retries sooner than Alice, so he is back in the room when Alice's queued
     // message goes out.
@@ -93,10 +85,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (alice, alice_events) = PartySocket::connect(client("alice", 1000)?)?;
     let (bob, bob_events) = PartySocket::connect(client("bob", 300)?)?;
     timeline.say("alice", format!("joining {}", alice.room_url()));
-    let _alice_texts = follow("alice", alice_events, timeline);
+    let mut alice_texts = follow("alice", alice_events, timeline);
     let mut bob_texts = follow("bob", bob_events, timeline);
-    alice.opened().await?;
-    bob.opened().await?;
+    // The greeting comes from the room once it has registered the connection, so after
+    // it broadcasts reach that client.
+    expect_text(&mut alice_texts, "Welcome to the party!").await?;
+    expect_text(&mut bob_texts, "Welcome to the party!").await?;
 
     alice.send("hi bob!").await?;
     timeline.say("alice", "sent \"hi bob!\"");

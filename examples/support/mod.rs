@@ -28,14 +28,22 @@ impl Timeline {
     }
 }
 
-/// Starts the bundled PartyKit-compatible server on a free loopback port.
-pub async fn local_server(timeline: &Timeline) -> Result<MockServer, std::io::Error> {
+/// The host to talk to: `host` when given, else the bundled PartyKit-compatible server,
+/// started on a free loopback port (kept running while the returned server lives).
+pub async fn server_or(
+    host: Option<String>,
+    timeline: &Timeline,
+) -> Result<(Option<MockServer>, String), std::io::Error> {
+    if let Some(host) = host {
+        return Ok((None, host));
+    }
     let server = MockServer::start(MockConfig::default()).await?;
+    let host = server.host();
     timeline.say(
         "server",
-        format!("bundled PartyKit mock listening on {}", server.host()),
+        format!("bundled PartyKit mock listening on {host}"),
     );
-    Ok(server)
+    Ok((Some(server), host))
 }
 
 fn text(message: &Message) -> String {

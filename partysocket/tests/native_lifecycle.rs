@@ -192,6 +192,7 @@ fn no_runtime_is_a_typed_error() {
 }
 
 #[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback fixes the error type
 async fn subprotocols_are_offered_and_the_choice_reported() {
     use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -468,14 +468,7 @@ impl Machine {
                 self.emit_state();
             }
             Phase::Connecting { transport, .. } => {
-                self.outputs.push_back(Output::Close {
-                    transport,
-                    frame: None,
-                });
-                self.emit(Event::Close {
-                    frame,
-                    was_clean: false,
-                });
+                self.abandon(transport, frame);
                 self.stop(StopReason::ClosedByApp);
             }
             Phase::Resolving { .. } | Phase::BackingOff { .. } => {
@@ -511,28 +504,10 @@ impl Machine {
                     was_clean: false,
                 });
             }
-            Phase::Connecting { transport, .. } => {
-                self.outputs.push_back(Output::Close {
-                    transport,
-                    frame: None,
-                });
-                self.emit(Event::Close {
-                    frame: replaced,
-                    was_clean: false,
-                });
-            }
+            Phase::Connecting { transport, .. } => self.abandon(transport, replaced),
             Phase::Closing {
                 transport, frame, ..
-            } => {
-                self.outputs.push_back(Output::Close {
-                    transport,
-                    frame: None,
-                });
-                self.emit(Event::Close {
-                    frame,
-                    was_clean: false,
-                });
-            }
+            } => self.abandon(transport, frame),
             Phase::Resolving { .. } | Phase::BackingOff { .. } | Phase::Stopped(_) => {}
         }
         self.next_attempt(now, None);
@@ -652,6 +627,18 @@ impl Machine {
         self.should_reconnect = false;
         self.phase = Phase::Stopped(reason);
         self.emit_state();
+    }
+
+    /// Drops `transport` without waiting and reports it closed with `frame`, uncleanly.
+    fn abandon(&mut self, transport: TransportId, frame: CloseFrame) {
+        self.outputs.push_back(Output::Close {
+            transport,
+            frame: None,
+        });
+        self.emit(Event::Close {
+            frame,
+            was_clean: false,
+        });
     }
 
     fn finish_close(&mut self, frame: CloseFrame, was_clean: bool) {
