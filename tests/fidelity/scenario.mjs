@@ -5,6 +5,7 @@
 //
 // usage: node scenario.mjs HOST:PORT > observations.json
 
+import { request } from "node:http";
 import PartySocket from "partysocket";
 import WS from "ws";
 
@@ -102,16 +103,37 @@ class Client {
   }
 }
 
-async function http(path, init) {
-  const response = await fetch(`http://${host}${path}`, {
-    ...init,
-    signal: AbortSignal.timeout(STEP_MS),
+/**
+ * One HTTP request on a connection of its own. A pooled keep-alive connection can be
+ * closed by the server after a response that left the request body unread (workerd
+ * does), and the next request on it then fails with "other side closed".
+ */
+function http(path, init = {}) {
+  return new Promise((resolve, reject) => {
+    const body = init.body;
+    const headers = body === undefined ? {} : { "content-length": Buffer.byteLength(body) };
+    const req = request(
+      `http://${host}${path}`,
+      { method: init.method ?? "GET", agent: false, headers, timeout: STEP_MS },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode,
+            type: response.headers["content-type"] ?? null,
+            body: norm(text),
+          }),
+        );
+        response.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`http ${path}: no answer within ${STEP_MS} ms`)));
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
   });
-  return {
-    status: response.status,
-    type: response.headers.get("content-type"),
-    body: norm(await response.text()),
-  };
 }
 
 /** The HTTP status a raw WebSocket handshake gets, or "open". */
