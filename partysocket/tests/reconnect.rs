@@ -462,6 +462,29 @@ fn room_is_updated_after_calling_update_and_used_on_the_next_attempt() {
     );
 }
 
+#[test]
+fn ours_clearing_the_room_while_connected_stops_instead_of_connecting_nowhere() {
+    let mut h = Harness::new(options("example.com"));
+    h.open();
+    h.machine.update(OptionsUpdate::new().clear_room()).unwrap();
+    h.server_close(None);
+    h.advance(ms(60_000));
+    assert_eq!(h.connect_count(), 1);
+    assert!(matches!(
+        h.state(),
+        ConnectionState::Closed {
+            reason: StopReason::GaveUp {
+                failure: Some(TransportError::InvalidUrl(_)),
+                ..
+            }
+        }
+    ));
+    assert_eq!(
+        h.machine.reconnect(h.now),
+        Err(Error::Options(OptionsError::MissingRoom))
+    );
+}
+
 // ----- backoff and retry counting --------------------------------------------------------
 
 fn delays_between_attempts(

@@ -674,6 +674,16 @@ impl Machine {
     /// Upstream's `_connect`: give up when retries are exhausted, else count the attempt
     /// and start it now or after its delay.
     fn next_attempt(&mut self, now: Instant, not_before: Option<Duration>) {
+        if !self.options.has_destination() {
+            // An update removed the room while connected: nothing to connect to.
+            let failure = TransportError::InvalidUrl(OptionsError::MissingRoom.to_string());
+            self.emit(Event::Error(failure.clone()));
+            self.stop(StopReason::GaveUp {
+                close: CloseFrame::abnormal(""),
+                failure: Some(failure),
+            });
+            return;
+        }
         if let Some(max) = self.options.max_retries {
             if self.retry >= i64::from(max) {
                 let attempts = self.retry_count();

@@ -550,7 +550,7 @@ impl PartySocketOptionsBuilder {
                 ("party", Some(o.party.as_str())),
                 ("room", o.room.as_deref()),
             ] {
-                if name.is_some_and(|name| name.contains('/')) {
+                if let Some(name) = name.filter(|name| name.contains('/')) {
                     tracing::warn!(
                         "{what} name {name:?} contains '/', which is sent encoded as %2F; disable_name_validation(true) silences this"
                     );
