@@ -46,7 +46,7 @@ async fn default_backoff_schedule_through_the_driver() {
 
 #[tokio::test(start_paused = true)]
 async fn a_query_provider_that_never_answers_times_out() {
-    let provider = QueryProvider::new(|| std::future::pending::<Result<Query, String>>());
+    let provider = QueryProvider::new(std::future::pending::<Result<Query, String>>);
     let (_socket, mut events) = PartySocket::connect(options(provider)).unwrap();
     let started = Instant::now();
     assert_eq!(
