@@ -7,13 +7,10 @@
 
 mod net;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use net::{is_message, is_open, next_text, until};
 use partysocket::{
     CloseFrame, Event, FetchInit, Message, PartySocket, PartySocketOptions,
-    PartySocketOptionsBuilder, Query, QueryProvider, TransportError,
+    PartySocketOptionsBuilder, TransportError,
 };
 use serde_json::Value;
 
@@ -157,14 +154,7 @@ async fn chat_history_survives_a_reconnect() {
 #[tokio::test]
 #[ignore = "needs a partykit dev server: run `cargo xtask test interop`"]
 async fn a_new_token_on_every_attempt_reaches_the_server() {
-    let counter = Arc::new(AtomicU32::new(0));
-    let provider = {
-        let counter = counter.clone();
-        QueryProvider::new(move || {
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            async move { Ok(Query::new().with("token", format!("t{n}"))) }
-        })
-    };
+    let provider = net::numbered_tokens();
     let (socket, mut events) =
         PartySocket::connect(options("echo", "tokens").query(provider).build().unwrap()).unwrap();
     let first = json(&mut events).await;

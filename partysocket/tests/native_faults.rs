@@ -263,14 +263,7 @@ async fn heartbeat_keeps_a_quiet_healthy_connection() {
 #[tokio::test]
 async fn a_new_token_on_every_attempt_and_headers_on_every_handshake() {
     let server = mock().await;
-    let counter = Arc::new(AtomicU32::new(0));
-    let provider = {
-        let counter = counter.clone();
-        QueryProvider::new(move || {
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            async move { Ok(Query::new().with("token", format!("t{n}"))) }
-        })
-    };
+    let provider = net::numbered_tokens();
     let built = options(&server, "echo", "tokens")
         .query(provider)
         .header("Authorization", "Bearer secret")

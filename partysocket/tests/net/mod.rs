@@ -6,7 +6,12 @@
 use std::time::Duration;
 
 use party_mock::{MockConfig, MockServer};
-use partysocket::{Event, Events, PartySocketOptions, PartySocketOptionsBuilder};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use partysocket::{
+    Event, Events, PartySocketOptions, PartySocketOptionsBuilder, Query, QueryProvider,
+};
 
 /// The longest any single wait in these tests may take.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -78,4 +83,13 @@ pub fn trace() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// A query provider answering `token=t1`, `token=t2`, … on successive attempts.
+pub fn numbered_tokens() -> QueryProvider {
+    let counter = Arc::new(AtomicU32::new(0));
+    QueryProvider::new(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        async move { Ok(Query::new().with("token", format!("t{n}"))) }
+    })
 }
