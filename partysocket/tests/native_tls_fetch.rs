@@ -154,3 +154,24 @@ async fn fetch_over_https_with_a_trusted_certificate() {
     assert_eq!(response.status(), 200);
     assert!(response.url().as_str().starts_with("https://"));
 }
+
+#[tokio::test]
+async fn fetch_propagates_network_errors() {
+    // Bind and release a port, so nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let room = PartySocketOptions::builder(format!("127.0.0.1:{port}"))
+        .room("r")
+        .build()
+        .unwrap();
+    let err = PartySocket::fetch(&room, FetchInit::get())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::Request(ref e) if e.is_connect()),
+        "{err:?}"
+    );
+}
