@@ -110,7 +110,7 @@ impl Server {
     async fn start() -> Server {
         if let Ok(binary) = std::env::var("PARTY_MOCK_BIN") {
             let mut child = Command::new(binary)
-                .args(["--port", "0", "--host", "127.0.0.1"])
+                .args(["--port", "0", "--host", "127.0.0.1", "--no-message-log"])
                 .stdout(Stdio::piped())
                 .spawn()
                 .expect("party-mock starts");
