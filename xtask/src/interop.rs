@@ -11,8 +11,7 @@ use crate::process::{cargo, run as run_command};
 pub(crate) fn run() -> Result<(), String> {
     let out = target_dir()?.join("interop");
     fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
-    // Build first, so the server does not idle through a compilation.
-    run_command(&mut cargo(&[
+    const TESTS: &[&str] = &[
         "test",
         "--locked",
         "--package",
@@ -20,22 +19,12 @@ pub(crate) fn run() -> Result<(), String> {
         "--all-features",
         "--test",
         "interop",
-        "--no-run",
-    ]))?;
+    ];
+    // Build first, so the server does not idle through a compilation.
+    run_command(&mut cargo(&[TESTS, &["--no-run"]].concat()))?;
     let (mut server, addr) = start_partykit_dev(&fidelity_project(), &out)?;
     let result = run_command(
-        cargo(&[
-            "test",
-            "--locked",
-            "--package",
-            "partysocket",
-            "--all-features",
-            "--test",
-            "interop",
-            "--",
-            "--ignored",
-        ])
-        .env("PARTYKIT_HOST", addr.to_string()),
+        cargo(&[TESTS, &["--", "--ignored"]].concat()).env("PARTYKIT_HOST", addr.to_string()),
     );
     server.stop();
     result.map_err(|err| {
