@@ -88,15 +88,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(line) if line.trim().is_empty() => {}
                 Some(line) => {
                     let outcome = socket
-                        .send_json(&json!({ "type": "message", "user": args.name, "text": line }))
-                        .await?;
+                        .send_json(&json!({ "type": "message", "user": args.name, "text": line }))?;
                     if outcome != partysocket::SendOutcome::Sent {
                         timeline.say("you", format!("offline: message {outcome:?}"));
                     }
                 }
                 None => input_open = false,
             },
-            event = events.next() => match event {
+            event = events.recv() => match event {
                 Some(Event::Message(message)) => show(&timeline, &message),
                 Some(event) => {
                     if let Some(line) = describe(&event) {
@@ -110,14 +109,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Give the room a moment to echo what was just sent, then leave.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
-        while let Some(event) = events.next().await {
+        while let Some(event) = events.recv().await {
             if let Event::Message(message) = event {
                 show(&timeline, &message);
             }
         }
     })
     .await;
-    socket.close().await?;
+    socket.close()?;
     socket
         .wait_for(|s| matches!(s, ConnectionState::Closed { .. }))
         .await?;

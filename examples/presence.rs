@@ -88,7 +88,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let status = statuses[(round as usize + i) % statuses.len()];
                 if handle
                     .send_json(&json!({ "type": "status", "status": status }))
-                    .await
                     .is_err()
                 {
                     return;
@@ -104,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         tokio::select! {
             () = &mut deadline => break,
-            event = events.next() => match event {
+            event = events.recv() => match event {
                 Some(Event::Message(message)) => {
                     if let Ok(value) = message.json::<Value>() {
                         let line = summary(&value["users"]);
@@ -120,9 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     for bot in &bots {
-        bot.close().await?;
+        bot.close()?;
     }
-    me.close().await?;
+    me.close()?;
     timeline.say(&args.name, "done");
     Ok(())
 }

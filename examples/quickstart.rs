@@ -35,7 +35,7 @@ fn follow(
 ) -> mpsc::UnboundedReceiver<String> {
     let (texts_tx, texts) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while let Some(event) = events.next().await {
+        while let Some(event) = events.recv().await {
             if let Some(line) = describe(&event) {
                 timeline.say(who, line);
             }
@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     expect_text(&mut alice_texts, "Welcome to the party!").await?;
     expect_text(&mut bob_texts, "Welcome to the party!").await?;
 
-    alice.send("hi bob!").await?;
+    alice.send("hi bob!")?;
     timeline.say("alice", "sent \"hi bob!\"");
     expect_text(&mut bob_texts, "hi bob!").await?;
 
@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         alice
             .wait_for(|state| !matches!(state, partysocket::ConnectionState::Open))
             .await?;
-        let outcome = alice.send("did you miss me?").await?;
+        let outcome = alice.send("did you miss me?")?;
         timeline.say(
             "alice",
             format!("sent \"did you miss me?\" while offline: {outcome:?}"),
@@ -132,8 +132,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    alice.close().await?;
-    bob.close().await?;
+    alice.close()?;
+    bob.close()?;
     alice
         .wait_for(|state| matches!(state, partysocket::ConnectionState::Closed { .. }))
         .await?;

@@ -173,7 +173,7 @@ async fn throughput(host: &str) {
         echoes
     });
     for i in 0..ECHOES {
-        socket.send(format!("message {i:08}")).await.expect("send");
+        socket.send(format!("message {i:08}")).expect("send");
     }
     assert_eq!(reader.await.expect("reader"), ECHOES);
     let ours = began.elapsed();
@@ -213,7 +213,7 @@ async fn throughput(host: &str) {
         ns_per(baseline, ECHOES) / 1000.0,
         "µs/msg",
     );
-    socket.close().await.expect("close");
+    socket.close().expect("close");
 }
 
 fn resident_bytes() -> Option<u64> {
@@ -265,6 +265,6 @@ async fn idle_memory(host: &str) {
     );
     drop(raw);
     for (socket, _) in &ours {
-        let _ = socket.close().await;
+        let _ = socket.close();
     }
 }

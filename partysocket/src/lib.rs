@@ -20,16 +20,16 @@
 //! let (socket, mut events) = PartySocket::connect(options)?;
 //!
 //! // Sent at once when open, queued (and flushed before the open event) when not.
-//! socket.send("hello").await?;
+//! socket.send("hello")?;
 //!
-//! while let Some(event) = events.next().await {
+//! while let Some(event) = events.recv().await {
 //!     match event {
 //!         Event::Message(message) if message.as_text() == Some("hello") => break,
 //!         Event::Close { frame, .. } => println!("closed with {frame}; reconnecting"),
 //!         _ => {}
 //!     }
 //! }
-//! socket.close().await?;
+//! socket.close()?;
 //! # Ok(())
 //! # }
 //! # #[cfg(not(feature = "tokio"))]
@@ -107,7 +107,7 @@
 
 mod core;
 #[cfg(feature = "tokio")]
-mod tokio;
+mod native;
 
 pub use crate::core::error::{Error, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
@@ -119,7 +119,11 @@ pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};
 pub use crate::core::query::{Query, QueryFuture, QueryProvider, QueryResult, QuerySource};
 pub use crate::core::url::{Protocol, redact_url};
 #[cfg(feature = "tokio")]
-pub use crate::tokio::{Events, FetchError, FetchInit, PartySocket, TlsConfig, TlsConfigBuilder};
+pub use crate::native::{
+    Events, FetchError, FetchInit, FetchResponse, PartySocket, TlsConfig, TlsConfigBuilder,
+};
+pub use bytes::Bytes;
+pub use bytestring::ByteString;
 #[cfg(feature = "tokio")]
-pub use reqwest;
+pub use reqwest::Method;
 pub use web_time;

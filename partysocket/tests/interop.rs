@@ -57,16 +57,13 @@ async fn lifecycle_greeting_echo_and_close() {
         "{url}"
     );
 
-    socket.send("text").await.unwrap();
+    socket.send("text").unwrap();
     assert_eq!(next_text(&mut events).await, "text");
-    socket.send(vec![1u8, 2, 3]).await.unwrap();
+    socket.send(vec![1u8, 2, 3]).unwrap();
     let (binary, _) = until(&mut events, is_message).await;
-    assert_eq!(binary, Event::Message(Message::Binary(vec![1, 2, 3])));
+    assert_eq!(binary, Event::Message(Message::binary(vec![1, 2, 3])));
 
-    socket
-        .close_with(CloseFrame::new(4000, "bye"))
-        .await
-        .unwrap();
+    socket.close_with(CloseFrame::new(4000, "bye")).unwrap();
     let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
     let Event::Close { frame, was_clean } = close else {
         unreachable!()
@@ -84,10 +81,10 @@ async fn queued_messages_flush_in_order_and_a_thousand_echo_in_order() {
     let (socket, mut events) =
         PartySocket::connect(options("echo", "order").build().unwrap()).unwrap();
     for i in 0..3 {
-        socket.send(format!("early-{i}")).await.unwrap();
+        socket.send(format!("early-{i}")).unwrap();
     }
     for i in 0..1000 {
-        socket.send(format!("m{i}")).await.unwrap();
+        socket.send(format!("m{i}")).unwrap();
     }
     let _greeting = json(&mut events).await;
     for i in 0..3 {
@@ -107,7 +104,7 @@ async fn main_party_welcome_broadcast_and_fetch() {
     let (bob, mut bob_events) = PartySocket::connect(id("bob")).unwrap();
     assert_eq!(next_text(&mut alice_events).await, "Welcome to the party!");
     assert_eq!(next_text(&mut bob_events).await, "Welcome to the party!");
-    alice.send("hi bob").await.unwrap();
+    alice.send("hi bob").unwrap();
     assert_eq!(next_text(&mut bob_events).await, "hi bob");
 
     let response = PartySocket::fetch(&built, FetchInit::get()).await.unwrap();
@@ -133,12 +130,11 @@ async fn chat_history_survives_a_reconnect() {
     assert_eq!(sync["type"], "sync");
     socket
         .send(r#"{"type":"message","user":"ada","text":"remember me"}"#)
-        .await
         .unwrap();
     let echoed = json(&mut events).await;
     assert_eq!(echoed["type"], "message");
     assert_eq!(echoed["message"]["text"], "remember me");
-    socket.reconnect().await.unwrap();
+    socket.reconnect().unwrap();
     let (_, _) = until(&mut events, is_open).await;
     let sync = json(&mut events).await;
     assert_eq!(sync["type"], "sync");
@@ -162,7 +158,7 @@ async fn a_new_token_on_every_attempt_reaches_the_server() {
         first["url"].as_str().unwrap().ends_with("token=t1"),
         "{first}"
     );
-    socket.reconnect().await.unwrap();
+    socket.reconnect().unwrap();
     let second = json(&mut events).await;
     assert!(
         second["url"].as_str().unwrap().ends_with("token=t2"),

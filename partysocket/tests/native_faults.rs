@@ -33,7 +33,7 @@ async fn reconnect_after_a_drop_delivers_the_queue_exactly_once_in_order() {
     let (socket, mut events) =
         PartySocket::connect(options(&server, "echo", "drop").build().unwrap()).unwrap();
     until(&mut events, is_open).await;
-    socket.send("before").await.unwrap();
+    socket.send("before").unwrap();
     server
         .wait_for_received("echo", "drop", 1, PATIENCE)
         .await
@@ -50,7 +50,7 @@ async fn reconnect_after_a_drop_delivers_the_queue_exactly_once_in_order() {
     );
     let queued: Vec<String> = (0..50).map(|i| format!("q{i}")).collect();
     for text in &queued {
-        assert!(socket.send(text.clone()).await.unwrap().is_accepted());
+        assert!(socket.send(text.clone()).unwrap().is_accepted());
     }
     until(&mut events, is_open).await;
     let received = server
@@ -73,7 +73,7 @@ async fn reconnect_after_a_server_restart_delivers_the_queue() {
     server.stop().await;
     until(&mut events, is_close).await;
     for i in 0..20 {
-        socket.send(format!("r{i}")).await.unwrap();
+        socket.send(format!("r{i}")).unwrap();
     }
     // A few refused attempts while the server is down.
     server.wait_for_attempts(1, PATIENCE).await.unwrap();
@@ -138,7 +138,7 @@ async fn max_retries_then_the_exhausted_event_then_reconnect_works() {
         }
     );
     server.restart().await.unwrap();
-    socket.reconnect().await.unwrap();
+    socket.reconnect().unwrap();
     until(&mut events, is_open).await;
 }
 
@@ -336,7 +336,7 @@ async fn oversize_message_is_an_error_and_a_reconnect() {
     let (socket, mut events) = PartySocket::connect(built).unwrap();
     until(&mut events, is_open).await;
     let _greeting = next_text(&mut events).await;
-    socket.send("x".repeat(4096)).await.unwrap();
+    socket.send("x".repeat(4096)).unwrap();
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert!(
         matches!(error, Event::Error(TransportError::Protocol(_))),

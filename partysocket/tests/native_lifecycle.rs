@@ -36,16 +36,13 @@ async fn lifecycle_open_echo_text_and_binary_then_close() {
     let greeting: serde_json::Value = serde_json::from_str(&next_text(&mut events).await).unwrap();
     assert_eq!(greeting["id"], "me");
 
-    assert_eq!(socket.send("hello").await.unwrap(), SendOutcome::Sent);
+    assert_eq!(socket.send("hello").unwrap(), SendOutcome::Sent);
     assert_eq!(next_text(&mut events).await, "hello");
-    socket.send(vec![0u8, 1, 2, 255]).await.unwrap();
+    socket.send(vec![0u8, 1, 2, 255]).unwrap();
     let (binary, _) = until(&mut events, net::is_message).await;
-    assert_eq!(binary, Event::Message(Message::Binary(vec![0, 1, 2, 255])));
+    assert_eq!(binary, Event::Message(Message::binary(vec![0, 1, 2, 255])));
 
-    socket
-        .close_with(CloseFrame::new(4000, "done"))
-        .await
-        .unwrap();
+    socket.close_with(CloseFrame::new(4000, "done")).unwrap();
     let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
     assert_eq!(
         close,
@@ -64,10 +61,7 @@ async fn messages_sent_before_open_are_flushed_before_the_open_event() {
     let server = mock().await;
     let (socket, mut events) =
         PartySocket::connect(options(&server, "echo", "early").build().unwrap()).unwrap();
-    let outcomes = [
-        socket.send("one").await.unwrap(),
-        socket.send("two").await.unwrap(),
-    ];
+    let outcomes = [socket.send("one").unwrap(), socket.send("two").unwrap()];
     assert_eq!(outcomes, [SendOutcome::Queued, SendOutcome::Queued]);
     until(&mut events, is_open).await;
     let received = server
@@ -88,7 +82,7 @@ async fn order_of_ten_thousand_messages() {
         PartySocket::connect(options(&server, "echo", "flood").build().unwrap()).unwrap();
     socket.opened().await.unwrap();
     for i in 0..10_000 {
-        socket.send(format!("m{i}")).await.unwrap();
+        socket.send(format!("m{i}")).unwrap();
     }
     let received = server
         .wait_for_received("echo", "flood", 10_000, net::PATIENCE)
@@ -147,7 +141,7 @@ async fn dropping_every_handle_closes_the_connection() {
     // The events stream ends after the task's last events.
     let rest = tokio::time::timeout(net::PATIENCE, async {
         let mut rest = Vec::new();
-        while let Some(event) = events.next().await {
+        while let Some(event) = events.recv().await {
             rest.push(event);
         }
         rest
@@ -174,7 +168,7 @@ async fn start_closed_waits_for_reconnect() {
     tokio::time::sleep(net::ms(100)).await;
     assert_eq!(server.attempts().len(), 0);
     assert_eq!(socket.ready_state(), ReadyState::Closed);
-    socket.reconnect().await.unwrap();
+    socket.reconnect().unwrap();
     until(&mut events, is_open).await;
     assert_eq!(server.attempts().len(), 1);
 }

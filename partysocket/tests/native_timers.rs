@@ -18,7 +18,7 @@ fn options(provider: QueryProvider) -> PartySocketOptions {
 
 async fn next_error(events: &mut partysocket::Events) -> TransportError {
     loop {
-        match events.next().await.expect("the task runs") {
+        match events.recv().await.expect("the task runs") {
             Event::Error(error) => return error,
             _ => continue,
         }

@@ -39,7 +39,7 @@ async fn wss_against_the_tls_mock() {
     let (socket, mut events) = PartySocket::connect_with(built, trusting(&server)).unwrap();
     until(&mut events, is_open).await;
     let _greeting = next_text(&mut events).await;
-    socket.send("over tls").await.unwrap();
+    socket.send("over tls").unwrap();
     assert_eq!(next_text(&mut events).await, "over tls");
 }
 
@@ -91,12 +91,9 @@ async fn fetch_get_and_post_on_the_main_party() {
     assert_eq!(response.text().await.unwrap(), "Broadcasted");
     assert_eq!(next_text(&mut events).await, r#"{"hello":"room"}"#);
 
-    let response = PartySocket::fetch(
-        &room,
-        FetchInit::get().method(partysocket::reqwest::Method::PUT),
-    )
-    .await
-    .unwrap();
+    let response = PartySocket::fetch(&room, FetchInit::get().method(partysocket::Method::PUT))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 }
 

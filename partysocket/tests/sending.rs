@@ -51,7 +51,7 @@ fn should_calculate_buffered_amount_for_text_and_binary() {
     let mut h = Harness::new(options("example.com"));
     h.send("hello");
     assert_eq!(h.machine.buffered_amount(), 5);
-    h.machine.send(Message::Binary(vec![0; 8]));
+    h.machine.send(Message::binary(vec![0; 8]));
     assert_eq!(h.machine.buffered_amount(), 13);
     // UTF-8 bytes, where upstream counts UTF-16 units.
     h.send("é");

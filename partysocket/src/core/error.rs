@@ -57,6 +57,9 @@ pub enum OptionsError {
     /// A timeout or interval that must be positive is zero.
     #[error("{0} must be greater than zero; to turn the feature off, leave the option unset")]
     ZeroDuration(&'static str),
+    /// The event capacity is zero, so no event could ever be delivered.
+    #[error("event_capacity must be at least 1")]
+    ZeroEventCapacity,
     /// A handshake header name or value cannot be sent.
     #[error("header {name:?} cannot be sent: {why}")]
     InvalidHeader {
@@ -89,6 +92,12 @@ pub enum Error {
     /// The socket's driver has stopped, so the command cannot reach it.
     #[error("the socket's driver has stopped; create a new socket")]
     DriverStopped,
+    /// The message was neither sent nor queued (the queue is at its cap): reported by
+    /// interfaces that have no [`SendOutcome`](crate::SendOutcome), such as `Sink`.
+    #[error(
+        "message dropped: {0:?}; raise max_enqueued_messages/max_enqueued_bytes or use DropPolicy::DropOldest"
+    )]
+    MessageDropped(crate::DropReason),
     /// The native driver was started outside a tokio runtime.
     #[error(
         "no tokio runtime: create the socket from within a tokio runtime (e.g. inside #[tokio::main])"
@@ -137,6 +146,10 @@ pub enum TransportError {
     /// presumed half-open.
     #[error("no traffic for {0:?} after a ping: connection presumed dead")]
     HeartbeatTimeout(Duration),
+    /// The driver could not write anything for the write timeout: the peer stopped
+    /// reading or the network is gone.
+    #[error("no write progress for {0:?}: connection presumed dead")]
+    WriteTimeout(Duration),
     /// DNS, TCP or TLS failed.
     #[error("network error: {0}")]
     Network(String),

@@ -91,6 +91,21 @@ struct Liveness {
     dead_at: Option<Instant>,
 }
 
+/// Output slots kept allocated between bursts.
+const OUTPUTS_KEPT: usize = 64;
+
+/// How far ahead a deadline may lie: far enough to mean "never", near enough that no
+/// `Instant` arithmetic overflows on any platform.
+const FAR_FUTURE: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
+
+/// `now + wait`, saturated, so that no option value or server header (a huge
+/// `Retry-After`, `Duration::MAX` as a timeout) can overflow an `Instant`.
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(60 * 60 * 24)))
+        .unwrap_or(now)
+}
+
 #[derive(Debug, Clone)]
 enum Phase {
     Stopped(StopReason),
@@ -109,6 +124,12 @@ enum Phase {
         transport: TransportId,
         stable_at: Option<Instant>,
         liveness: Option<Liveness>,
+        /// Set while the driver has bytes it cannot write: the connection is presumed
+        /// dead when nothing is written by then.
+        write_deadline: Option<Instant>,
+        /// The driver stopped reading (the application is behind on events): silence
+        /// from the peer proves nothing, so the heartbeat waits.
+        read_paused: bool,
     },
     Closing {
         transport: TransportId,
@@ -179,7 +200,12 @@ impl Machine {
 
     /// The next piece of work for the driver, in order, or `None` when there is none.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if output.is_none() && self.outputs.capacity() > OUTPUTS_KEPT {
+            // A burst (a long queue flushed on open) must not pin its peak.
+            self.outputs = VecDeque::new();
+        }
+        output
     }
 
     /// When the driver must call [`handle_timeout`](Self::handle_timeout) next, or
@@ -194,13 +220,18 @@ impl Machine {
             Phase::Open {
                 stable_at,
                 liveness,
+                write_deadline,
+                read_paused,
                 ..
             } => {
-                let heartbeat = liveness.as_ref().map(|l| l.dead_at.unwrap_or(l.ping_at));
-                match (*stable_at, heartbeat) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                let heartbeat = liveness
+                    .as_ref()
+                    .filter(|_| !*read_paused)
+                    .map(|l| l.dead_at.unwrap_or(l.ping_at));
+                [*stable_at, heartbeat, *write_deadline]
+                    .into_iter()
+                    .flatten()
+                    .min()
             }
         }
     }
@@ -225,7 +256,14 @@ impl Machine {
                 transport,
                 stable_at,
                 liveness,
+                write_deadline,
+                read_paused,
             } => {
+                if write_deadline.is_some_and(|at| now >= at) {
+                    let timeout = TransportError::WriteTimeout(self.write_timeout());
+                    self.fail_current(now, timeout, true);
+                    return;
+                }
                 let mut stable_at = stable_at;
                 if stable_at.is_some_and(|at| now >= at) {
                     tracing::debug!("connection stable: retry count reset");
@@ -233,8 +271,8 @@ impl Machine {
                     stable_at = None;
                 }
                 let mut liveness = liveness;
-                if let (Some(live), Some(heartbeat)) =
-                    (&mut liveness, self.options.heartbeat.clone())
+                if let (Some(live), Some(heartbeat), false) =
+                    (&mut liveness, self.options.heartbeat.clone(), read_paused)
                 {
                     if live.dead_at.is_some_and(|at| now >= at) {
                         self.fail_current(
@@ -245,7 +283,7 @@ impl Machine {
                         return;
                     }
                     if live.dead_at.is_none() && now >= live.ping_at {
-                        live.dead_at = Some(now + heartbeat.timeout);
+                        live.dead_at = Some(later(now, heartbeat.timeout));
                         self.outputs.push_back(match heartbeat.ping {
                             Some(message) => Output::Send { transport, message },
                             None => Output::Ping { transport },
@@ -256,6 +294,8 @@ impl Machine {
                     transport,
                     stable_at,
                     liveness,
+                    write_deadline,
+                    read_paused,
                 };
             }
             Phase::Closing {
@@ -307,13 +347,15 @@ impl Machine {
             return;
         }
         let liveness = self.options.heartbeat.as_ref().map(|heartbeat| Liveness {
-            ping_at: now + heartbeat.interval,
+            ping_at: later(now, heartbeat.interval),
             dead_at: None,
         });
         self.phase = Phase::Open {
             transport,
-            stable_at: Some(now + self.options.min_uptime),
+            stable_at: Some(later(now, self.options.min_uptime)),
             liveness,
+            write_deadline: None,
+            read_paused: false,
         };
         self.protocol = protocol.clone();
         for message in self.outbox.drain() {
@@ -395,6 +437,88 @@ impl Machine {
         }
     }
 
+    /// Reports that the driver holds bytes for `transport` that it cannot write (the
+    /// socket's send buffer is full). Unless [`handle_write_progress`] follows within
+    /// the write timeout (the `write_timeout` option, else the heartbeat's timeout, else
+    /// 30 s), the connection is presumed dead and replaced, as after a missed pong.
+    /// Repeated calls keep the first deadline.
+    ///
+    /// [`handle_write_progress`]: Self::handle_write_progress
+    pub fn handle_write_blocked(&mut self, transport: TransportId, now: Instant) {
+        let timeout = self.write_timeout();
+        if let Phase::Open {
+            transport: current,
+            write_deadline,
+            ..
+        } = &mut self.phase
+        {
+            if *current == transport && write_deadline.is_none() {
+                *write_deadline = Some(later(now, timeout));
+            }
+        }
+    }
+
+    /// Reports that the driver wrote bytes for `transport` (or has nothing left to
+    /// write): any write deadline is cleared.
+    pub fn handle_write_progress(&mut self, transport: TransportId) {
+        if let Phase::Open {
+            transport: current,
+            write_deadline,
+            ..
+        } = &mut self.phase
+        {
+            if *current == transport {
+                *write_deadline = None;
+            }
+        }
+    }
+
+    /// Reports that the driver stopped (`paused == true`) or resumed reading
+    /// `transport`, e.g. because the application's event queue is full. While paused
+    /// the heartbeat neither pings nor declares the peer dead; on resume it starts over.
+    pub fn handle_read_paused(&mut self, transport: TransportId, paused: bool, now: Instant) {
+        let heartbeat = self.options.heartbeat.clone();
+        if let Phase::Open {
+            transport: current,
+            liveness,
+            read_paused,
+            ..
+        } = &mut self.phase
+        {
+            if *current != transport || *read_paused == paused {
+                return;
+            }
+            *read_paused = paused;
+            if let (false, Some(live), Some(heartbeat)) = (paused, liveness, heartbeat) {
+                live.ping_at = later(now, heartbeat.interval);
+                live.dead_at = None;
+            }
+        }
+    }
+
+    /// Gives back messages the driver took from [`Output::Send`] but never wrote
+    /// before their transport failed or was closed. They go back to the front of the
+    /// queue, oldest first and ahead of anything queued since, and are sent when the
+    /// next connection opens (the queue's caps do not apply: they were accepted).
+    ///
+    /// Call it before reporting the failure, or while carrying out the
+    /// [`Output::Close`] of that transport.
+    pub fn requeue(&mut self, messages: Vec<Message>) {
+        if messages.is_empty() {
+            return;
+        }
+        tracing::debug!(count = messages.len(), "re-queued unwritten messages");
+        if let Phase::Open { transport, .. } = self.phase {
+            // A newer connection is already open (the driver reported late): send them
+            // now rather than hold them behind nothing.
+            for message in messages {
+                self.outputs.push_back(Output::Send { transport, message });
+            }
+        } else {
+            self.outbox.requeue(messages);
+        }
+    }
+
     // ----- application commands --------------------------------------------------------
 
     /// Sends `message` now when open, else queues it for the next connection.
@@ -462,7 +586,7 @@ impl Machine {
                 });
                 self.phase = Phase::Closing {
                     transport,
-                    deadline: now + self.options.close_timeout,
+                    deadline: later(now, self.options.close_timeout),
                     frame,
                 };
                 self.emit_state();
@@ -471,9 +595,14 @@ impl Machine {
                 self.abandon(transport, frame);
                 self.stop(StopReason::ClosedByApp);
             }
-            Phase::Resolving { .. } | Phase::BackingOff { .. } => {
-                self.stop(StopReason::ClosedByApp)
+            Phase::Resolving { transport, .. } => {
+                self.outputs.push_back(Output::Close {
+                    transport,
+                    frame: None,
+                });
+                self.stop(StopReason::ClosedByApp);
             }
+            Phase::BackingOff { .. } => self.stop(StopReason::ClosedByApp),
         }
         Ok(())
     }
@@ -508,7 +637,11 @@ impl Machine {
             Phase::Closing {
                 transport, frame, ..
             } => self.abandon(transport, frame),
-            Phase::Resolving { .. } | Phase::BackingOff { .. } | Phase::Stopped(_) => {}
+            Phase::Resolving { transport, .. } => self.outputs.push_back(Output::Close {
+                transport,
+                frame: None,
+            }),
+            Phase::BackingOff { .. } | Phase::Stopped(_) => {}
         }
         self.next_attempt(now, None);
         Ok(())
@@ -612,6 +745,12 @@ impl Machine {
         }
     }
 
+    /// How long a blocked write may make no progress before the connection is presumed
+    /// dead.
+    pub fn write_timeout(&self) -> Duration {
+        self.options.effective_write_timeout()
+    }
+
     // ----- internals -------------------------------------------------------------------
 
     fn emit(&mut self, event: Event) {
@@ -665,7 +804,7 @@ impl Machine {
             return false;
         }
         if let (Some(live), Some(heartbeat)) = (liveness, &self.options.heartbeat) {
-            live.ping_at = now + heartbeat.interval;
+            live.ping_at = later(now, heartbeat.interval);
             live.dead_at = None;
         }
         true
@@ -706,7 +845,7 @@ impl Machine {
                 "backing off"
             );
             self.phase = Phase::BackingOff {
-                retry_at: now + delay,
+                retry_at: later(now, delay),
             };
             self.emit_state();
         }
@@ -715,7 +854,7 @@ impl Machine {
     fn start_attempt(&mut self, now: Instant) {
         self.next_transport += 1;
         let transport = TransportId(self.next_transport);
-        let deadline = now + self.options.connection_timeout;
+        let deadline = later(now, self.options.connection_timeout);
         match self.options.query.clone() {
             QuerySource::Static(_) => {
                 let url = self.options.socket_url(None);
@@ -763,7 +902,8 @@ impl Machine {
             }
             _ => return,
         };
-        if abort && had_handshake {
+        if abort {
+            // Also for a query still resolving: the driver drops the provider's future.
             self.outputs.push_back(Output::Close {
                 transport,
                 frame: None,

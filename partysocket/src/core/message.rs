@@ -2,13 +2,19 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+use bytestring::ByteString;
+
 /// One WebSocket message, text or binary.
+///
+/// Payloads are reference-counted ([`Bytes`], and [`ByteString`] for UTF-8 text):
+/// cloning a message, queueing it, or receiving it from a driver copies no payload.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Message {
     /// A UTF-8 text frame.
-    Text(String),
+    Text(ByteString),
     /// A binary frame.
-    Binary(Vec<u8>),
+    Binary(Bytes),
 }
 
 impl Message {
@@ -43,6 +49,30 @@ impl Message {
             Message::Binary(bytes) => bytes,
         }
     }
+
+    /// A text message, taking `text` without copying when it is a `String`.
+    pub fn text(text: impl Into<ByteString>) -> Self {
+        Message::Text(text.into())
+    }
+
+    /// A binary message, taking `bytes` without copying when it is a `Vec<u8>` or
+    /// [`Bytes`].
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Message::Binary(bytes.into())
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// The payload as [`Bytes`] (UTF-8 bytes for text), without copying.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
 }
 
 #[cfg(feature = "json")]
@@ -63,7 +93,7 @@ impl Message {
     /// When `value` cannot be serialized (a map with non-string keys, a failing
     /// `Serialize` implementation).
     pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Message, serde_json::Error> {
-        serde_json::to_string(value).map(Message::Text)
+        serde_json::to_string(value).map(Message::text)
     }
 }
 
@@ -89,25 +119,37 @@ impl fmt::Debug for Message {
 
 impl From<String> for Message {
     fn from(text: String) -> Self {
-        Message::Text(text)
+        Message::Text(text.into())
     }
 }
 
 impl From<&str> for Message {
     fn from(text: &str) -> Self {
-        Message::Text(text.to_owned())
+        Message::Text(text.into())
+    }
+}
+
+impl From<ByteString> for Message {
+    fn from(text: ByteString) -> Self {
+        Message::Text(text)
     }
 }
 
 impl From<Vec<u8>> for Message {
     fn from(bytes: Vec<u8>) -> Self {
-        Message::Binary(bytes)
+        Message::Binary(bytes.into())
     }
 }
 
 impl From<&[u8]> for Message {
     fn from(bytes: &[u8]) -> Self {
-        Message::Binary(bytes.to_vec())
+        Message::Binary(Bytes::copy_from_slice(bytes))
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(bytes: Bytes) -> Self {
+        Message::Binary(bytes)
     }
 }
 

@@ -58,9 +58,16 @@ pub struct PartySocketOptions {
     pub(crate) max_enqueued_bytes: Option<usize>,
     pub(crate) drop_policy: DropPolicy,
     pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) write_timeout: Option<Duration>,
+    pub(crate) event_capacity: usize,
     pub(crate) failure_policy: FailurePolicy,
     pub(crate) max_message_size: Option<usize>,
 }
+
+/// The default of [`PartySocketOptionsBuilder::event_capacity`].
+pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 1024;
+/// The write timeout when neither `write_timeout` nor a heartbeat is set.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds [`PartySocketOptions`]; every setter documents its default.
 #[derive(Debug, Clone)]
@@ -102,6 +109,8 @@ impl PartySocketOptions {
                 max_enqueued_bytes: None,
                 drop_policy: DropPolicy::DropNewest,
                 heartbeat: None,
+                write_timeout: None,
+                event_capacity: DEFAULT_EVENT_CAPACITY,
                 failure_policy: FailurePolicy::default(),
                 max_message_size: None,
             },
@@ -150,6 +159,22 @@ impl PartySocketOptions {
     pub fn protocol(&self) -> Protocol {
         self.protocol
             .unwrap_or_else(|| url::default_protocol(&self.host))
+    }
+    /// The explicit write timeout, if set; see
+    /// [`write_timeout`](PartySocketOptionsBuilder::write_timeout).
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+    /// How long a blocked write may make no progress before the connection is presumed
+    /// dead: `write_timeout`, else the heartbeat's timeout, else 30 s.
+    pub fn effective_write_timeout(&self) -> Duration {
+        self.write_timeout
+            .or_else(|| self.heartbeat.as_ref().map(|heartbeat| heartbeat.timeout))
+            .unwrap_or(DEFAULT_WRITE_TIMEOUT)
+    }
+    /// How many undelivered events a driver holds before it stops reading the socket.
+    pub fn event_capacity(&self) -> usize {
+        self.event_capacity
     }
     /// The WebSocket subprotocols offered in the handshake.
     pub fn protocols(&self) -> &[String] {
@@ -215,6 +240,7 @@ impl PartySocketOptions {
     }
 
     fn base(&self, scheme: &str) -> String {
+        let host = url::serialized_host(&self.host, self.protocol());
         let path = url::room_path(
             &self.prefix,
             &self.party,
@@ -222,7 +248,7 @@ impl PartySocketOptions {
             self.base_path.as_deref(),
             self.path.as_deref(),
         );
-        format!("{scheme}://{}{path}", self.host)
+        format!("{scheme}://{host}{path}")
     }
 
     /// The room's URL without query: `ws(s)://host/prefix/party/room[/path]`.
@@ -451,6 +477,21 @@ impl PartySocketOptionsBuilder {
         /// 401/403, honour `Retry-After` on 429/503, else reconnect).
         failure_policy: FailurePolicy
     );
+    /// How long a write may make no progress (the peer stopped reading, the network
+    /// is gone) before the connection is presumed dead and replaced (default: the
+    /// heartbeat's timeout when a heartbeat is set, else 30 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.write_timeout = Some(timeout);
+        self
+    }
+    /// How many events may wait for the application before the driver stops reading
+    /// the socket, so that a slow consumer holds the server back by TCP backpressure
+    /// instead of growing memory (default 1024: a burst of a thousand messages passes
+    /// without a pause, and an idle socket allocates nothing for it).
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.draft.event_capacity = events;
+        self
+    }
     /// The largest incoming message to accept (default: the driver's own limit).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.draft.max_message_size = Some(bytes);
@@ -519,10 +560,14 @@ impl PartySocketOptionsBuilder {
         for (name, value) in [
             ("connection_timeout", o.connection_timeout),
             ("close_timeout", o.close_timeout),
+            ("write_timeout", o.write_timeout.unwrap_or(Duration::MAX)),
         ] {
             if value.is_zero() {
                 return Err(OptionsError::ZeroDuration(name));
             }
+        }
+        if o.event_capacity == 0 {
+            return Err(OptionsError::ZeroEventCapacity);
         }
         if let Some(heartbeat) = &o.heartbeat {
             if heartbeat.interval.is_zero() {

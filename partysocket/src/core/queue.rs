@@ -95,10 +95,23 @@ impl Outbox {
         (outcome, evicted)
     }
 
-    /// Takes every queued message, oldest first.
+    /// Takes every queued message, oldest first. The queue's storage goes with them,
+    /// so a long outage does not pin its peak.
     pub(crate) fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
-        self.items.drain(..).map(|item| item.message).collect()
+        std::mem::take(&mut self.items)
+            .into_iter()
+            .map(|item| item.message)
+            .collect()
+    }
+
+    /// Puts `messages` back at the front, in their order, ahead of everything queued.
+    /// The caps are not checked: these were accepted before.
+    pub(crate) fn requeue(&mut self, messages: Vec<Message>) {
+        for message in messages.into_iter().rev() {
+            self.bytes += message.len();
+            self.items.push_front(Queued { message, key: None });
+        }
     }
 
     pub(crate) fn bytes(&self) -> usize {

@@ -53,6 +53,35 @@ impl Protocol {
             Protocol::Wss => "https",
         }
     }
+
+    /// The port a URL of this security leaves out: 80 (`ws`, `http`) or 443 (`wss`,
+    /// `https`).
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Ws => 80,
+            Protocol::Wss => 443,
+        }
+    }
+}
+
+/// `host` (normalized) as a URL serializes it under `protocol` (WHATWG): the
+/// protocol's default port is left out and other ports lose leading zeros, so
+/// `example.com:443` over `wss` is `example.com`, as browsers send it.
+pub(crate) fn serialized_host(host: &str, protocol: Protocol) -> String {
+    let end = host.find('/').unwrap_or(host.len());
+    let (authority, rest) = host.split_at(end);
+    let Some((_, Some(port))) = split_host(authority) else {
+        return host.to_owned();
+    };
+    // `split_host` accepted a port, so the authority ends with `:digits`.
+    let name = authority
+        .rsplit_once(':')
+        .map_or(authority, |(name, _)| name);
+    if port == protocol.default_port() {
+        format!("{name}{rest}")
+    } else {
+        format!("{name}:{port}{rest}")
+    }
 }
 
 /// Strips a leading `http(s)://` or `ws(s)://` (any case) and trailing slashes, then

@@ -38,7 +38,7 @@ pub fn options(server: &MockServer, party: &str, room: &str) -> PartySocketOptio
 
 /// The next event, within [`PATIENCE`].
 pub async fn next(events: &mut Events) -> Event {
-    tokio::time::timeout(PATIENCE, events.next())
+    tokio::time::timeout(PATIENCE, events.recv())
         .await
         .expect("an event within the time limit")
         .expect("the socket's task is running")
@@ -49,7 +49,7 @@ pub async fn until(events: &mut Events, want: impl Fn(&Event) -> bool) -> (Event
     let mut before = Vec::new();
     let found = tokio::time::timeout(PATIENCE, async {
         loop {
-            let event = events.next().await.expect("the socket's task is running");
+            let event = events.recv().await.expect("the socket's task is running");
             if want(&event) {
                 return event;
             }

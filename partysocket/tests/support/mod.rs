@@ -229,7 +229,7 @@ impl Harness {
         self.steps
             .iter()
             .filter_map(|step| match step {
-                Step::Send(_, Message::Text(text)) => Some(text.clone()),
+                Step::Send(_, Message::Text(text)) => Some(text.to_string()),
                 _ => None,
             })
             .collect()

@@ -8,6 +8,9 @@ use super::PartySocket;
 use super::tls::TlsConfig;
 use crate::{PartySocketOptions, QuerySource};
 
+/// The answer to [`PartySocket::fetch`]: status, headers and body.
+pub type FetchResponse = reqwest::Response;
+
 /// Why a request could not be made or answered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -130,7 +133,7 @@ impl PartySocket {
     pub async fn fetch(
         options: &PartySocketOptions,
         init: FetchInit,
-    ) -> Result<reqwest::Response, FetchError> {
+    ) -> Result<FetchResponse, FetchError> {
         send(options, init, default_client()?).await
     }
 
@@ -148,7 +151,7 @@ impl PartySocket {
         options: &PartySocketOptions,
         init: FetchInit,
         tls: &TlsConfig,
-    ) -> Result<reqwest::Response, FetchError> {
+    ) -> Result<FetchResponse, FetchError> {
         send(options, init, build_client(tls)?).await
     }
 }
@@ -157,7 +160,7 @@ async fn send(
     options: &PartySocketOptions,
     init: FetchInit,
     client: reqwest::Client,
-) -> Result<reqwest::Response, FetchError> {
+) -> Result<FetchResponse, FetchError> {
     let resolved = match options.query() {
         QuerySource::Static(_) => None,
         QuerySource::PerAttempt(provider) => {

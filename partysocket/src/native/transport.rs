@@ -12,15 +12,24 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::tls::TlsConfig;
+use super::wire::Wire;
 use crate::core::policy::parse_retry_after;
 use crate::{CloseFrame, ConnectRequest, Message, TransportError};
 
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<Wire<TcpStream>>>;
 
-/// Bytes read from the socket at a time. tungstenite's default (128 KiB) makes every
-/// idle connection cost that much; 8 KiB keeps thousands of idle sockets small and
-/// still reads large messages in a few chunks.
-const READ_BUFFER: usize = 8 * 1024;
+/// tungstenite's own read buffer, kept for the connection's lifetime. Small, because
+/// [`Wire`] reads ahead in large chunks and frees them when consumed: an idle socket
+/// costs little, a busy one still makes few system calls.
+const READ_BUFFER: usize = 1024;
+/// How much tungstenite gathers before writing to the socket (its default is 128 KiB);
+/// the driver flushes once per pass anyway.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Bytes written to the operating system on this connection so far.
+pub(crate) fn written(ws: &Ws) -> u64 {
+    ws.get_ref().get_ref().written()
+}
 
 /// Opens the WebSocket for `request`; returns it and the subprotocol the server chose.
 pub(crate) async fn connect(
@@ -46,17 +55,41 @@ pub(crate) async fn connect(
             .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
         headers.insert(SEC_WEBSOCKET_PROTOCOL, offered);
     }
-    let mut config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let mut config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER);
     if let Some(limit) = request.max_message_size {
         config = config
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
     }
-    let (ws, response) = tokio_tungstenite::connect_async_tls_with_config(
+    let uri = http.uri();
+    let secure = uri.scheme_str() == Some("wss");
+    let host = uri
+        .host()
+        .map(|host| {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned()
+        })
+        .ok_or_else(|| TransportError::InvalidUrl(format!("{} has no host", request.url)))?;
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|err| TransportError::Network(err.to_string()))?;
+    // Small messages go out at once, as browsers send them.
+    tcp.set_nodelay(true)
+        .map_err(|err| TransportError::Network(err.to_string()))?;
+    let connector = if secure {
+        Connector::Rustls(tls.rustls())
+    } else {
+        Connector::Plain
+    };
+    let (ws, response) = tokio_tungstenite::client_async_tls_with_config(
         http,
+        Wire::new(tcp),
         Some(config),
-        true,
-        Some(Connector::Rustls(tls.rustls())),
+        Some(connector),
     )
     .await
     .map_err(classify)?;
@@ -115,10 +148,35 @@ pub(crate) fn classify(error: WsError) -> TransportError {
     }
 }
 
+/// Our message as tungstenite's, sharing the payload. Text is checked as UTF-8 once
+/// more on the way (tungstenite's text type has no safe unchecked constructor).
 pub(crate) fn to_wire(message: Message) -> tungstenite::Message {
     match message {
-        Message::Text(text) => tungstenite::Message::Text(text.into()),
-        Message::Binary(bytes) => tungstenite::Message::Binary(bytes.into()),
+        Message::Text(text) => {
+            let bytes = text.into_bytes();
+            match tungstenite::Utf8Bytes::try_from(bytes.clone()) {
+                Ok(text) => tungstenite::Message::Text(text),
+                // Unreachable: a `ByteString` is UTF-8.
+                Err(_) => {
+                    tungstenite::Message::Text(String::from_utf8_lossy(&bytes).into_owned().into())
+                }
+            }
+        }
+        Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
+    }
+}
+
+/// A received data frame as our message, sharing the payload; `None` for control
+/// frames.
+pub(crate) fn from_wire(message: tungstenite::Message) -> Option<Message> {
+    match message {
+        tungstenite::Message::Text(text) => {
+            bytestring::ByteString::try_from(bytes::Bytes::from(text))
+                .ok()
+                .map(Message::Text)
+        }
+        tungstenite::Message::Binary(bytes) => Some(Message::Binary(bytes)),
+        _ => None,
     }
 }
 

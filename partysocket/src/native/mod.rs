@@ -1,0 +1,529 @@
+//! The native driver: a cloneable handle and an event stream over one tokio task per
+//! socket, sharing the core machine behind a lock.
+
+mod driver;
+mod fetch;
+mod shared;
+mod tls;
+mod transport;
+mod wire;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::{Sink, Stream};
+use tracing::Instrument;
+
+use self::driver::Driver;
+pub use self::fetch::{FetchError, FetchInit, FetchResponse};
+use self::shared::{SINK_HIGH_WATER, Shared};
+pub use self::tls::{TlsConfig, TlsConfigBuilder};
+use crate::{
+    CloseFrame, ConnectionState, Error, Event, Machine, Message, OptionsUpdate, PartySocketOptions,
+    ReadyState, SendOutcome,
+};
+
+/// A reconnecting PartyKit socket on tokio.
+///
+/// A cheap, cloneable, `Send + Sync` handle. Every method is synchronous: it changes
+/// the socket's state at once (a send is queued or handed to the connection before it
+/// returns) and wakes the socket's task, which does the I/O. Events arrive on the
+/// [`Events`] stream returned next to it. When the last handle is dropped the task
+/// closes the connection gracefully and ends.
+///
+/// ```no_run
+/// use partysocket::{Event, PartySocket, PartySocketOptions};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let options = PartySocketOptions::builder("localhost:1999").room("lobby").build()?;
+/// let (socket, mut events) = PartySocket::connect(options)?;
+/// socket.send("hello")?;
+/// while let Some(event) = events.recv().await {
+///     if let Event::Message(message) = event {
+///         println!("{message:?}");
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct PartySocket {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for PartySocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("PartySocket")
+            .field("room_url", &state.machine.room_url())
+            .field("id", &state.machine.id())
+            .field("state", &state.machine.connection_state())
+            .finish()
+    }
+}
+
+impl Clone for PartySocket {
+    fn clone(&self) -> Self {
+        self.shared.lock().handles += 1;
+        PartySocket {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for PartySocket {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.handles -= 1;
+            if state.handles > 0 {
+                return;
+            }
+            state.wake_driver()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl PartySocket {
+    /// Starts a socket on the current tokio runtime, trusting the bundled web roots for
+    /// `wss://`. Unless the options start closed, it connects at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoRuntime`] outside a tokio runtime; [`Error::Tls`] when the bundled
+    /// roots cannot be loaded.
+    pub fn connect(options: PartySocketOptions) -> Result<(PartySocket, Events), Error> {
+        PartySocket::connect_with(options, TlsConfig::webpki_roots()?)
+    }
+
+    /// Like [`connect`](Self::connect), with the given TLS configuration (extra trusted
+    /// certificates, the system's roots).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoRuntime`] outside a tokio runtime.
+    pub fn connect_with(
+        options: PartySocketOptions,
+        tls: TlsConfig,
+    ) -> Result<(PartySocket, Events), Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let span =
+            tracing::info_span!("partysocket", id = %options.id(), room = %options.room_url());
+        let machine = Machine::new(options, driver::now());
+        let shared = Shared::new(machine);
+        runtime.spawn(Driver::new(Arc::clone(&shared), tls).instrument(span));
+        Ok((
+            PartySocket {
+                shared: Arc::clone(&shared),
+            },
+            Events {
+                shared,
+                batch: VecDeque::new(),
+            },
+        ))
+    }
+
+    /// Sends a text or binary message now when open; otherwise queues it for the next
+    /// connection. The outcome says which, or why it was dropped.
+    ///
+    /// A message reported [`SendOutcome::Sent`] is handed to the connection: it is
+    /// written in order with the others, and if the connection fails before it is
+    /// written it goes back to the front of the queue. Once written to the operating
+    /// system it is in flight: a connection that dies then loses it (at most once),
+    /// as with any WebSocket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DriverStopped`] when the socket's task has ended (its runtime shut
+    /// down).
+    pub fn send(&self, message: impl Into<Message>) -> Result<SendOutcome, Error> {
+        let message = message.into();
+        self.live()?;
+        Ok(self.shared.command(|machine| machine.send(message)))
+    }
+
+    /// Like [`send`](Self::send), but while disconnected a queued message with the same
+    /// `key` is replaced: only the latest per key is sent on reconnect.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DriverStopped`] when the socket's task has ended.
+    pub fn send_coalesced(
+        &self,
+        key: impl Into<String>,
+        message: impl Into<Message>,
+    ) -> Result<SendOutcome, Error> {
+        let (key, message) = (key.into(), message.into());
+        self.live()?;
+        Ok(self
+            .shared
+            .command(|machine| machine.send_coalesced(key, message)))
+    }
+
+    /// Serializes `value` as JSON and sends it as a text message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Json`] when `value` cannot be serialized, [`Error::DriverStopped`] when
+    /// the task has ended.
+    #[cfg(feature = "json")]
+    pub fn send_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<SendOutcome, Error> {
+        let message = Message::to_json(value).map_err(|err| Error::Json(err.to_string()))?;
+        self.send(message)
+    }
+
+    /// Closes with code 1000 and stops reconnecting; see [`close_with`](Self::close_with).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DriverStopped`] when the task has ended.
+    pub fn close(&self) -> Result<(), Error> {
+        self.close_with(CloseFrame::normal())
+    }
+
+    /// Closes with `frame` and stops reconnecting until [`reconnect`](Self::reconnect).
+    /// An open connection closes gracefully: the state is
+    /// [`ConnectionState::Closing`] until the server answers or the close timeout
+    /// passes, then [`Event::Close`] reports how it ended (wait for it with
+    /// [`closed`](Self::closed)). Queued messages are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCloseCode`] and [`Error::CloseReasonTooLong`] for frames an
+    /// application may not send (nothing changes then); [`Error::DriverStopped`] when
+    /// the task has ended.
+    pub fn close_with(&self, frame: CloseFrame) -> Result<(), Error> {
+        self.live()?;
+        self.shared
+            .command(|machine| machine.close(frame, driver::now()))
+    }
+
+    /// Connects now: replaces the current connection, cuts a backoff wait short, resets
+    /// the retry count, and revives a socket that was closed or gave up. When it
+    /// returns, [`connection_state`](Self::connection_state) already reads
+    /// `Connecting` (or `BackingOff` when a server's `Retry-After` still holds).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Options`] when no room or base path is set; [`Error::DriverStopped`]
+    /// when the task has ended.
+    pub fn reconnect(&self) -> Result<(), Error> {
+        self.live()?;
+        self.shared
+            .command(|machine| machine.reconnect(driver::now()))
+    }
+
+    /// Changes the destination or credentials for the next connection (call
+    /// [`reconnect`](Self::reconnect) to apply them now). Changes accumulate; the id
+    /// stays unless set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Options`] when the merged options are invalid (nothing changes then);
+    /// [`Error::DriverStopped`] when the task has ended.
+    pub fn update(&self, update: OptionsUpdate) -> Result<(), Error> {
+        self.live()?;
+        self.shared.command(|machine| machine.update(update))
+    }
+
+    /// Removes and returns the queued messages, oldest first.
+    pub fn drain_queue(&self) -> Vec<Message> {
+        self.shared.command(Machine::drain_queue)
+    }
+
+    fn live(&self) -> Result<(), Error> {
+        if self.shared.lock().driver_stopped {
+            Err(Error::DriverStopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn read<T>(&self, read: impl FnOnce(&Machine) -> T) -> T {
+        read(&self.shared.lock().machine)
+    }
+
+    /// The connection id (`_pk`).
+    pub fn id(&self) -> String {
+        self.read(|machine| machine.id().to_owned())
+    }
+
+    /// The room URL, without query.
+    pub fn room_url(&self) -> String {
+        self.read(Machine::room_url)
+    }
+
+    /// The URL of the latest attempt, `None` before the first. Query values (tokens)
+    /// included: redact before logging.
+    pub fn url(&self) -> Option<String> {
+        self.read(|machine| machine.url().map(str::to_owned))
+    }
+
+    /// The subprotocol the server chose on the latest connection.
+    pub fn protocol(&self) -> Option<String> {
+        self.read(|machine| machine.protocol().map(str::to_owned))
+    }
+
+    /// The options in force (after updates).
+    pub fn options(&self) -> PartySocketOptions {
+        self.read(|machine| machine.options().clone())
+    }
+
+    /// The WebSocket `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        self.read(Machine::ready_state)
+    }
+
+    /// The detailed connection state.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.read(Machine::connection_state)
+    }
+
+    /// Attempts since the last stable connection or `reconnect()`.
+    pub fn retry_count(&self) -> u32 {
+        self.read(Machine::retry_count)
+    }
+
+    /// Payload bytes not yet handed to the operating system: the queue while
+    /// disconnected, plus what the open connection has not written yet. UTF-8 bytes
+    /// for text (upstream counts UTF-16 units).
+    pub fn buffered_amount(&self) -> usize {
+        let state = self.shared.lock();
+        state.machine.buffered_amount() + state.unwritten_bytes
+    }
+
+    /// Waits until the connection state satisfies `predicate` (checked now, then on
+    /// every change) and returns that state.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DriverStopped`] when the task ends first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait_for(
+        &self,
+        mut predicate: impl FnMut(&ConnectionState) -> bool,
+    ) -> Result<ConnectionState, Error> {
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let state = self.shared.lock();
+                let current = state.machine.connection_state();
+                if predicate(&current) {
+                    return Ok(current);
+                }
+                if state.driver_stopped {
+                    return Err(Error::DriverStopped);
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Waits until the connection is open.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] when the socket stops (closed, gave up, retries exhausted)
+    /// instead; [`Error::DriverStopped`] when the task ends.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn opened(&self) -> Result<(), Error> {
+        match self
+            .wait_for(|state| {
+                matches!(
+                    state,
+                    ConnectionState::Open | ConnectionState::Closed { .. }
+                )
+            })
+            .await?
+        {
+            ConnectionState::Closed { reason } => Err(Error::Stopped(Box::new(reason))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits until the socket is closed (after [`close`](Self::close), or when it gave
+    /// up) and returns why.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DriverStopped`] when the task ends first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn closed(&self) -> Result<crate::StopReason, Error> {
+        match self
+            .wait_for(|state| matches!(state, ConnectionState::Closed { .. }))
+            .await?
+        {
+            ConnectionState::Closed { reason } => Ok(reason),
+            _ => Err(Error::DriverStopped),
+        }
+    }
+}
+
+/// For code written against tokio-tungstenite's `Sink`: `send(message).await` through
+/// `SinkExt`. An item is accepted as by [`PartySocket::send`]; a dropped one is an
+/// [`Error::MessageDropped`]. The sink is not ready while more than 1 MiB waits to be
+/// written to an open connection, so a fast producer follows the network's pace;
+/// flushing waits until the open connection has written everything.
+impl Sink<Message> for PartySocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_unwritten(cx, SINK_HIGH_WATER)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        match self.send(message)? {
+            SendOutcome::Dropped(reason) => Err(Error::MessageDropped(reason)),
+            _ => Ok(()),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_unwritten(cx, 1)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.as_ref().poll_unwritten(cx, 1) {
+            Poll::Ready(_) => Poll::Ready(self.close()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl PartySocket {
+    /// Ready once fewer than `limit` unwritten bytes wait for an open connection.
+    fn poll_unwritten(&self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
+        let mut state = self.shared.lock();
+        if state.driver_stopped {
+            return Poll::Ready(Err(Error::DriverStopped));
+        }
+        if state.unwritten_bytes < limit || state.machine.ready_state() != ReadyState::Open {
+            return Poll::Ready(Ok(()));
+        }
+        if !state.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            state.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// The events of one socket, in order: a [`Stream`], also readable with
+/// [`recv`](Events::recv). Ends when the socket's task has ended.
+///
+/// At most `event_capacity` events (an option, default 1024) wait here: when they do,
+/// the socket stops reading from the server, which then feels TCP backpressure, until
+/// the application catches up. Dropping the stream discards events from then on and
+/// never pauses reading.
+pub struct Events {
+    shared: Arc<Shared>,
+    /// Events taken from the shared queue in one batch, yielded one by one.
+    batch: VecDeque<Event>,
+}
+
+/// Event slots kept allocated between bursts.
+const BATCH_KEPT: usize = 64;
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("in_hand", &self.batch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// The next event, or `None` once the socket's task has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an event is never lost to a dropped future.
+    pub async fn recv(&mut self) -> Option<Event> {
+        std::future::poll_fn(|cx| self.poll_event(Some(cx))).await
+    }
+
+    /// The next event if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        match self.poll_event(None) {
+            Poll::Ready(event) => event,
+            Poll::Pending => None,
+        }
+    }
+
+    fn poll_event(&mut self, cx: Option<&mut Context<'_>>) -> Poll<Option<Event>> {
+        if let Some(event) = self.batch.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        if self.batch.capacity() > BATCH_KEPT {
+            // A burst must not pin its peak.
+            self.batch = VecDeque::new();
+        }
+        let driver = {
+            let mut state = self.shared.lock();
+            if state.events.is_empty() {
+                state.events_in_hand = 0;
+                if state.driver_stopped {
+                    return Poll::Ready(None);
+                }
+                if let Some(cx) = cx {
+                    match &state.consumer {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => state.consumer = Some(cx.waker().clone()),
+                    }
+                }
+                let driver = state.read_paused.then(|| state.wake_driver()).flatten();
+                drop(state);
+                if let Some(driver) = driver {
+                    driver.wake();
+                }
+                return Poll::Pending;
+            }
+            std::mem::swap(&mut self.batch, &mut state.events);
+            state.events_in_hand = self.batch.len();
+            // The driver paused reading at capacity: there is room again.
+            state.read_paused.then(|| state.wake_driver()).flatten()
+        };
+        if let Some(driver) = driver {
+            driver.wake();
+        }
+        Poll::Ready(self.batch.pop_front())
+    }
+}
+
+impl Stream for Events {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.get_mut().poll_event(Some(cx))
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.events_alive = false;
+            state.events.clear();
+            state.events_in_hand = 0;
+            state.wake_driver()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The state a socket's handles, its event stream and its driver task share: the core
+//! machine and the undelivered events behind one lock, and the wakers that connect
+//! them.
+//!
+//! Handles call into the machine directly (an uncontended lock costs far less than a
+//! round trip to the task) and wake the driver only when it has new work. The driver
+//! drains the machine's outputs, performs the I/O without the lock, and reports back.
+//! Accessors read the machine itself, so they are never behind an event already
+//! delivered.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use tokio::sync::Notify;
+
+use crate::{Event, Machine};
+
+/// One socket's shared state. `handles` counts live [`PartySocket`](super::PartySocket)
+/// clones: when it reaches zero the driver closes the connection and stops.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Woken on every change a [`wait_for`](super::PartySocket::wait_for) may care
+    /// about: a connection state change, the driver stopping.
+    pub(crate) changed: Notify,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) machine: Machine,
+    /// Events the driver has taken from the machine and the application has not.
+    pub(crate) events: VecDeque<Event>,
+    /// Events the [`Events`](super::Events) stream took in its last batch and has not
+    /// yet yielded: they count against the capacity too.
+    pub(crate) events_in_hand: usize,
+    /// Whether the [`Events`](super::Events) stream still exists; without it events
+    /// are discarded and reading never pauses.
+    pub(crate) events_alive: bool,
+    pub(crate) consumer: Option<Waker>,
+    /// Whether the driver stopped reading because the events are at capacity.
+    pub(crate) read_paused: bool,
+    driver: Option<Waker>,
+    /// Set when the driver has been woken and has not run since: further wakes are
+    /// redundant.
+    driver_woken: bool,
+    pub(crate) handles: usize,
+    pub(crate) driver_stopped: bool,
+    /// Payload bytes the driver holds for the open connection and has not yet handed
+    /// to the operating system.
+    pub(crate) unwritten_bytes: usize,
+    /// `Sink` users waiting for the unwritten bytes to drain.
+    pub(crate) writers: Vec<Waker>,
+}
+
+/// Above this many unwritten bytes the `Sink` implementation reports "not ready".
+pub(crate) const SINK_HIGH_WATER: usize = 1 << 20;
+
+impl Shared {
+    pub(crate) fn new(machine: Machine) -> Arc<Shared> {
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                machine,
+                events: VecDeque::new(),
+                events_in_hand: 0,
+                events_alive: true,
+                consumer: None,
+                read_paused: false,
+                driver: None,
+                driver_woken: false,
+                handles: 1,
+                driver_stopped: false,
+                unwritten_bytes: 0,
+                writers: Vec::new(),
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    /// The state, even if a thread panicked while holding it: every update below
+    /// leaves it consistent between statements that could panic.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `command` on the machine, then wakes the driver (it may have new outputs)
+    /// and the state watchers.
+    pub(crate) fn command<T>(&self, command: impl FnOnce(&mut Machine) -> T) -> T {
+        let (result, waker, state_changed) = {
+            let mut state = self.lock();
+            let before = state.machine.connection_state();
+            let result = command(&mut state.machine);
+            let state_changed = state.machine.connection_state() != before;
+            (result, state.wake_driver(), state_changed)
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if state_changed {
+            self.changed.notify_waiters();
+        }
+        result
+    }
+}
+
+impl State {
+    /// The driver's waker, when it must be woken: at most once until it runs again.
+    pub(crate) fn wake_driver(&mut self) -> Option<Waker> {
+        if self.driver_woken || self.driver_stopped {
+            return None;
+        }
+        self.driver_woken = true;
+        self.driver.clone()
+    }
+
+    /// Called by the driver at the start of every poll.
+    pub(crate) fn driver_running(&mut self, waker: &Waker) {
+        self.driver_woken = false;
+        match &self.driver {
+            Some(current) if current.will_wake(waker) => {}
+            _ => self.driver = Some(waker.clone()),
+        }
+    }
+
+    /// Whether the events waiting for the application reached the capacity.
+    pub(crate) fn events_full(&self) -> bool {
+        self.events_alive
+            && self.events.len() + self.events_in_hand >= self.machine.options().event_capacity()
+    }
+
+    /// Takes the wakers of `Sink` users when the unwritten bytes fell below the mark.
+    pub(crate) fn writers_to_wake(&mut self) -> Vec<Waker> {
+        if self.unwritten_bytes < SINK_HIGH_WATER || self.driver_stopped {
+            std::mem::take(&mut self.writers)
+        } else {
+            Vec::new()
+        }
+    }
+}
