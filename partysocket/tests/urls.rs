@@ -379,3 +379,57 @@ fn fetch_and_socket_share_the_path() {
         after_scheme(options.socket_url(None))
     );
 }
+
+#[test]
+fn default_ports_are_left_out_as_browsers_do() {
+    let cases = [
+        (
+            "example.com:443",
+            None,
+            "wss://example.com/parties/main/my-room",
+        ),
+        (
+            "example.com:80",
+            Some(Protocol::Ws),
+            "ws://example.com/parties/main/my-room",
+        ),
+        (
+            "example.com:80",
+            None,
+            "wss://example.com:80/parties/main/my-room",
+        ),
+        ("localhost:80", None, "ws://localhost/parties/main/my-room"),
+        (
+            "localhost:443",
+            Some(Protocol::Wss),
+            "wss://localhost/parties/main/my-room",
+        ),
+        (
+            "[::1]:443",
+            Some(Protocol::Wss),
+            "wss://[::1]/parties/main/my-room",
+        ),
+        ("[::1]:1999", None, "ws://[::1]:1999/parties/main/my-room"),
+        (
+            "example.com:0443",
+            None,
+            "wss://example.com/parties/main/my-room",
+        ),
+        (
+            "example.com:08080",
+            None,
+            "wss://example.com:8080/parties/main/my-room",
+        ),
+    ];
+    for (host, protocol, want) in cases {
+        let mut builder = base(host);
+        if let Some(protocol) = protocol {
+            builder = builder.protocol(protocol);
+        }
+        let options = builder.build().expect("valid options");
+        assert_eq!(options.room_url(), want, "host {host}");
+        assert!(options.socket_url(None).starts_with(want), "host {host}");
+    }
+    let http = base("example.com:443").build().unwrap().http_url(None);
+    assert_eq!(http, "https://example.com/parties/main/my-room?");
+}

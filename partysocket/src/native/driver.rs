@@ -157,7 +157,7 @@ impl Driver {
 
         // Commands, timers and outputs, under the lock.
         let shared = Arc::clone(&self.shared);
-        let (deadline, events_full, wake) = {
+        let (deadline, events_room, wake) = {
             let mut state = shared.lock();
             state.driver_running(cx.waker());
             let at = now();
@@ -179,7 +179,8 @@ impl Driver {
             {
                 return Step::Done;
             }
-            let events_full = state.events_full();
+            let events_room = state.events_room();
+            let events_full = events_room == 0;
             if let Some(open) = &self.open {
                 if state.read_paused != events_full {
                     state.read_paused = events_full;
@@ -195,7 +196,7 @@ impl Driver {
             };
             (
                 state.machine.poll_timeout(),
-                events_full,
+                events_room,
                 Wakes {
                     consumer,
                     writers: state.writers_to_wake(),
@@ -238,10 +239,11 @@ impl Driver {
 
         if let Some(open) = &mut self.open {
             let write = open.write(cx);
-            let reads = if events_full || write.is_err() {
+            let reads = if events_room == 0 || write.is_err() {
                 Reads::default()
             } else {
-                read(&mut open.ws, cx)
+                // Each frame makes at most one event: never read past the capacity.
+                read(&mut open.ws, cx, events_room.min(READ_BUDGET))
             };
             progressed |= !reads.frames.is_empty() || reads.ended.is_some();
             progressed |= self.report(write, reads);
@@ -506,10 +508,10 @@ impl Wakes {
     }
 }
 
-/// Reads the frames that are ready, up to the budget.
-fn read(ws: &mut Ws, cx: &mut Context<'_>) -> Reads {
+/// Reads the frames that are ready, up to `budget`.
+fn read(ws: &mut Ws, cx: &mut Context<'_>, budget: usize) -> Reads {
     let mut reads = Reads::default();
-    while reads.frames.len() < READ_BUDGET {
+    while reads.frames.len() < budget {
         match ws.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 let closing = matches!(frame, tungstenite::Message::Close(_));

@@ -448,6 +448,19 @@ impl fmt::Debug for Events {
 }
 
 impl Events {
+    /// How many events wait to be read: never more than the options'
+    /// `event_capacity`.
+    pub fn len(&self) -> usize {
+        let state = self.shared.lock();
+        // Events of the batch in hand that were already yielded are not counted.
+        state.events.len() + self.batch.len()
+    }
+
+    /// Whether no event waits to be read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The next event, or `None` once the socket's task has ended.
     ///
     /// # Cancel safety

@@ -124,10 +124,16 @@ impl State {
         }
     }
 
-    /// Whether the events waiting for the application reached the capacity.
-    pub(crate) fn events_full(&self) -> bool {
-        self.events_alive
-            && self.events.len() + self.events_in_hand >= self.machine.options().event_capacity()
+    /// How many more events the application's queue takes before reading must pause
+    /// (`usize::MAX` when nobody listens).
+    pub(crate) fn events_room(&self) -> usize {
+        if !self.events_alive {
+            return usize::MAX;
+        }
+        self.machine
+            .options()
+            .event_capacity()
+            .saturating_sub(self.events.len() + self.events_in_hand)
     }
 
     /// Takes the wakers of `Sink` users when the unwritten bytes fell below the mark.

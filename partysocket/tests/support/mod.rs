@@ -15,7 +15,7 @@ use partysocket::{
 };
 
 /// One output, recorded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Resolve(TransportId),
     Connect(TransportId, ConnectRequest),

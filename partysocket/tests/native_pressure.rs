@@ -1,0 +1,236 @@
+//! The native driver under pressure: stalled writes, many large messages in flight, a
+//! slow consumer, and messages caught in a failing connection.
+
+mod net;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use net::{PATIENCE, is_open, mock, ms, options, until};
+use partysocket::{ConnectionState, Event, Heartbeat, Message, PartySocket, TransportError};
+
+/// Reads events until `count` messages arrived (the echo party's greeting skipped);
+/// returns their texts in order.
+async fn messages(events: &mut partysocket::Events, count: usize) -> Vec<String> {
+    let mut texts = Vec::with_capacity(count);
+    tokio::time::timeout(PATIENCE, async {
+        while texts.len() < count {
+            match events.recv().await.expect("the socket's task is running") {
+                Event::Message(message) => {
+                    let text = message.as_text().unwrap_or_default();
+                    if !text.starts_with("{\"id\"") {
+                        texts.push(text.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("only {} of {count} messages arrived", texts.len()));
+    texts
+}
+
+/// The freeze of the first design: the server stops reading, the application keeps
+/// sending 64 KiB messages until the socket buffers are full. The heartbeat must still
+/// declare the connection dead, `close()` must take effect, and dropping the handle
+/// must end the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_write_never_freezes_the_socket() {
+    let server = mock().await;
+    let built = options(&server, "echo", "stalled")
+        .heartbeat(Heartbeat::new(ms(200), ms(300)))
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    assert_eq!(server.go_silent(true).await, 1);
+    let chunk = "x".repeat(64 * 1024);
+    // 8 MB: far more than the kernel buffers of both ends hold.
+    for _ in 0..128 {
+        socket.send(chunk.as_str()).unwrap();
+    }
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert!(
+        matches!(
+            error,
+            Event::Error(TransportError::HeartbeatTimeout(_) | TransportError::WriteTimeout(_))
+        ),
+        "the dead connection is detected: {error:?}"
+    );
+    socket.close().unwrap();
+    let reason = tokio::time::timeout(PATIENCE, socket.closed())
+        .await
+        .expect("close takes effect")
+        .unwrap();
+    assert_eq!(reason, partysocket::StopReason::ClosedByApp);
+    drop(socket);
+    tokio::time::timeout(PATIENCE, async { while events.recv().await.is_some() {} })
+        .await
+        .expect("dropping the last handle ends the task");
+}
+
+/// A stalled write is a dead connection even without a heartbeat: the write timeout
+/// replaces it, and the messages it never wrote are sent on the next connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritten_messages_survive_a_write_timeout_in_order() {
+    let server = mock().await;
+    let built = options(&server, "echo", "write-timeout")
+        .write_timeout(ms(300))
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    assert_eq!(server.go_silent(true).await, 1);
+    let total = 400;
+    let pad = "p".repeat(32 * 1024);
+    for i in 0..total {
+        socket.send(format!("{i:05} {pad}")).unwrap();
+    }
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(error, Event::Error(TransportError::WriteTimeout(ms(300))));
+    until(&mut events, is_open).await;
+    let last = format!("{:05}", total - 1);
+    let received = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let received = server.received("echo", "write-timeout");
+            if received
+                .last()
+                .and_then(|m| m.message.as_text())
+                .is_some_and(|t| t.starts_with(&last))
+            {
+                return received;
+            }
+            tokio::time::sleep(ms(20)).await;
+        }
+    })
+    .await
+    .expect("the last message arrives after the reconnect");
+    let numbers: Vec<usize> = received
+        .iter()
+        .filter_map(|m| m.message.as_text()?.get(..5)?.parse().ok())
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "no duplicate and no reorder"
+    );
+    let lost = total - numbers.len();
+    // Only what was already in the kernel's buffers and tungstenite's is lost (at
+    // most once); everything the driver still held was re-queued.
+    assert!(lost < total / 2, "lost {lost} of {total}");
+    drop(socket);
+}
+
+/// 1,000 messages of 16 KiB in flight to an echo peer: the client keeps reading while
+/// it writes, so neither end blocks the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_large_messages_in_flight_do_not_deadlock() {
+    let server = mock().await;
+    let built = options(&server, "echo", "inflight").build().unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    let pad = "z".repeat(16 * 1024 - 6);
+    for i in 0..1000 {
+        assert_eq!(
+            socket.send(format!("{i:05} {pad}")).unwrap(),
+            partysocket::SendOutcome::Sent
+        );
+    }
+    let texts = messages(&mut events, 1000).await;
+    for (i, text) in texts.iter().enumerate() {
+        assert!(text.starts_with(&format!("{i:05} ")), "echo {i} in order");
+    }
+}
+
+/// A consumer that stops reading: at most `event_capacity` events wait, the server
+/// is held back by TCP, and nothing is lost once the consumer reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_bounds_the_events_and_loses_nothing() {
+    let server = mock().await;
+    let built = options(&server, "echo", "slow")
+        .event_capacity(64)
+        .heartbeat(Heartbeat::new(ms(100), ms(200)))
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    let total = 3000;
+    let pad = "s".repeat(1024);
+    for i in 0..total {
+        socket.send(format!("{i:05} {pad}")).unwrap();
+    }
+    // Not reading for longer than the heartbeat's timeout: a paused read must not
+    // count against the server.
+    tokio::time::sleep(ms(800)).await;
+    assert!(events.len() <= 64, "{} events waiting", events.len());
+    assert_eq!(socket.connection_state(), ConnectionState::Open);
+    let texts = messages(&mut events, total).await;
+    for (i, text) in texts.iter().enumerate() {
+        assert!(text.starts_with(&format!("{i:05} ")), "echo {i} in order");
+    }
+    assert_eq!(server.attempts().len(), 1, "no reconnect while paused");
+}
+
+/// `PartySocket` is a `Sink<Message>`, for code written against tokio-tungstenite.
+#[tokio::test]
+async fn the_handle_is_a_sink() {
+    let server = mock().await;
+    let built = options(&server, "echo", "sink").build().unwrap();
+    let (mut socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    for i in 0..100 {
+        socket.feed(Message::from(format!("{i}"))).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+    let texts = messages(&mut events, 100).await;
+    let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    assert_eq!(texts, expected);
+    let full = options(&server, "echo", "sink-full")
+        .start_closed(true)
+        .max_enqueued_messages(1)
+        .build()
+        .unwrap();
+    let (mut closed, _events) = PartySocket::connect(full).unwrap();
+    SinkExt::send(&mut closed, Message::from("kept"))
+        .await
+        .unwrap();
+    let refused = SinkExt::send(&mut closed, Message::from("dropped"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, partysocket::Error::MessageDropped(_)));
+}
+
+/// Handles can be used from many threads at once; every accepted message is sent
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_from_many_threads_each_arrive_once() {
+    let server = mock().await;
+    let built = options(&server, "echo", "threads").build().unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let socket = socket.clone();
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    socket.send(format!("{t}-{i}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let texts = messages(&mut events, 1000).await;
+    let unique: BTreeSet<&String> = texts.iter().collect();
+    assert_eq!(unique.len(), 1000);
+    for t in 0..4 {
+        let mine: Vec<usize> = texts
+            .iter()
+            .filter_map(|text| text.strip_prefix(&format!("{t}-"))?.parse().ok())
+            .collect();
+        assert_eq!(mine, (0..250).collect::<Vec<_>>(), "thread {t} in order");
+    }
+    let _ = Duration::ZERO;
+}
