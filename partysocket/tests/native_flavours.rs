@@ -1,6 +1,8 @@
 //! The handle's accessors agree with the events already delivered, on both runtime
 //! flavours: the state lives in one place, behind one lock.
 
+#![cfg(feature = "tokio")]
+
 mod net;
 
 use net::{is_open, mock, options, until};

@@ -1,6 +1,8 @@
 //! Buffers shrink after a burst: a long outage's queue does not stay allocated once it
 //! has been flushed. Live heap bytes are counted by this test binary's allocator.
 
+#![cfg(feature = "tokio")]
+
 mod net;
 
 use net::{PATIENCE, is_open, ms, options, until};
