@@ -109,7 +109,7 @@ mod core;
 #[cfg(feature = "tokio")]
 mod native;
 
-pub use crate::core::error::{Error, OptionsError, TransportError};
+pub use crate::core::error::{Cause, Error, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
 pub use crate::core::machine::{ConnectRequest, Machine, Output, TransportId};
 pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome};

@@ -398,3 +398,30 @@ async fn garbage_from_the_server_is_an_error_and_a_reconnect() {
     // A reserved opcode, then noise.
     hostile_case(&[0x8f, 0x03, 0xde, 0xad, 0x00, 0x13, 0x37]).await;
 }
+
+/// Errors keep what caused them: the `io::ErrorKind` of a refused connection is there,
+/// and `source()` reaches it.
+#[tokio::test]
+async fn a_refused_connection_keeps_its_io_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let built = partysocket::PartySocketOptions::builder(format!("127.0.0.1:{port}"))
+        .room("nobody")
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let (_socket, mut events) = PartySocket::connect(built).unwrap();
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    let Event::Error(error) = error else {
+        unreachable!()
+    };
+    let TransportError::Network(cause) = &error else {
+        panic!("a network error: {error:?}")
+    };
+    assert_eq!(cause.io_kind(), Some(std::io::ErrorKind::ConnectionRefused));
+    assert!(cause.downcast_ref::<std::io::Error>().is_some());
+    assert!(std::error::Error::source(&error).is_some());
+}

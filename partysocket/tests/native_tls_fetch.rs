@@ -53,7 +53,7 @@ async fn wss_with_an_untrusted_certificate_fails_and_keeps_retrying() {
     let (_socket, mut events) = PartySocket::connect(built).unwrap();
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert!(
-        matches!(error, Event::Error(TransportError::Network(ref m)) if m.contains("TLS")),
+        matches!(error, Event::Error(TransportError::Tls(_))),
         "{error:?}"
     );
     until(&mut events, |e| matches!(e, Event::Error(_))).await;

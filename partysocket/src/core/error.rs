@@ -1,6 +1,93 @@
 //! Errors: invalid options, invalid commands, and why a connection attempt failed.
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The error underneath another one (an I/O, TLS, WebSocket or JSON error), shared so
+/// that events stay cheap to clone. It displays as that error, its
+/// [`source`](StdError::source) is that error's source, and
+/// [`downcast_ref`](Cause::downcast_ref) / [`io_kind`](Cause::io_kind) reach the
+/// original value.
+///
+/// Two causes are equal when they display the same text.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn StdError + Send + Sync + 'static>);
+
+impl Cause {
+    /// Wraps `error`.
+    pub fn new(error: impl StdError + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(error))
+    }
+
+    /// The original error, when it is a `T`.
+    pub fn downcast_ref<T: StdError + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+
+    /// The kind of the [`std::io::Error`] underneath, when there is one.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut current: Option<&(dyn StdError + 'static)> = Some(&*self.0);
+        while let Some(error) = current {
+            if let Some(io) = error.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
+            }
+            current = error.source();
+        }
+        None
+    }
+}
+
+/// A cause that is only a message.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Message {}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Cause::new(Message(message))
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        Cause::from(message.to_owned())
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// The options cannot describe a connection. Each message says what to change.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -109,13 +196,13 @@ pub enum Error {
     Stopped(Box<crate::StopReason>),
     /// A value could not be serialized as JSON.
     #[error("JSON serialization failed: {0}")]
-    Json(String),
+    Json(#[source] Cause),
     /// The TLS configuration could not be built.
     #[error("TLS configuration failed: {0}")]
-    Tls(String),
+    Tls(#[source] Cause),
     /// A trusted certificate could not be used.
     #[error("invalid certificate: {0}; pass a PEM file's contents or DER bytes")]
-    InvalidCertificate(String),
+    InvalidCertificate(#[source] Cause),
 }
 
 /// Why a connection attempt or an open connection failed.
@@ -150,12 +237,15 @@ pub enum TransportError {
     /// reading or the network is gone.
     #[error("no write progress for {0:?}: connection presumed dead")]
     WriteTimeout(Duration),
-    /// DNS, TCP or TLS failed.
+    /// DNS or TCP failed, or the connection broke; [`Cause::io_kind`] tells how.
     #[error("network error: {0}")]
-    Network(String),
+    Network(#[source] Cause),
+    /// The TLS handshake failed (an untrusted certificate, a name mismatch).
+    #[error("TLS error: {0}")]
+    Tls(#[source] Cause),
     /// The peer broke the WebSocket protocol (invalid UTF-8, oversize frame, garbage).
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(#[source] Cause),
     /// The URL could not be used.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),

@@ -173,7 +173,7 @@ impl PartySocket {
     /// the task has ended.
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<SendOutcome, Error> {
-        let message = Message::to_json(value).map_err(|err| Error::Json(err.to_string()))?;
+        let message = Message::to_json(value).map_err(|err| Error::Json(crate::Cause::new(err)))?;
         self.send(message)
     }
 

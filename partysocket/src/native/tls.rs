@@ -7,7 +7,7 @@ use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::Error;
+use crate::{Cause, Error};
 
 /// The TLS settings sockets and `fetch` use for `wss://` and `https://`: cheap to
 /// clone, so one value can serve thousands of sockets.
@@ -104,7 +104,7 @@ impl TlsConfigBuilder {
         let before = self.extra.len();
         for cert in CertificateDer::pem_slice_iter(pem.as_ref()) {
             self.extra
-                .push(cert.map_err(|err| Error::InvalidCertificate(err.to_string()))?);
+                .push(cert.map_err(|err| Error::InvalidCertificate(Cause::new(err)))?);
         }
         if self.extra.len() == before {
             return Err(Error::InvalidCertificate(
@@ -143,7 +143,7 @@ impl TlsConfigBuilder {
         for cert in self.extra {
             roots
                 .add(cert)
-                .map_err(|err| Error::InvalidCertificate(err.to_string()))?;
+                .map_err(|err| Error::InvalidCertificate(Cause::new(err)))?;
         }
         Ok(TlsConfig {
             client: client_config(roots)?,
@@ -161,7 +161,7 @@ fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|err| Error::Tls(err.to_string()))?;
+        .map_err(|err| Error::Tls(Cause::new(err)))?;
     Ok(Arc::new(
         builder.with_root_certificates(roots).with_no_client_auth(),
     ))

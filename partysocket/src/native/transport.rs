@@ -14,7 +14,7 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use super::tls::TlsConfig;
 use super::wire::Wire;
 use crate::core::policy::parse_retry_after;
-use crate::{CloseFrame, ConnectRequest, Message, TransportError};
+use crate::{Cause, CloseFrame, ConnectRequest, Message, TransportError};
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<Wire<TcpStream>>>;
 
@@ -76,10 +76,10 @@ pub(crate) async fn connect(
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|err| TransportError::Network(err.to_string()))?;
+        .map_err(|err| TransportError::Network(Cause::new(err)))?;
     // Small messages go out at once, as browsers send them.
     tcp.set_nodelay(true)
-        .map_err(|err| TransportError::Network(err.to_string()))?;
+        .map_err(|err| TransportError::Network(Cause::new(err)))?;
     let connector = if secure {
         Connector::Rustls(tls.rustls())
     } else {
@@ -133,18 +133,18 @@ pub(crate) fn classify(error: WsError) -> TransportError {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            Some(tls) => TransportError::Network(format!("TLS: {tls}")),
-            None => TransportError::Network(err.to_string()),
+            Some(_) => TransportError::Tls(Cause::new(err)),
+            None => TransportError::Network(Cause::new(err)),
         },
-        WsError::Tls(err) => TransportError::Network(format!("TLS: {err}")),
+        WsError::Tls(err) => TransportError::Tls(Cause::new(err)),
         WsError::Url(err) => TransportError::InvalidUrl(err.to_string()),
-        WsError::Capacity(err) => TransportError::Protocol(err.to_string()),
+        WsError::Capacity(err) => TransportError::Protocol(Cause::new(err)),
         WsError::Utf8(_) => TransportError::Protocol("a text message was not valid UTF-8".into()),
-        WsError::Protocol(err) => TransportError::Protocol(err.to_string()),
+        WsError::Protocol(err) => TransportError::Protocol(Cause::new(err)),
         WsError::ConnectionClosed | WsError::AlreadyClosed => {
             TransportError::Network("connection closed".into())
         }
-        other => TransportError::Protocol(other.to_string()),
+        other => TransportError::Protocol(Cause::new(other)),
     }
 }
 
