@@ -425,3 +425,71 @@ async fn a_refused_connection_keeps_its_io_error() {
     assert!(cause.downcast_ref::<std::io::Error>().is_some());
     assert!(std::error::Error::source(&error).is_some());
 }
+
+/// A query provider that never answers is dropped, not polled forever: on close, when
+/// its attempt times out, and when `reconnect()` replaces the attempt.
+#[tokio::test]
+async fn a_hanging_query_provider_is_cancelled() {
+    struct Alive(Arc<AtomicUsize>);
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let server = mock().await;
+    let alive = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let provider = {
+        let (alive, started) = (Arc::clone(&alive), Arc::clone(&started));
+        partysocket::QueryProvider::new(move || {
+            alive.fetch_add(1, Ordering::SeqCst);
+            started.fetch_add(1, Ordering::SeqCst);
+            let guard = Alive(Arc::clone(&alive));
+            async move {
+                let _guard = guard;
+                std::future::pending::<partysocket::QueryResult>().await
+            }
+        })
+    };
+    let built = options(&server, "echo", "hanging")
+        .query(provider)
+        .connection_timeout(ms(200))
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    // The first attempt times out: its provider future is dropped.
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(error, Event::Error(TransportError::Timeout(ms(200))));
+    let settled = |want_started: usize| {
+        let (alive, started) = (Arc::clone(&alive), Arc::clone(&started));
+        async move {
+            tokio::time::timeout(PATIENCE, async {
+                while alive.load(Ordering::SeqCst) > 1
+                    || started.load(Ordering::SeqCst) < want_started
+                {
+                    tokio::time::sleep(ms(5)).await;
+                }
+            })
+            .await
+            .expect("stale providers are dropped");
+        }
+    };
+    settled(2).await;
+    // reconnect() replaces the attempt in progress.
+    socket.reconnect().unwrap();
+    settled(3).await;
+    assert_eq!(
+        alive.load(Ordering::SeqCst),
+        1,
+        "only the current attempt's provider"
+    );
+    // close() drops the current one.
+    socket.close().unwrap();
+    tokio::time::timeout(PATIENCE, async {
+        while alive.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(ms(5)).await;
+        }
+    })
+    .await
+    .expect("close drops the provider's future");
+}
