@@ -3,6 +3,7 @@
 
 mod driver;
 mod fetch;
+mod handshake;
 mod shared;
 mod tls;
 mod transport;

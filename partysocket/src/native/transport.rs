@@ -1,34 +1,38 @@
 //! One WebSocket connection over tokio-tungstenite: the handshake request, conversions
 //! between our types and tungstenite's, and error classification.
 
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{
     HeaderName, HeaderValue, RETRY_AFTER, SEC_WEBSOCKET_PROTOCOL,
 };
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use super::handshake;
 use super::tls::TlsConfig;
-use super::wire::Wire;
+use super::wire::{Stream, Wire};
 use crate::core::policy::parse_retry_after;
 use crate::{Cause, CloseFrame, ConnectRequest, Message, TransportError};
 
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<Wire<TcpStream>>>;
+pub(crate) type Ws = WebSocketStream<Stream>;
 
 /// tungstenite's own read buffer, kept for the connection's lifetime. Small, because
 /// [`Wire`] reads ahead in large chunks and frees them when consumed: an idle socket
 /// costs little, a busy one still makes few system calls.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 256;
 /// How much tungstenite gathers before writing to the socket (its default is 128 KiB);
 /// the driver flushes once per pass anyway.
 const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Bytes written to the operating system on this connection so far.
 pub(crate) fn written(ws: &Ws) -> u64 {
-    ws.get_ref().get_ref().written()
+    ws.get_ref().written()
 }
 
 /// Opens the WebSocket for `request`; returns it and the subprotocol the server chose.
@@ -36,23 +40,22 @@ pub(crate) async fn connect(
     request: ConnectRequest,
     tls: TlsConfig,
 ) -> Result<(Ws, Option<String>), TransportError> {
+    let invalid = |err: &dyn std::fmt::Display| TransportError::InvalidUrl(err.to_string());
     let mut http = request
         .url
         .as_str()
         .into_client_request()
-        .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
+        .map_err(|err| invalid(&err))?;
     let headers = http.headers_mut();
     for (name, value) in &request.headers {
         // Options validate names and values; a failure here is a bug, reported as such.
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| invalid(&err))?;
+        let value = HeaderValue::from_str(value).map_err(|err| invalid(&err))?;
         headers.append(name, value);
     }
     if !request.protocols.is_empty() {
-        let offered = HeaderValue::from_str(&request.protocols.join(", "))
-            .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
+        let offered =
+            HeaderValue::from_str(&request.protocols.join(", ")).map_err(|err| invalid(&err))?;
         headers.insert(SEC_WEBSOCKET_PROTOCOL, offered);
     }
     let mut config = WebSocketConfig::default()
@@ -74,31 +77,29 @@ pub(crate) async fn connect(
         })
         .ok_or_else(|| TransportError::InvalidUrl(format!("{} has no host", request.url)))?;
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let network = |err: std::io::Error| TransportError::Network(Cause::new(err));
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|err| TransportError::Network(Cause::new(err)))?;
+        .map_err(network)?;
     // Small messages go out at once, as browsers send them.
-    tcp.set_nodelay(true)
-        .map_err(|err| TransportError::Network(Cause::new(err)))?;
-    let connector = if secure {
-        Connector::Rustls(tls.rustls())
+    tcp.set_nodelay(true).map_err(network)?;
+    let wire = Wire::new(tcp);
+    let mut stream = if secure {
+        let name = ServerName::try_from(host)
+            .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
+        let tls = TlsConnector::from(tls.rustls())
+            .connect(name, wire)
+            .await
+            .map_err(|err| TransportError::Tls(Cause::new(err)))?;
+        Stream::Tls(Box::new(tls))
     } else {
-        Connector::Plain
+        Stream::Plain(wire)
     };
-    let (ws, response) = tokio_tungstenite::client_async_tls_with_config(
-        http,
-        Wire::new(tcp),
-        Some(config),
-        Some(connector),
-    )
-    .await
-    .map_err(classify)?;
-    let protocol = response
-        .headers()
-        .get(SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    Ok((ws, protocol))
+    let upgraded = handshake::upgrade(&mut stream, &http).await?;
+    let ws =
+        WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(config))
+            .await;
+    Ok((ws, upgraded.protocol))
 }
 
 /// Whether `error` only says the peer went away without a close frame: reported as a
