@@ -76,7 +76,20 @@ pub(crate) fn run() -> Result<(), String> {
         TEST_TIME,
     );
     mock.stop();
-    result
+    result?;
+    // The crate documentation's browser example keeps compiling (doc tests do not run
+    // for wasm32; built for the host, they are compiled, not run).
+    run_bounded(
+        &mut cargo(&[
+            "test",
+            "--locked",
+            "--package",
+            "partysocket-wasm",
+            "--all-features",
+            "--doc",
+        ]),
+        TEST_TIME,
+    )
 }
 
 /// The `wasm-bindgen` version in `Cargo.lock`, which the CLI must match exactly.
