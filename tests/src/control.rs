@@ -40,11 +40,25 @@ impl After {
 }
 
 /// Answers a control request; some answers schedule work for after the response.
+///
+/// Every answer allows any origin, so tests running in a browser page (served from
+/// another port) can read it; `OPTIONS` answers a CORS preflight.
 pub(crate) async fn handle(shared: &Shared, request: &Request) -> (Response, Option<After>) {
-    match route(shared, request).await {
-        Ok((body, after)) => (Response::json(200, &body), after),
-        Err((status, error)) => (Response::json(status, &json!({ "error": error })), None),
-    }
+    let (response, after) = if request.method == "OPTIONS" {
+        let response = Response::json(200, &json!({}))
+            .with_header("Access-Control-Allow-Methods", "GET, POST")
+            .with_header("Access-Control-Allow-Headers", "*");
+        (response, None)
+    } else {
+        match route(shared, request).await {
+            Ok((body, after)) => (Response::json(200, &body), after),
+            Err((status, error)) => (Response::json(status, &json!({ "error": error })), None),
+        }
+    };
+    (
+        response.with_header("Access-Control-Allow-Origin", "*"),
+        after,
+    )
 }
 
 type Answer = Result<(Value, Option<After>), (u16, String)>;

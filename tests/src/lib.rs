@@ -46,6 +46,7 @@ mod routing;
 mod server;
 mod tls;
 
+pub use connection::{AUTO_PING, AUTO_PONG};
 pub use log::{Attempt, AttemptKind, Message, Outcome, Received};
 pub use parties::PARTY_NAMES;
 pub use routing::{Route, RouteMatch, RouteTable};

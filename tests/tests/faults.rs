@@ -269,6 +269,11 @@ async fn http_control_surface_arms_every_fault() {
 
     let connections = http(&server, "GET", "/_mock/connections", None).await;
     assert_eq!(connections.json().as_array().unwrap().len(), 2);
+    // Browser tests read the answers from a page on another origin.
+    assert_eq!(connections.header("access-control-allow-origin"), Some("*"));
+    let preflight = http(&server, "OPTIONS", "/_mock/drop", None).await;
+    assert_eq!(preflight.status, 200);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
 
     let closed = http(
         &server,

@@ -251,3 +251,40 @@ async fn game_sends_init_join_move_and_leave() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_heartbeat_ping_is_answered_before_any_party_sees_it() {
+    use party_mock::{AUTO_PING, AUTO_PONG};
+    let server = server().await;
+
+    // `echo` would send `ping` back: `pong` comes instead.
+    let mut e = connect(&server, "/parties/echo/hb?_pk=e").await;
+    next(&mut e).await;
+    send_text(&mut e, AUTO_PING).await;
+    assert_eq!(next(&mut e).await, Seen::Text(AUTO_PONG.into()));
+    // Only the exact text: anything else goes to the party.
+    send_text(&mut e, "ping ").await;
+    assert_eq!(next(&mut e).await, Seen::Text("ping ".into()));
+
+    // `main` would broadcast it: `b` sees the next message and not the ping.
+    let mut a = connect(&server, "/parties/main/hb?_pk=a").await;
+    let mut b = connect(&server, "/parties/main/hb?_pk=b").await;
+    next(&mut a).await;
+    next(&mut b).await;
+    send_text(&mut a, AUTO_PING).await;
+    assert_eq!(next(&mut a).await, Seen::Text(AUTO_PONG.into()));
+    send_text(&mut a, "after").await;
+    assert_eq!(next(&mut b).await, Seen::Text("after".into()));
+
+    // `chat` would close the connection over invalid JSON: it stays open.
+    let mut c = connect(&server, "/parties/chat/hb?_pk=c").await;
+    next(&mut c).await;
+    send_text(&mut c, AUTO_PING).await;
+    assert_eq!(next(&mut c).await, Seen::Text(AUTO_PONG.into()));
+    send_text(&mut c, r#"{"type":"message","user":"c","text":"hi"}"#).await;
+    assert_eq!(next_json(&mut c).await["type"], "message");
+
+    // The log records what arrived, pings included.
+    let received = server.received("main", "hb");
+    assert_eq!(received[0].message, Message::Text(AUTO_PING.into()));
+}

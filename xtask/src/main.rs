@@ -14,6 +14,8 @@ mod lint;
 mod mock;
 mod native_suite;
 mod process;
+mod size;
+mod wasm;
 
 /// One named test suite.
 struct Suite {
@@ -43,11 +45,16 @@ const SUITES: &[Suite] = &[
         about: "party-mock tests; partysocket (JS) against partykit dev and party-mock",
         run: mock::run,
     },
+    Suite {
+        name: "wasm",
+        about: "partysocket-wasm in headless Chromium against the party-mock binary",
+        run: wasm::run,
+    },
 ];
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
         },
         ["lint"] => lint::run(),
         ["bench"] => bench::run(),
+        ["size"] => size::run(),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())

@@ -48,3 +48,21 @@ pub(crate) fn ensure_rust_target(target: &str) -> Result<(), String> {
     }
     run(Command::new("rustup").args(["target", "add", target]))
 }
+
+/// Like [`run`], but kills `command` (by its PID) when it runs longer than `limit`.
+pub(crate) fn run_bounded(command: &mut Command, limit: std::time::Duration) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    eprintln!("--> {shown}");
+    let mut child = command
+        .spawn()
+        .map_err(|err| format!("could not start {shown}: {err}"))?;
+    match crate::mock::wait_bounded(&mut child, limit) {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(format!("{shown} exited with {status}")),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("{shown} ran longer than {limit:?}"))
+        }
+    }
+}

@@ -91,6 +91,10 @@ struct Liveness {
     dead_at: Option<Instant>,
 }
 
+/// Why an attempt cannot start when an update removed the room. A plain string: the
+/// `Display` of `OptionsError` would pull float formatting into browser builds.
+const NO_DESTINATION: &str = "either room or base_path must be set to connect";
+
 /// Output slots kept allocated between bursts.
 const OUTPUTS_KEPT: usize = 64;
 
@@ -815,7 +819,7 @@ impl Machine {
     fn next_attempt(&mut self, now: Instant, not_before: Option<Duration>) {
         if !self.options.has_destination() {
             // An update removed the room while connected: nothing to connect to.
-            let failure = TransportError::InvalidUrl(OptionsError::MissingRoom.to_string());
+            let failure = TransportError::InvalidUrl(NO_DESTINATION.into());
             self.emit(Event::Error(failure.clone()));
             self.stop(StopReason::GaveUp {
                 close: CloseFrame::abnormal(""),

@@ -1,0 +1,392 @@
+//! The driver: feeds browser facts and the time to the core [`Machine`], carries out its
+//! outputs, and delivers its events to the [`Events`](crate::Events) stream and the
+//! callbacks. Every decision is the machine's.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use partysocket::web_time::Instant;
+use partysocket::{
+    CloseFrame, ConnectionState, Event, Machine, Message, Output, PartySocketOptions,
+    TransportError, TransportId,
+};
+
+use crate::diagnostics::{change, step};
+use crate::listener::Listener;
+use crate::timer::Timer;
+use crate::transport::{Fact, Transport, close_frame};
+
+pub(crate) type SharedDriver = Rc<RefCell<Driver>>;
+
+pub(crate) type OnOpen = Rc<RefCell<dyn FnMut()>>;
+pub(crate) type OnMessage = Rc<RefCell<dyn FnMut(&Message)>>;
+pub(crate) type OnClose = Rc<RefCell<dyn FnMut(&CloseFrame, bool)>>;
+pub(crate) type OnError = Rc<RefCell<dyn FnMut(&TransportError)>>;
+pub(crate) type OnState = Rc<RefCell<dyn FnMut(&ConnectionState)>>;
+
+/// The application's callbacks; each is replaced by the next one set.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    pub(crate) open: Option<OnOpen>,
+    pub(crate) message: Option<OnMessage>,
+    pub(crate) close: Option<OnClose>,
+    pub(crate) error: Option<OnError>,
+    pub(crate) state: Option<OnState>,
+}
+
+/// Events waiting for the [`Events`](crate::Events) stream.
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue {
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) waker: Option<Waker>,
+    /// The driver is gone: no more events will come.
+    pub(crate) ended: bool,
+}
+
+pub(crate) struct Driver {
+    pub(crate) machine: Machine,
+    transport: Option<Transport>,
+    timer: Timer,
+    /// Events the machine emitted, not yet delivered.
+    pending: VecDeque<Event>,
+    dispatching: bool,
+    pub(crate) callbacks: Callbacks,
+    /// Dropped with the `Events` stream: then nothing is queued.
+    queue: Weak<RefCell<EventQueue>>,
+    /// Tasks waiting for a state change (`opened`, `wait_for`).
+    waiters: Vec<Waker>,
+    this: Weak<RefCell<Driver>>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("machine", &self.machine)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver for `options` that queues its events in `queue`; the first attempt
+    /// starts at once unless the options start closed.
+    pub(crate) fn start(
+        options: PartySocketOptions,
+        queue: &Rc<RefCell<EventQueue>>,
+    ) -> SharedDriver {
+        let now = Instant::now();
+        let shared = Rc::new_cyclic(|this: &Weak<RefCell<Driver>>| {
+            let weak = this.clone();
+            let timer = Timer::new(Listener::new(move |_| {
+                if let Some(shared) = weak.upgrade() {
+                    act(&shared, |driver, now| {
+                        driver.timer.fired();
+                        driver.machine.handle_timeout(now);
+                    });
+                }
+            }));
+            change(|counts| step(&mut counts.live_drivers, true));
+            RefCell::new(Driver {
+                machine: Machine::new(options, now),
+                transport: None,
+                timer,
+                pending: VecDeque::new(),
+                dispatching: false,
+                callbacks: Callbacks::default(),
+                queue: Rc::downgrade(queue),
+                waiters: Vec::new(),
+                this: this.clone(),
+            })
+        });
+        act(&shared, |_, _| {});
+        shared
+    }
+
+    /// Carries out every output of the machine, then re-arms the timer.
+    fn carry_out(&mut self, now: Instant) {
+        while let Some(output) = self.machine.poll_output() {
+            match output {
+                Output::Event(event) => self.pending.push_back(event),
+                Output::Connect { transport, request } => {
+                    // Dropping the previous socket detaches it: its late events never
+                    // reach the machine.
+                    self.transport = None;
+                    let listener = self.listener(transport);
+                    self.transport = Some(Transport::open(transport, &request, listener));
+                }
+                Output::ResolveQuery {
+                    transport,
+                    provider,
+                } => {
+                    let this = self.this.clone();
+                    let query = provider.resolve();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = query.await;
+                        if let Some(shared) = this.upgrade() {
+                            act(&shared, |driver, now| {
+                                driver.machine.handle_query_resolved(transport, result, now);
+                            });
+                        }
+                    });
+                }
+                Output::Send { transport, message } => {
+                    let sent = match self.current(transport) {
+                        Some(socket) => socket.send(&message),
+                        None => Ok(()),
+                    };
+                    if let Err(error) = sent {
+                        self.transport = None;
+                        self.machine.handle_failed(transport, error, now);
+                    }
+                }
+                // Heartbeats in the browser are messages (see `connect`): never asked.
+                Output::Ping { .. } => {}
+                Output::Close { transport, frame } => match frame {
+                    Some(frame) => {
+                        if let Some(socket) = self.current(transport) {
+                            // Keep listening: the `close` event brings the answer.
+                            socket.close(&frame);
+                        }
+                    }
+                    None => {
+                        if self.current(transport).is_some() {
+                            self.transport = None;
+                        }
+                    }
+                },
+            }
+        }
+        self.timer.arm(self.machine.poll_timeout(), now);
+    }
+
+    fn current(&self, id: TransportId) -> Option<&Transport> {
+        self.transport
+            .as_ref()
+            .filter(|transport| transport.id == id)
+    }
+
+    /// The one closure a socket's four handlers share.
+    fn listener(&self, id: TransportId) -> Listener {
+        let this = self.this.clone();
+        Listener::new(move |value| {
+            let Some(shared) = this.upgrade() else {
+                return;
+            };
+            let Some(fact) = Fact::read(value) else {
+                return;
+            };
+            act(&shared, |driver, now| driver.on_fact(id, fact, now));
+        })
+    }
+
+    /// A socket reported `fact`.
+    fn on_fact(&mut self, id: TransportId, fact: Fact, now: Instant) {
+        let Some(transport) = self.transport.as_mut().filter(|t| t.id == id) else {
+            change(|counts| counts.stale_events = counts.stale_events.saturating_add(1));
+            return;
+        };
+        match fact {
+            Fact::Open { protocol } => {
+                transport.opened = true;
+                self.machine.handle_open(id, protocol, now);
+            }
+            Fact::Message(message) => {
+                if transport
+                    .max_message_size
+                    .is_some_and(|limit| message.len() > limit)
+                {
+                    self.transport = None;
+                    let error = TransportError::Protocol(
+                        format!(
+                            "a message of {} bytes is over max_message_size",
+                            message.len()
+                        )
+                        .into(),
+                    );
+                    self.machine.handle_failed(id, error, now);
+                } else {
+                    self.machine.handle_message(id, message, now);
+                }
+            }
+            Fact::Error => transport.errored = true,
+            Fact::Close { code, reason } => {
+                let (opened, errored) = (transport.opened, transport.errored);
+                self.transport = None;
+                // Browsers fire `error` before `close` on failures: the `close` alone is
+                // reported, so each failure takes one path through the machine.
+                if !opened {
+                    let error = TransportError::Network(
+                        "the WebSocket handshake failed (the browser does not say why: refused, unreachable or rejected)"
+                            .into(),
+                    );
+                    self.machine.handle_failed(id, error, now);
+                } else if errored && code == CloseFrame::ABNORMAL {
+                    let error = TransportError::Network("the connection failed".into());
+                    self.machine.handle_failed(id, error, now);
+                } else {
+                    self.machine
+                        .handle_closed(id, close_frame(code, reason), now);
+                }
+            }
+            Fact::Unopenable => {
+                let error = transport.take_failure();
+                self.transport = None;
+                self.machine.handle_failed(id, error, now);
+            }
+        }
+    }
+
+    /// Adds a task to wake on the next state change.
+    pub(crate) fn wait(&mut self, waker: &Waker) {
+        if !self.waiters.iter().any(|w| w.will_wake(waker)) {
+            self.waiters.push(waker.clone());
+        }
+    }
+
+    /// The last handle is gone: close gracefully and let go of the socket and timer.
+    /// The close is reported at once (`was_clean: false`), since nothing will listen for
+    /// the server's answer.
+    pub(crate) fn shut_down(&mut self, now: Instant) {
+        // The normal close frame is always valid.
+        let _ = self.machine.close(CloseFrame::normal(), now);
+        self.carry_out(now);
+        if let Some(transport) = self.machine.transport() {
+            self.machine.handle_closed(transport, None, now);
+        }
+        while let Some(output) = self.machine.poll_output() {
+            if let Output::Event(event) = output {
+                self.pending.push_back(event);
+            }
+        }
+        self.transport = None;
+        self.timer.clear();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        change(|counts| step(&mut counts.live_drivers, false));
+        if let Some(queue) = self.queue.upgrade() {
+            let mut queue = queue.borrow_mut();
+            queue.ended = true;
+            if let Some(waker) = queue.waker.take() {
+                waker.wake();
+            }
+        }
+        for waker in self.waiters.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Runs `f` on the driver with the time, carries out what the machine asks, then
+/// delivers the events.
+pub(crate) fn act<R>(shared: &SharedDriver, f: impl FnOnce(&mut Driver, Instant) -> R) -> R {
+    let result = {
+        let mut driver = shared.borrow_mut();
+        let now = Instant::now();
+        let result = f(&mut driver, now);
+        driver.carry_out(now);
+        result
+    };
+    dispatch(shared);
+    result
+}
+
+/// Delivers pending events in order, outside any borrow of the driver, so callbacks may
+/// use the socket. A callback's own commands queue their events behind the current ones.
+fn dispatch(shared: &SharedDriver) {
+    {
+        let mut driver = shared.borrow_mut();
+        if driver.dispatching {
+            return;
+        }
+        driver.dispatching = true;
+    }
+    loop {
+        let (event, queue, callbacks, waiters) = {
+            let mut driver = shared.borrow_mut();
+            let Some(event) = driver.pending.pop_front() else {
+                driver.dispatching = false;
+                return;
+            };
+            let waiters = if matches!(event, Event::StateChanged(_)) {
+                std::mem::take(&mut driver.waiters)
+            } else {
+                Vec::new()
+            };
+            let callbacks = callback_for(&driver.callbacks, &event);
+            (event, driver.queue.upgrade(), callbacks, waiters)
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+        if let Some(callback) = callbacks {
+            callback.call(&event);
+        }
+        if let Some(queue) = queue {
+            let mut queue = queue.borrow_mut();
+            queue.events.push_back(event);
+            if let Some(waker) = queue.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// The callback an event goes to.
+enum Due {
+    Open(OnOpen),
+    Message(OnMessage),
+    Close(OnClose),
+    Error(OnError),
+    State(OnState),
+}
+
+impl Due {
+    fn call(&self, event: &Event) {
+        // A callback is never running when its event is due (delivery does not nest), so
+        // the borrows succeed; were one to fail, the event still reaches the stream.
+        match (self, event) {
+            (Due::Open(f), Event::Open { .. }) => {
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f();
+                }
+            }
+            (Due::Message(f), Event::Message(message)) => {
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f(message);
+                }
+            }
+            (Due::Close(f), Event::Close { frame, was_clean }) => {
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f(frame, *was_clean);
+                }
+            }
+            (Due::Error(f), Event::Error(error)) => {
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f(error);
+                }
+            }
+            (Due::State(f), Event::StateChanged(state)) => {
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f(state);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn callback_for(callbacks: &Callbacks, event: &Event) -> Option<Due> {
+    Some(match event {
+        Event::Open { .. } => Due::Open(callbacks.open.clone()?),
+        Event::Message(_) => Due::Message(callbacks.message.clone()?),
+        Event::Close { .. } => Due::Close(callbacks.close.clone()?),
+        Event::Error(_) => Due::Error(callbacks.error.clone()?),
+        Event::StateChanged(_) => Due::State(callbacks.state.clone()?),
+        _ => return None,
+    })
+}

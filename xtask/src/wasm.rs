@@ -1,0 +1,181 @@
+//! The `wasm` suite: `partysocket-wasm` in headless Chromium against the `party-mock`
+//! binary. Installs what is missing first: the wasm32 target, the wasm-bindgen CLI
+//! matching `Cargo.lock`, and Chromium with chromedriver.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::mock::{ServerProcess, target_dir};
+use crate::process::{cargo, ensure_rust_target, output, run_bounded, workspace_root};
+
+/// The browser target.
+pub(crate) const TARGET: &str = "wasm32-unknown-unknown";
+/// Where Debian's packages put the browser and its driver.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// `cargo install wasm-bindgen-cli` takes about 3 minutes on 2 cores.
+const CLI_INSTALL_TIME: Duration = Duration::from_secs(1500);
+/// `apt-get update` and the install take about 30 seconds.
+const APT_TIME: Duration = Duration::from_secs(600);
+/// Building and running both browser test binaries.
+const TEST_TIME: Duration = Duration::from_secs(1500);
+/// How long the runner may take for one test binary (its default, 20 s, is too short
+/// for the fault tests).
+const BROWSER_TIMEOUT_SECS: &str = "240";
+/// How long `party-mock` may take to print its address and answer.
+const MOCK_START: Duration = Duration::from_secs(20);
+
+/// Installs what is missing, starts `party-mock`, runs the browser tests with its
+/// address compiled in, and stops it.
+pub(crate) fn run() -> Result<(), String> {
+    ensure_rust_target(TARGET)?;
+    let bindgen = ensure_wasm_bindgen_cli()?;
+    ensure_chromium()?;
+    let runner = bindgen.with_file_name(format!(
+        "wasm-bindgen-test-runner{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+
+    run_bounded(
+        &mut cargo(&[
+            "build",
+            "--locked",
+            "--package",
+            "party-mock",
+            "--bin",
+            "party-mock",
+        ]),
+        TEST_TIME,
+    )?;
+    let mock_bin = target_dir()?
+        .join("debug")
+        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
+    let mut mock = ServerProcess::spawn(
+        "party-mock",
+        Command::new(&mock_bin).args(["--port", "0"]),
+        None,
+    )?;
+    let addr = mock.first_line_address(MOCK_START)?;
+    mock.wait_until_serving(addr, MOCK_START)?;
+
+    let result = run_bounded(
+        cargo(&[
+            "test",
+            "--locked",
+            "--package",
+            "partysocket-wasm",
+            "--all-features",
+            "--target",
+            TARGET,
+        ])
+        .env("PARTY_MOCK_HOST", addr.to_string())
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", BROWSER_TIMEOUT_SECS),
+        TEST_TIME,
+    );
+    mock.stop();
+    result?;
+    // The crate documentation's browser example keeps compiling (doc tests do not run
+    // for wasm32; built for the host, they are compiled, not run).
+    run_bounded(
+        &mut cargo(&[
+            "test",
+            "--locked",
+            "--package",
+            "partysocket-wasm",
+            "--all-features",
+            "--doc",
+        ]),
+        TEST_TIME,
+    )
+}
+
+/// The `wasm-bindgen` version in `Cargo.lock`, which the CLI must match exactly.
+pub(crate) fn locked_wasm_bindgen_version() -> Result<String, String> {
+    let lock = workspace_root().join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock)
+        .map_err(|err| format!("cannot read {}: {err}", lock.display()))?;
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == r#"name = "wasm-bindgen""# {
+            let version = lines
+                .next()
+                .and_then(|line| line.trim().strip_prefix("version = \""))
+                .and_then(|rest| rest.strip_suffix('"'));
+            if let Some(version) = version {
+                return Ok(version.to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.
+fn cargo_bin_dir() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .map(|home| home.join("bin"))
+}
+
+/// `name` on the `PATH`, else in cargo's bin folder.
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain(cargo_bin_dir())
+        .map(|dir| dir.join(&file))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The `wasm-bindgen` CLI of the locked version (installing it when missing or
+/// different); returns its path. The test runner is installed beside it.
+pub(crate) fn ensure_wasm_bindgen_cli() -> Result<PathBuf, String> {
+    let version = locked_wasm_bindgen_version()?;
+    let wanted = format!("wasm-bindgen {version}");
+    if let Some(path) = find_tool("wasm-bindgen") {
+        let found = output(Command::new(&path).arg("--version")).unwrap_or_default();
+        if found.trim() == wanted && find_tool("wasm-bindgen-test-runner").is_some() {
+            eprintln!("--> {wanted} is installed");
+            return Ok(path);
+        }
+        eprintln!("--> found {:?}, need {wanted}: installing", found.trim());
+    }
+    // Without --locked: the CLI's own lock file wants a release the registry may lack.
+    run_bounded(
+        &mut cargo(&["install", "wasm-bindgen-cli", "--version", &version]),
+        CLI_INSTALL_TIME,
+    )?;
+    find_tool("wasm-bindgen").ok_or_else(|| {
+        "wasm-bindgen-cli was installed but `wasm-bindgen` is not on the PATH nor in cargo's bin folder".into()
+    })
+}
+
+/// Chromium and chromedriver from Debian's packages, installed when either is missing.
+fn ensure_chromium() -> Result<(), String> {
+    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() {
+        return Ok(());
+    }
+    eprintln!("--> installing Chromium and chromedriver with apt-get");
+    let hint =
+        "the browser tests need `chromium` and `chromium-driver` (Debian), installed as root";
+    run_bounded(Command::new("apt-get").arg("update"), APT_TIME)
+        .map_err(|err| format!("{err}; {hint}"))?;
+    run_bounded(
+        Command::new("apt-get")
+            .args(["install", "-y", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        APT_TIME,
+    )
+    .map_err(|err| format!("{err}; {hint}"))?;
+    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "apt-get finished but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        ))
+    }
+}
