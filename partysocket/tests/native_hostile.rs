@@ -1,0 +1,201 @@
+//! Hostile servers: a frame dripped a byte at a time, a handshake response that never
+//! ends, an invalid handshake, a 100 MB frame, and a flood faster than the application
+//! reads. Each ends in a typed error or bounded memory, never a hang or a panic.
+
+#![cfg(feature = "tokio")]
+
+mod net;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use net::{PATIENCE, is_open, ms, until};
+use partysocket::{Event, PartySocket, PartySocketOptions, TransportError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// Serves every connection (at most 8) with `behaviour`; returns the host.
+async fn serve<F, Fut>(behaviour: F) -> String
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        for _ in 0..8 {
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(PATIENCE, listener.accept()).await else {
+                return;
+            };
+            tokio::spawn(behaviour(tcp));
+        }
+    });
+    host
+}
+
+/// Reads the request head; returns the `Sec-WebSocket-Key`.
+async fn read_request(tcp: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        if tcp.read(&mut byte).await.unwrap_or(0) == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head)
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+async fn accept(tcp: &mut TcpStream) {
+    let key = read_request(tcp).await;
+    let answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    let _ = tcp.write_all(answer.as_bytes()).await;
+}
+
+fn options(host: String) -> partysocket::PartySocketOptionsBuilder {
+    PartySocketOptions::builder(host)
+        .room("hostile")
+        .min_reconnection_delay(ms(50))
+        .max_reconnection_delay(ms(100))
+        .connection_timeout(ms(500))
+}
+
+#[tokio::test]
+async fn a_frame_dripped_a_byte_at_a_time_arrives_whole() {
+    let host = serve(|mut tcp| async move {
+        accept(&mut tcp).await;
+        for byte in [0x81u8, 0x05, b'h', b'e', b'l', b'l', b'o'] {
+            if tcp.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(ms(30)).await;
+        }
+        tokio::time::sleep(PATIENCE).await;
+    })
+    .await;
+    let (_socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+    until(&mut events, is_open).await;
+    let (message, _) = until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    let Event::Message(message) = message else {
+        unreachable!()
+    };
+    assert_eq!(message.as_text(), Some("hello"));
+}
+
+#[tokio::test]
+async fn a_handshake_response_that_never_ends_times_out() {
+    let host = serve(|mut tcp| async move {
+        read_request(&mut tcp).await;
+        let _ = tcp
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")
+            .await;
+        tokio::time::sleep(PATIENCE).await;
+    })
+    .await;
+    let (_socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(error, Event::Error(TransportError::Timeout(ms(500))));
+}
+
+#[tokio::test]
+async fn an_invalid_handshake_is_a_protocol_error_then_a_retry() {
+    let host = serve(|mut tcp| async move {
+        read_request(&mut tcp).await;
+        let _ = tcp
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n")
+            .await;
+        tokio::time::sleep(PATIENCE).await;
+    })
+    .await;
+    let (_socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+    for _ in 0..2 {
+        let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+        assert!(
+            matches!(error, Event::Error(TransportError::Protocol(_))),
+            "{error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_100_mb_frame_is_refused_before_it_is_buffered() {
+    let host = serve(|mut tcp| async move {
+        accept(&mut tcp).await;
+        // FIN + binary, 64-bit length: 100 MB, then the start of the payload.
+        let mut header = vec![0x82u8, 127];
+        header.extend_from_slice(&100_000_000u64.to_be_bytes());
+        let _ = tcp.write_all(&header).await;
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..64 {
+            if tcp.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let built = options(host).max_message_size(1 << 20).build().unwrap();
+    let (_socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert!(
+        matches!(error, Event::Error(TransportError::Protocol(_))),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_held_back_by_tcp_while_the_application_does_not_read() {
+    let written = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&written);
+    let host = serve(move |mut tcp| {
+        let counter = Arc::clone(&counter);
+        async move {
+            accept(&mut tcp).await;
+            // Text frames of 1 KiB, as fast as the socket takes them: 200 MB at most.
+            let mut frame = vec![0x81u8, 126, 0x04, 0x00];
+            frame.extend(std::iter::repeat_n(b'f', 1024));
+            for _ in 0..200_000 {
+                if tcp.write_all(&frame).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(frame.len() as u64, Ordering::SeqCst);
+            }
+        }
+    })
+    .await;
+    let built = options(host).event_capacity(100).build().unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    tokio::time::sleep(ms(1000)).await;
+    let first = written.load(Ordering::SeqCst);
+    tokio::time::sleep(ms(500)).await;
+    let second = written.load(Ordering::SeqCst);
+    assert!(events.len() <= 100, "{} events waiting", events.len());
+    assert_eq!(first, second, "the server is blocked by TCP backpressure");
+    assert!(second < 64 << 20, "{second} bytes left the server");
+    // Reading resumes the flow.
+    let mut read = 0;
+    tokio::time::timeout(PATIENCE, async {
+        while read < 5_000 {
+            if let Some(Event::Message(_)) = events.recv().await {
+                read += 1;
+            }
+        }
+    })
+    .await
+    .expect("the flood flows again");
+    assert!(written.load(Ordering::SeqCst) > second);
+    drop(socket);
+}
