@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use partysocket::{
-    CloseFrame, ConnectionState, Message, PartySocketOptions, Query, SendOutcome, TransportError,
-    TransportId,
+    CloseFrame, ConnectionState, Heartbeat, Message, OptionsUpdate, PartySocketOptions, Query,
+    QueryProvider, SendOutcome, TransportError, TransportId,
 };
 use proptest::prelude::*;
 use support::{Harness, Step, ms};
@@ -70,6 +70,8 @@ fn percent_decode(segment: &str) -> String {
 #[derive(Debug, Clone)]
 enum Op {
     Send,
+    /// A send with one of three coalescing keys.
+    SendCoalesced(u8),
     Open,
     Receive,
     Refuse,
@@ -79,6 +81,17 @@ enum Op {
     Close,
     Reconnect,
     Advance(u64),
+    /// The per-attempt query answers (or fails).
+    Resolve(bool),
+    /// A pong (or any sign of life) on the current transport.
+    Pong,
+    /// `update()` to another room or query (the destination stays valid).
+    Update(u8),
+    /// The driver reports a blocked write, or write progress.
+    WriteBlocked,
+    WriteProgress,
+    /// The driver pauses or resumes reading.
+    ReadPaused(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -93,6 +106,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Close),
         1 => Just(Op::Reconnect),
         4 => (0u64..12_000).prop_map(Op::Advance),
+        2 => (0u8..3).prop_map(Op::SendCoalesced),
+        2 => any::<bool>().prop_map(Op::Resolve),
+        1 => Just(Op::Pong),
+        1 => (0u8..4).prop_map(Op::Update),
+        1 => Just(Op::WriteBlocked),
+        1 => Just(Op::WriteProgress),
+        1 => any::<bool>().prop_map(Op::ReadPaused),
     ]
 }
 
@@ -103,6 +123,9 @@ struct Config {
     max_retries: Option<u32>,
     jitter: f64,
     start_closed: bool,
+    /// Heartbeat interval and timeout, in milliseconds.
+    heartbeat: Option<(u64, u64)>,
+    per_attempt_query: bool,
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -112,14 +135,26 @@ fn config() -> impl Strategy<Value = Config> {
         proptest::option::of(0u32..6),
         0.0f64..=1.0,
         any::<bool>(),
+        proptest::option::of((1u64..5_000, 1u64..5_000)),
+        any::<bool>(),
     )
         .prop_map(
-            |(max_messages, max_bytes, max_retries, jitter, start_closed)| Config {
+            |(
                 max_messages,
                 max_bytes,
                 max_retries,
                 jitter,
                 start_closed,
+                heartbeat,
+                per_attempt_query,
+            )| Config {
+                max_messages,
+                max_bytes,
+                max_retries,
+                jitter,
+                start_closed,
+                heartbeat,
+                per_attempt_query,
             },
         )
 }
@@ -140,9 +175,15 @@ proptest! {
         if let Some(max) = config.max_messages { builder = builder.max_enqueued_messages(max); }
         if let Some(max) = config.max_bytes { builder = builder.max_enqueued_bytes(max); }
         if let Some(max) = config.max_retries { builder = builder.max_retries(max); }
+        if let Some((interval, timeout)) = config.heartbeat {
+            builder = builder.heartbeat(Heartbeat::new(ms(interval), ms(timeout)));
+        }
+        if config.per_attempt_query {
+            builder = builder.query(QueryProvider::new(|| async { Ok(Query::new()) }));
+        }
         let mut h = Harness::new(builder);
 
-        let mut accepted: Vec<String> = Vec::new();
+        let mut accepted: Vec<(String, Option<u8>)> = Vec::new();
         let mut next_message = 0u32;
         let mut in_flight: BTreeSet<TransportId> = BTreeSet::new();
         let mut closed_by_app = config.start_closed;
@@ -162,7 +203,69 @@ proptest! {
                     h.drain();
                     if outcome.is_accepted() {
                         prop_assert!(matches!(outcome, SendOutcome::Sent | SendOutcome::Queued));
-                        accepted.push(text);
+                        accepted.push((text, None));
+                    }
+                }
+                Op::SendCoalesced(key) => {
+                    let text = format!("m{next_message}");
+                    next_message += 1;
+                    let outcome = h.machine.send_coalesced(format!("k{key}"), Message::from(text.clone()));
+                    h.drain();
+                    if outcome == SendOutcome::Coalesced {
+                        // The latest unsent message with this key was replaced.
+                        let sent = h.sent_texts().len();
+                        let replaced = accepted
+                            .iter()
+                            .rposition(|(_, k)| *k == Some(key))
+                            .filter(|at| *at >= sent);
+                        prop_assert!(replaced.is_some(), "coalesced with nothing queued");
+                        if let Some(at) = replaced {
+                            accepted.remove(at);
+                        }
+                    }
+                    if outcome.is_accepted() {
+                        accepted.push((text, Some(key)));
+                    }
+                }
+                Op::Resolve(ok) => {
+                    if matches!(h.state(), ConnectionState::Connecting { .. }) {
+                        if let Some(t) = h.machine.transport() {
+                            let result = if ok { Ok(Query::new().with("token", "t")) } else { Err("no token".to_owned()) };
+                            h.machine.handle_query_resolved(t, result, h.now);
+                            h.drain();
+                        }
+                    }
+                }
+                Op::Pong => {
+                    if let Some(t) = h.machine.transport() {
+                        h.machine.handle_pong(t, h.now);
+                        h.drain();
+                    }
+                }
+                Op::Update(room) => {
+                    let update = OptionsUpdate::new()
+                        .room(format!("room-{room}"))
+                        .query(Query::new().with("v", room.to_string()));
+                    h.machine.update(update).unwrap();
+                    h.drain();
+                    prop_assert_eq!(h.machine.id(), "me", "updates keep the id");
+                }
+                Op::WriteBlocked => {
+                    if let Some(t) = h.machine.transport() {
+                        h.machine.handle_write_blocked(t, h.now);
+                        h.drain();
+                    }
+                }
+                Op::WriteProgress => {
+                    if let Some(t) = h.machine.transport() {
+                        h.machine.handle_write_progress(t);
+                        h.drain();
+                    }
+                }
+                Op::ReadPaused(paused) => {
+                    if let Some(t) = h.machine.transport() {
+                        h.machine.handle_read_paused(t, paused, h.now);
+                        h.drain();
                     }
                 }
                 Op::Open => h.open_if_connecting(),
@@ -233,16 +336,27 @@ proptest! {
                 prop_assert!(wait <= MAX_DELAY.max(Duration::from_secs(2)), "waiting {:?}", wait);
             }
 
-            // Sent so far is a prefix of what was accepted, in order, each once.
+            // Nothing waits forever: every state that will move on has a timer.
+            if matches!(
+                h.state(),
+                ConnectionState::BackingOff { .. } | ConnectionState::Connecting { .. } | ConnectionState::Closing
+            ) {
+                prop_assert!(h.machine.poll_timeout().is_some(), "no timer in {:?}", h.state());
+            }
+
+            // Sent so far is a prefix of what was accepted, in order, each once
+            // (heartbeat pings are protocol frames, not messages).
             let sent = h.sent_texts();
-            prop_assert!(sent.len() <= accepted.len());
-            prop_assert_eq!(&sent[..], &accepted[..sent.len()]);
+            let accepted_texts: Vec<String> = accepted.iter().map(|(text, _)| text.clone()).collect();
+            prop_assert!(sent.len() <= accepted_texts.len());
+            prop_assert_eq!(&sent[..], &accepted_texts[..sent.len()]);
         }
 
         // Everything accepted was sent exactly once, in order, or is still queued.
         let mut all = h.sent_texts();
         all.extend(h.machine.drain_queue().into_iter().map(|m| m.as_text().unwrap().to_owned()));
-        prop_assert_eq!(all, accepted);
+        let accepted_texts: Vec<String> = accepted.into_iter().map(|(text, _)| text).collect();
+        prop_assert_eq!(all, accepted_texts);
     }
 }
 

@@ -84,15 +84,17 @@ impl Harness {
     /// Moves the clock forward by `by`, firing every timer due on the way, in order.
     pub fn advance(&mut self, by: Duration) {
         let target = self.now + by;
-        for _ in 0..100_000 {
-            match self.machine.poll_timeout() {
-                Some(at) if at <= target => {
-                    self.now = self.now.max(at);
-                    self.machine.handle_timeout(self.now);
-                    self.drain();
-                }
-                _ => break,
-            }
+        let mut fired = 0;
+        while let Some(at) = self.machine.poll_timeout().filter(|at| *at <= target) {
+            fired += 1;
+            assert!(
+                fired <= 100_000,
+                "timers did not settle: still due at {:?} after 100 000 firings",
+                at.saturating_duration_since(self.start)
+            );
+            self.now = self.now.max(at);
+            self.machine.handle_timeout(self.now);
+            self.drain();
         }
         self.now = target;
     }
