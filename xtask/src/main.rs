@@ -15,6 +15,7 @@ mod mock;
 mod native_suite;
 mod process;
 mod size;
+mod soak;
 mod wasm;
 
 /// One named test suite.
@@ -46,6 +47,11 @@ const SUITES: &[Suite] = &[
         run: mock::run,
     },
     Suite {
+        name: "soak",
+        about: "a 30-second fault soak: 50 sockets, random faults, nothing queued lost",
+        run: soak::suite,
+    },
+    Suite {
         name: "wasm",
         about: "partysocket-wasm in headless Chromium against the party-mock binary",
         run: wasm::run,
@@ -54,7 +60,7 @@ const SUITES: &[Suite] = &[
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         ["lint"] => lint::run(),
         ["bench"] => bench::run(),
         ["size"] => size::run(),
+        ["soak", rest @ ..] => soak::run(rest),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())
