@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod core_suite;
+mod fuzz;
 mod interop;
 mod lint;
 mod mock;
@@ -60,7 +61,7 @@ const SUITES: &[Suite] = &[
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         ["bench"] => bench::run(),
         ["size"] => size::run(),
         ["soak", rest @ ..] => soak::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())

@@ -5,6 +5,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod model;
+
 use std::time::Duration;
 
 use partysocket::web_time::Instant;
