@@ -30,7 +30,11 @@ fn build(u: &mut Unstructured<'_>) -> Result<()> {
         builder = builder.id(u.arbitrary::<String>()?);
     }
     if u.arbitrary()? {
-        builder = builder.protocol(if u.arbitrary()? { Protocol::Ws } else { Protocol::Wss });
+        builder = builder.protocol(if u.arbitrary()? {
+            Protocol::Ws
+        } else {
+            Protocol::Wss
+        });
     }
     let pairs: Vec<(String, String)> = u.arbitrary()?;
     builder = builder.query(pairs.into_iter().collect::<Query>());
@@ -45,9 +49,17 @@ fn build(u: &mut Unstructured<'_>) -> Result<()> {
         return Ok(());
     };
     let socket_url = options.socket_url(None);
-    let parsed = url::Url::parse(&socket_url).expect("a valid socket URL parses");
-    assert_eq!(parsed.as_str(), socket_url, "already serialized as WHATWG does");
-    let pk: Vec<_> = parsed.query_pairs().filter(|(key, _)| key == "_pk").collect();
+    let parsed = url::Url::parse(&socket_url)
+        .unwrap_or_else(|err| panic!("{socket_url:?} does not parse: {err}"));
+    assert_eq!(
+        parsed.as_str(),
+        socket_url,
+        "already serialized as WHATWG does"
+    );
+    let pk: Vec<_> = parsed
+        .query_pairs()
+        .filter(|(key, _)| key == "_pk")
+        .collect();
     assert_eq!(pk.len(), 1, "_pk exactly once");
     assert_eq!(pk[0].1, options.id());
     assert_eq!(

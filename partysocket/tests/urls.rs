@@ -433,3 +433,48 @@ fn default_ports_are_left_out_as_browsers_do() {
     let http = base("example.com:443").build().unwrap().http_url(None);
     assert_eq!(http, "https://example.com/parties/main/my-room?");
 }
+
+/// Found by fuzzing: hosts are written as a browser's URL parser writes them.
+#[test]
+fn ip_hosts_take_their_canonical_form() {
+    let cases = [
+        ("127.1:1999", "ws://127.0.0.1:1999/parties/main/my-room"),
+        ("0x7f.0.0.1", "ws://127.0.0.1/parties/main/my-room"),
+        ("2", "wss://0.0.0.2/parties/main/my-room"),
+        ("[0:0::1]:1999", "ws://[::1]:1999/parties/main/my-room"),
+        (
+            "[::ffff:1.2.3.4]",
+            "wss://[::ffff:102:304]/parties/main/my-room",
+        ),
+        (
+            "[2001:DB8:0:0:1:0:0:1]",
+            "wss://[2001:db8::1:0:0:1]/parties/main/my-room",
+        ),
+    ];
+    for (host, want) in cases {
+        assert_eq!(room_url(base(host)), want, "host {host}");
+    }
+    for host in ["1.2.3.256", "example.0", "a<b.com", "x^y", "1.2.3.4.5"] {
+        let err = base(host).build().unwrap_err();
+        assert!(
+            matches!(err, OptionsError::InvalidHost { .. }),
+            "{host}: {err:?}"
+        );
+    }
+}
+
+/// Found by fuzzing: `.` and `..` segments would be removed by URL parsers.
+#[test]
+fn dot_segments_in_paths_are_refused() {
+    for builder in [
+        base("example.com").prefix("a/../b"),
+        base("example.com").path("."),
+        base("example.com").base_path("x/./y"),
+        base("example.com/.."),
+    ] {
+        assert!(matches!(
+            builder.build(),
+            Err(OptionsError::DotSegment { .. })
+        ));
+    }
+}

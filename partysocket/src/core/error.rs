@@ -119,10 +119,14 @@ pub enum OptionsError {
     /// A name (party, room, prefix, base path) is empty where one is required.
     #[error("{0} must not be empty")]
     EmptyName(&'static str),
-    /// A party or room name is `.` or `..`, which URL parsers remove from paths.
-    #[error("{what} name {name:?} cannot be used: URL parsers treat it as a relative path step")]
+    /// A party or room name is `.` or `..`, or a path (prefix, base path, path, the
+    /// host's path) has such a segment: URL parsers remove them.
+    #[error(
+        "{what} {name:?} cannot be used: `.` and `..` are relative path steps that URL parsers remove"
+    )]
     DotSegment {
-        /// Which name: `"party"` or `"room"`.
+        /// Which value: `"party"`, `"room"`, `"prefix"`, `"base_path"`, `"path"` or
+        /// `"host path"`.
         what: &'static str,
         /// The name as given.
         name: String,

@@ -541,6 +541,22 @@ impl PartySocketOptionsBuilder {
                 });
             }
         }
+        let paths = [
+            ("prefix", Some(o.prefix.as_str())),
+            ("base_path", o.base_path.as_deref()),
+            ("path", o.path.as_deref()),
+            ("host path", url::host_path(&o.host)),
+        ];
+        for (what, path) in paths {
+            if let Some(path) =
+                path.filter(|path| path.split('/').any(|segment| matches!(segment, "." | "..")))
+            {
+                return Err(OptionsError::DotSegment {
+                    what,
+                    name: path.to_owned(),
+                });
+            }
+        }
         if !o.has_destination() && !o.start_closed && !allow_no_room {
             return Err(OptionsError::MissingRoom);
         }

@@ -68,20 +68,29 @@ impl Protocol {
 /// protocol's default port is left out and other ports lose leading zeros, so
 /// `example.com:443` over `wss` is `example.com`, as browsers send it.
 pub(crate) fn serialized_host(host: &str, protocol: Protocol) -> String {
-    let end = host.find('/').unwrap_or(host.len());
-    let (authority, rest) = host.split_at(end);
-    let Some((_, Some(port))) = split_host(authority) else {
-        return host.to_owned();
+    let (authority, path) = match host.split_once('/') {
+        Some((authority, path)) => (authority, Some(path)),
+        None => (host, None),
     };
-    // `split_host` accepted a port, so the authority ends with `:digits`.
-    let name = authority
-        .rsplit_once(':')
-        .map_or(authority, |(name, _)| name);
-    if port == protocol.default_port() {
-        format!("{name}{rest}")
-    } else {
-        format!("{name}:{port}{rest}")
+    let mut out = match split_host(authority) {
+        Some((_, Some(port))) => {
+            // `split_host` accepted a port, so the authority ends with `:digits`.
+            let name = authority
+                .rsplit_once(':')
+                .map_or(authority, |(name, _)| name);
+            if port == protocol.default_port() {
+                name.to_owned()
+            } else {
+                format!("{name}:{port}")
+            }
+        }
+        _ => authority.to_owned(),
+    };
+    // A path given with the host is encoded like every other path.
+    if let Some(path) = path {
+        push_path(&mut out, path);
     }
+    out
 }
 
 /// Strips a leading `http(s)://` or `ws(s)://` (any case) and trailing slashes, then
@@ -124,8 +133,134 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
     if hostname.is_empty() {
         return Err(invalid("the name before the port is empty"));
     }
-    // Hostnames are case-insensitive; browsers send them lowercase.
-    Ok(host.to_ascii_lowercase())
+    let bracketed = host.starts_with('[');
+    if !bracketed && hostname.contains(is_forbidden_in_host) {
+        return Err(invalid(
+            "a host name cannot contain any of < > [ ] \\ ^ | % (WHATWG forbidden host code points)",
+        ));
+    }
+    // The host as a browser's URL parser writes it: IP addresses in their canonical
+    // form (`127.1` is `127.0.0.1`, `[0:0::1]` is `[::1]`), names in lowercase.
+    let canonical = if bracketed {
+        let ip: Ipv6Addr = hostname
+            .parse()
+            .map_err(|_| invalid("the bracketed part is not an IPv6 address"))?;
+        format!("[{}]", whatwg_ipv6(ip))
+    } else if ends_in_number(hostname) {
+        whatwg_ipv4(hostname)
+            .ok_or_else(|| invalid("a host ending in a number must be a valid IPv4 address"))?
+            .to_string()
+    } else {
+        hostname.to_ascii_lowercase()
+    };
+    let end = host.find('/').unwrap_or(host.len());
+    let (authority, path) = host.split_at(end);
+    let port = if bracketed {
+        authority.rsplit_once(']').map_or("", |(_, port)| port)
+    } else {
+        authority.find(':').map_or("", |at| &authority[at..])
+    };
+    Ok(format!("{canonical}{port}{path}"))
+}
+
+/// Whether a host name is meant as an IPv4 address (WHATWG "ends in a number"): its
+/// last label, ignoring one trailing dot, is decimal digits or `0x` hex.
+fn ends_in_number(hostname: &str) -> bool {
+    let trimmed = hostname.strip_suffix('.').unwrap_or(hostname);
+    let last = trimmed.rsplit('.').next().unwrap_or(trimmed);
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    last.strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The WHATWG IPv4 parser: one to four parts, each decimal, octal (leading `0`) or hex
+/// (`0x`), the last one filling the remaining bytes.
+fn whatwg_ipv4(hostname: &str) -> Option<Ipv4Addr> {
+    let trimmed = hostname.strip_suffix('.').unwrap_or(hostname);
+    let parts: Vec<&str> = trimmed.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut numbers = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (digits, radix) =
+            if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                (hex, 16)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (&part[1..], 8)
+            } else {
+                (*part, 10)
+            };
+        let value = if digits.is_empty() {
+            if radix == 10 {
+                return None;
+            }
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        numbers.push(value);
+    }
+    let (last, leading) = numbers.split_last()?;
+    if leading.iter().any(|part| *part > 255) {
+        return None;
+    }
+    let room = 256u64.pow(u32::try_from(5 - numbers.len()).ok()?);
+    if *last >= room {
+        return None;
+    }
+    let mut address = *last;
+    for (i, part) in leading.iter().enumerate() {
+        address += part * 256u64.pow(u32::try_from(3 - i).ok()?);
+    }
+    Some(Ipv4Addr::from(u32::try_from(address).ok()?))
+}
+
+/// An IPv6 address as WHATWG serializes it: lowercase hex pieces, the first longest run
+/// of two or more zero pieces compressed, IPv4-mapped addresses in hex too.
+fn whatwg_ipv6(ip: Ipv6Addr) -> String {
+    let pieces = ip.segments();
+    let mut best: Option<(usize, usize)> = None;
+    let mut at = 0;
+    while at < 8 {
+        if pieces[at] == 0 {
+            let start = at;
+            while at < 8 && pieces[at] == 0 {
+                at += 1;
+            }
+            let len = at - start;
+            if len > 1 && best.is_none_or(|(_, best_len)| len > best_len) {
+                best = Some((start, len));
+            }
+        } else {
+            at += 1;
+        }
+    }
+    let hex = |range: &[u16]| {
+        range
+            .iter()
+            .map(|piece| format!("{piece:x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    match best {
+        Some((start, len)) => format!("{}::{}", hex(&pieces[..start]), hex(&pieces[start + len..])),
+        None => hex(&pieces),
+    }
+}
+
+/// The path a host carries after its authority (`example.com/base` gives `base`).
+pub(crate) fn host_path(host: &str) -> Option<&str> {
+    host.split_once('/').map(|(_, path)| path)
+}
+
+/// The code points a WHATWG domain cannot contain (besides controls and whitespace,
+/// refused earlier, and the delimiters `/ : ? # @`, which never reach a host name here).
+fn is_forbidden_in_host(c: char) -> bool {
+    matches!(c, '<' | '>' | '[' | ']' | '\\' | '^' | '|' | '%' | '\u{7f}')
 }
 
 /// Splits `authority[/path]` into the hostname (brackets removed) and port, or `None`
