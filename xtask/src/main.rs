@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 mod bench;
+mod bindings;
 mod core_suite;
 mod interop;
 mod lint;
@@ -43,14 +44,19 @@ const SUITES: &[Suite] = &[
         about: "party-mock tests; partysocket (JS) against partykit dev and party-mock",
         run: mock::run,
     },
+    Suite {
+        name: "bindings",
+        about: "UniFFI: generated sources current, C header, Kotlin and Python against party-mock",
+        run: bindings::run,
+    },
 ];
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n\nsuites:\n",
     );
     for suite in SUITES {
-        text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
+        text.push_str(&format!("  {:<9} {}\n", suite.name, suite.about));
     }
     text
 }
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
             None => Err(format!("unknown suite `{name}`\n\n{}", usage())),
         },
         ["lint"] => lint::run(),
+        ["bindings"] => bindings::generate(),
         ["bench"] => bench::run(),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());

@@ -312,17 +312,23 @@ impl From<partysocket::ConnectionState> for ConnectionState {
                 retry_in_ms: ms(retry_at.saturating_duration_since(Instant::now())),
             },
             Core::Closed { reason } => ConnectionState::Closed {
-                reason: match reason {
-                    partysocket::StopReason::NotStarted => StopReason::NotStarted,
-                    partysocket::StopReason::ClosedByApp => StopReason::ClosedByApp,
-                    partysocket::StopReason::RetriesExhausted { attempts } => {
-                        StopReason::RetriesExhausted { attempts }
-                    }
-                    partysocket::StopReason::GaveUp { close, failure } => StopReason::GaveUp {
-                        close: close.into(),
-                        failure: failure.map(SocketFailure::from),
-                    },
-                },
+                reason: reason.into(),
+            },
+        }
+    }
+}
+
+impl From<partysocket::StopReason> for StopReason {
+    fn from(reason: partysocket::StopReason) -> Self {
+        match reason {
+            partysocket::StopReason::NotStarted => StopReason::NotStarted,
+            partysocket::StopReason::ClosedByApp => StopReason::ClosedByApp,
+            partysocket::StopReason::RetriesExhausted { attempts } => {
+                StopReason::RetriesExhausted { attempts }
+            }
+            partysocket::StopReason::GaveUp { close, failure } => StopReason::GaveUp {
+                close: close.into(),
+                failure: failure.map(SocketFailure::from),
             },
         }
     }

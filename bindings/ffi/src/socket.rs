@@ -289,6 +289,19 @@ impl PartySocket {
         Ok(socket.opened().await?)
     }
 
+    /// Waits until the socket is closed (after `close()`, or when it gave up) and
+    /// returns why.
+    pub async fn closed(&self) -> StopReason {
+        let socket = lock(&self.handle).socket.clone();
+        let Some(socket) = socket else {
+            return StopReason::ClosedByApp;
+        };
+        match socket.closed().await {
+            Ok(reason) => StopReason::from(reason),
+            Err(_) => StopReason::ClosedByApp,
+        }
+    }
+
     /// The connection id (`_pk`).
     pub fn id(&self) -> String {
         self.read(partysocket::PartySocket::id, |last| last.id.clone())
