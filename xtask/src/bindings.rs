@@ -201,13 +201,7 @@ fn check_committed(out: &Path) -> Result<(), String> {
 fn check_header(out: &Path) -> Result<(), String> {
     run_command(
         Command::new("gcc")
-            .args([
-                "-fsyntax-only",
-                "-x",
-                "c",
-                "-D_Nullable=",
-                "-D_Nonnull=",
-            ])
+            .args(["-fsyntax-only", "-x", "c", "-D_Nullable=", "-D_Nonnull="])
             .arg(out.join("CPartySocketFFI.h")),
     )
 }
