@@ -569,15 +569,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 37235:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() != 56439:
+    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() != 32088:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() != 16561:
+    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() != 22576:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() != 12848:
+    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() != 62845:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() != 11078:
+    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() != 29695:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 59073:
+    if lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 46451:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -3695,6 +3695,68 @@ class _UniffiFfiConverterTypeEvent(_UniffiConverterRustBuffer):
 
 
 
+# ListenerError
+# We want to define each variant as a nested class that's also a subclass,
+# which is tricky in Python.  To accomplish this we're going to create each
+# class separately, then manually add the child classes to the base class's
+# __dict__.  All of this happens in dummy class to avoid polluting the module
+# namespace.
+class ListenerError(Exception):
+    """
+    What a listener callback threw.
+"""
+    pass
+
+_UniffiTempListenerError = ListenerError
+
+class ListenerError:  # type: ignore
+    """
+    What a listener callback threw.
+"""
+    
+    class Failed(_UniffiTempListenerError):
+        """
+        The callback failed; `reason` describes what it threw.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "ListenerError.Failed({})".format(str(self))
+    _UniffiTempListenerError.Failed = Failed # type: ignore
+
+ListenerError = _UniffiTempListenerError # type: ignore
+del _UniffiTempListenerError
+
+
+class _UniffiFfiConverterTypeListenerError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ListenerError.Failed(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if isinstance(value, ListenerError.Failed):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+
+    @staticmethod
+    def write(value, buf):
+        if isinstance(value, ListenerError.Failed):
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.reason, buf)
+
+
+
 # PartySocketError
 # We want to define each variant as a nested class that's also a subclass,
 # which is tricky in Python.  To accomplish this we're going to create each
@@ -4736,6 +4798,10 @@ class PartySocketListener():
     The socket holds the listener until its task ends (after `close()` or when the
     socket object is released), so a listener may refer to its socket: closing the
     socket releases the listener.
+
+    The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+    they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+    a throwing listener works the same in builds that abort on panic.
 """
     
     def on_open(self, url: str,protocol: typing.Optional[str]) -> None:
@@ -4774,6 +4840,10 @@ class PartySocketListenerImpl(PartySocketListener):
     The socket holds the listener until its task ends (after `close()` or when the
     socket object is released), so a listener may refer to its socket: closing the
     socket releases the listener.
+
+    The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+    they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+    a throwing listener works the same in builds that abort on panic.
 """
     
     _handle: ctypes.c_uint64
@@ -4812,7 +4882,7 @@ class PartySocketListenerImpl(PartySocketListener):
             _UniffiFfiConverterOptionalString.lower(protocol),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeListenerError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_open,
@@ -4830,7 +4900,7 @@ class PartySocketListenerImpl(PartySocketListener):
             _UniffiFfiConverterTypeMessage.lower(message),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeListenerError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_message,
@@ -4851,7 +4921,7 @@ class PartySocketListenerImpl(PartySocketListener):
             _UniffiFfiConverterBoolean.lower(was_clean),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeListenerError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_close,
@@ -4873,7 +4943,7 @@ class PartySocketListenerImpl(PartySocketListener):
             _UniffiFfiConverterString.lower(description),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeListenerError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_error,
@@ -4891,7 +4961,7 @@ class PartySocketListenerImpl(PartySocketListener):
             _UniffiFfiConverterTypeConnectionState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeListenerError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change,
@@ -4920,10 +4990,12 @@ class _UniffiTraitImplPartySocketListenerImpl:
             uniffi_method = uniffi_obj.on_open
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                ListenerError,
+                _UniffiFfiConverterTypeListenerError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_PARTYSOCKET_FFI_PARTY_SOCKET_LISTENER_METHOD1
@@ -4939,10 +5011,12 @@ class _UniffiTraitImplPartySocketListenerImpl:
             uniffi_method = uniffi_obj.on_message
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                ListenerError,
+                _UniffiFfiConverterTypeListenerError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_PARTYSOCKET_FFI_PARTY_SOCKET_LISTENER_METHOD2
@@ -4959,10 +5033,12 @@ class _UniffiTraitImplPartySocketListenerImpl:
             uniffi_method = uniffi_obj.on_close
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                ListenerError,
+                _UniffiFfiConverterTypeListenerError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_PARTYSOCKET_FFI_PARTY_SOCKET_LISTENER_METHOD3
@@ -4979,10 +5055,12 @@ class _UniffiTraitImplPartySocketListenerImpl:
             uniffi_method = uniffi_obj.on_error
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                ListenerError,
+                _UniffiFfiConverterTypeListenerError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_PARTYSOCKET_FFI_PARTY_SOCKET_LISTENER_METHOD4
@@ -4998,10 +5076,12 @@ class _UniffiTraitImplPartySocketListenerImpl:
             uniffi_method = uniffi_obj.on_state_change
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                ListenerError,
+                _UniffiFfiConverterTypeListenerError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PARTYSOCKET_FFI_PARTY_SOCKET_LISTENER
@@ -5127,6 +5207,7 @@ __all__ = [
     "ConnectionState",
     "DropReason",
     "Event",
+    "ListenerError",
     "PartySocketError",
     "ReadyState",
     "SendOutcome",

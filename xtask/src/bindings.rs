@@ -1,7 +1,8 @@
 //! `cargo xtask bindings` regenerates the Kotlin, Swift and Python sources from the
 //! built `partysocket-ffi` library into `bindings/`. The `bindings` suite checks that
 //! the committed sources are what the library generates, checks the C header with
-//! `gcc`, and runs the Kotlin (JVM) and Python suites against a `party-mock` process.
+//! `gcc`, runs the crate's own tests, and runs the Kotlin (JVM) and Python suites
+//! against a `party-mock` process.
 //! Swift is generated and checked, not compiled: no Swift toolchain here.
 
 use std::fs;
@@ -82,6 +83,13 @@ pub(crate) fn run() -> Result<(), String> {
     ensure_jna()?;
     let python = ensure_pytest(&tools)?;
 
+    // The Rust side first: options, a panicking listener, close and drop.
+    run_command(&mut cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "partysocket-ffi",
+    ]))?;
     build(true)?;
     let out = generate_into(&target)?;
     check_committed(&out)?;

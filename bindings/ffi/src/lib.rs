@@ -10,8 +10,9 @@
 //! - or, without a listener, through the async [`PartySocket::next_event`] (Kotlin
 //!   `suspend`, Swift `async`, Python `async`).
 //!
-//! No panic crosses the boundary: a listener callback that throws is reported as an
-//! error event ([`SocketFailure::ListenerFailed`]) and the socket keeps working.
+//! No panic crosses the boundary: a listener callback that throws (or panics, for a
+//! Rust listener) is reported as an error event ([`SocketFailure::ListenerFailed`]) and
+//! the socket keeps working.
 //! `close()` closes gracefully and ends the socket's task; so does releasing the object.
 //!
 //! The generated sources live in `bindings/{kotlin,swift,python}`; `cargo xtask
@@ -31,6 +32,6 @@ pub use crate::options::{
     DropPolicy, FailurePolicy, Heartbeat, OptionsUpdate, PartySocketOptions, Protocol,
     always_reconnect_policy, default_failure_policy,
 };
-pub use crate::socket::{PartySocket, PartySocketListener};
+pub use crate::socket::{ListenerError, PartySocket, PartySocketListener};
 
 uniffi::setup_scaffolding!();

@@ -26,19 +26,43 @@ const CLOSE_MARGIN: Duration = Duration::from_secs(1);
 /// The socket holds the listener until its task ends (after `close()` or when the
 /// socket object is released), so a listener may refer to its socket: closing the
 /// socket releases the listener.
+///
+/// The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+/// they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+/// a throwing listener works the same in builds that abort on panic.
 #[uniffi::export(with_foreign)]
 pub trait PartySocketListener: Send + Sync {
     /// A connection opened (queued messages were sent first).
-    fn on_open(&self, url: String, protocol: Option<String>);
+    fn on_open(&self, url: String, protocol: Option<String>) -> Result<(), ListenerError>;
     /// A message arrived.
-    fn on_message(&self, message: Message);
+    fn on_message(&self, message: Message) -> Result<(), ListenerError>;
     /// A connection closed, or an attempt that had started a handshake failed.
-    fn on_close(&self, frame: CloseFrame, was_clean: bool);
+    fn on_close(&self, frame: CloseFrame, was_clean: bool) -> Result<(), ListenerError>;
     /// Something failed (a transport failure, retries exhausted, evicted messages, a
     /// listener that threw), with a sentence describing it.
-    fn on_error(&self, error: SocketFailure, description: String);
+    fn on_error(&self, error: SocketFailure, description: String) -> Result<(), ListenerError>;
     /// The connection state changed.
-    fn on_state_change(&self, state: ConnectionState);
+    fn on_state_change(&self, state: ConnectionState) -> Result<(), ListenerError>;
+}
+
+/// What a listener callback threw.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum ListenerError {
+    /// The callback failed; `reason` describes what it threw.
+    #[error("{reason}")]
+    Failed {
+        /// What the callback threw.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        // Foreign exceptions arrive with their stack trace: keep the first line, the
+        // exception and its message.
+        let reason = error.reason.lines().next().unwrap_or_default().to_owned();
+        ListenerError::Failed { reason }
+    }
 }
 
 /// The runtime every socket of this process runs on: started by the first socket,
@@ -399,8 +423,9 @@ async fn deliver(mut events: Events, listener: Arc<dyn PartySocketListener>) {
     }
 }
 
-/// Calls the callback for `event`; a callback that throws or panics is reported to
-/// `on_error` (and a throwing `on_error` is ignored), so nothing unwinds further.
+/// Calls the callback for `event`. What a callback throws, and any panic in it, is
+/// reported to `on_error` (and a failing `on_error` is ignored), so nothing unwinds
+/// further.
 fn dispatch(listener: &dyn PartySocketListener, event: Event) {
     let (callback, outcome) = match event {
         Event::Open { url, protocol } => (
@@ -424,17 +449,20 @@ fn dispatch(listener: &dyn PartySocketListener, event: Event) {
             catch_unwind(AssertUnwindSafe(|| listener.on_state_change(state))),
         ),
     };
-    if let Err(payload) = outcome {
-        if callback == "on_error" {
-            return;
-        }
-        let failure = SocketFailure::ListenerFailed {
-            callback: callback.to_owned(),
-            message: panic_message(payload.as_ref()),
-        };
-        let description = failure.describe();
-        let _ = catch_unwind(AssertUnwindSafe(|| listener.on_error(failure, description)));
+    let message = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(ListenerError::Failed { reason })) => reason,
+        Err(payload) => panic_message(payload.as_ref()),
+    };
+    if callback == "on_error" {
+        return;
     }
+    let failure = SocketFailure::ListenerFailed {
+        callback: callback.to_owned(),
+        message,
+    };
+    let description = failure.describe();
+    let _ = catch_unwind(AssertUnwindSafe(|| listener.on_error(failure, description)));
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

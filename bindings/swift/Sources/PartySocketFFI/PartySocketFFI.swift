@@ -1226,34 +1226,38 @@ public func FfiConverterTypePartySocket_lower(_ value: PartySocket) -> UInt64 {
  * The socket holds the listener until its task ends (after `close()` or when the
  * socket object is released), so a listener may refer to its socket: closing the
  * socket releases the listener.
+ *
+ * The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+ * they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+ * a throwing listener works the same in builds that abort on panic.
  */
 public protocol PartySocketListener: AnyObject, Sendable {
     
     /**
      * A connection opened (queued messages were sent first).
      */
-    func onOpen(url: String, `protocol`: String?) 
+    func onOpen(url: String, `protocol`: String?) throws 
     
     /**
      * A message arrived.
      */
-    func onMessage(message: Message) 
+    func onMessage(message: Message) throws 
     
     /**
      * A connection closed, or an attempt that had started a handshake failed.
      */
-    func onClose(frame: CloseFrame, wasClean: Bool) 
+    func onClose(frame: CloseFrame, wasClean: Bool) throws 
     
     /**
      * Something failed (a transport failure, retries exhausted, evicted messages, a
      * listener that threw), with a sentence describing it.
      */
-    func onError(error: SocketFailure, description: String) 
+    func onError(error: SocketFailure, description: String) throws 
     
     /**
      * The connection state changed.
      */
-    func onStateChange(state: ConnectionState) 
+    func onStateChange(state: ConnectionState) throws 
     
 }
 /**
@@ -1264,6 +1268,10 @@ public protocol PartySocketListener: AnyObject, Sendable {
  * The socket holds the listener until its task ends (after `close()` or when the
  * socket object is released), so a listener may refer to its socket: closing the
  * socket releases the listener.
+ *
+ * The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+ * they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+ * a throwing listener works the same in builds that abort on panic.
  */
 open class PartySocketListenerImpl: PartySocketListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1321,7 +1329,7 @@ open class PartySocketListenerImpl: PartySocketListener, @unchecked Sendable {
     /**
      * A connection opened (queued messages were sent first).
      */
-open func onOpen(url: String, `protocol`: String?)  {try! rustCall() {
+open func onOpen(url: String, `protocol`: String?)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocketlistener_on_open(
             self.uniffiCloneHandle(),
@@ -1334,7 +1342,7 @@ open func onOpen(url: String, `protocol`: String?)  {try! rustCall() {
     /**
      * A message arrived.
      */
-open func onMessage(message: Message)  {try! rustCall() {
+open func onMessage(message: Message)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocketlistener_on_message(
             self.uniffiCloneHandle(),
@@ -1346,7 +1354,7 @@ open func onMessage(message: Message)  {try! rustCall() {
     /**
      * A connection closed, or an attempt that had started a handshake failed.
      */
-open func onClose(frame: CloseFrame, wasClean: Bool)  {try! rustCall() {
+open func onClose(frame: CloseFrame, wasClean: Bool)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocketlistener_on_close(
             self.uniffiCloneHandle(),
@@ -1360,7 +1368,7 @@ open func onClose(frame: CloseFrame, wasClean: Bool)  {try! rustCall() {
      * Something failed (a transport failure, retries exhausted, evicted messages, a
      * listener that threw), with a sentence describing it.
      */
-open func onError(error: SocketFailure, description: String)  {try! rustCall() {
+open func onError(error: SocketFailure, description: String)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocketlistener_on_error(
             self.uniffiCloneHandle(),
@@ -1373,7 +1381,7 @@ open func onError(error: SocketFailure, description: String)  {try! rustCall() {
     /**
      * The connection state changed.
      */
-open func onStateChange(state: ConnectionState)  {try! rustCall() {
+open func onStateChange(state: ConnectionState)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(
             self.uniffiCloneHandle(),
@@ -1422,7 +1430,7 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
                 guard let uniffiObj = try? FfiConverterTypePartySocketListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onOpen(
+                return try uniffiObj.onOpen(
                      url: try FfiConverterString.lift(url),
                      protocol: try FfiConverterOptionString.lift(`protocol`)
                 )
@@ -1430,10 +1438,11 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         },
         onMessage: { (
@@ -1447,17 +1456,18 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
                 guard let uniffiObj = try? FfiConverterTypePartySocketListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onMessage(
+                return try uniffiObj.onMessage(
                      message: try FfiConverterTypeMessage_lift(message)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         },
         onClose: { (
@@ -1472,7 +1482,7 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
                 guard let uniffiObj = try? FfiConverterTypePartySocketListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onClose(
+                return try uniffiObj.onClose(
                      frame: try FfiConverterTypeCloseFrame_lift(frame),
                      wasClean: try FfiConverterBool.lift(wasClean)
                 )
@@ -1480,10 +1490,11 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         },
         onError: { (
@@ -1498,7 +1509,7 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
                 guard let uniffiObj = try? FfiConverterTypePartySocketListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onError(
+                return try uniffiObj.onError(
                      error: try FfiConverterTypeSocketFailure_lift(error),
                      description: try FfiConverterString.lift(description)
                 )
@@ -1506,10 +1517,11 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         },
         onStateChange: { (
@@ -1523,17 +1535,18 @@ fileprivate struct UniffiCallbackInterfacePartySocketListener {
                 guard let uniffiObj = try? FfiConverterTypePartySocketListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onStateChange(
+                return try uniffiObj.onStateChange(
                      state: try FfiConverterTypeConnectionState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         }
     )
@@ -2783,6 +2796,90 @@ public func FfiConverterTypeEvent_lower(_ value: Event) -> RustBuffer {
     return FfiConverterTypeEvent.lower(value)
 }
 
+
+
+/**
+ * What a listener callback threw.
+ */
+public 
+enum ListenerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The callback failed; `reason` describes what it threw.
+     */
+    case Failed(
+        /**
+         * What the callback threw.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ListenerError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
+    typealias SwiftType = ListenerError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListenerError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ListenerError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListenerError_lift(_ buf: RustBuffer) throws -> ListenerError {
+    return try FfiConverterTypeListenerError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustBuffer {
+    return FfiConverterTypeListenerError.lower(value)
+}
 
 
 /**
@@ -4139,19 +4236,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocket_url() != 9685) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() != 56439) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() != 32088) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() != 16561) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() != 22576) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() != 12848) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() != 62845) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() != 11078) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() != 29695) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 59073) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 46451) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 37235) {

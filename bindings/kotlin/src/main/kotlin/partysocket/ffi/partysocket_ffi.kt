@@ -1042,19 +1042,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_url() and 0xFFFF) != 9685) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() and 0xFFFF) != 56439) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_open() and 0xFFFF) != 32088) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() and 0xFFFF) != 16561) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_message() and 0xFFFF) != 22576) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() and 0xFFFF) != 12848) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_close() and 0xFFFF) != 62845) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() and 0xFFFF) != 11078) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_error() and 0xFFFF) != 29695) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() and 0xFFFF) != 59073) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() and 0xFFFF) != 46451) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 37235) {
@@ -2372,6 +2372,10 @@ public object FfiConverterTypePartySocket: FfiConverter<PartySocket, Long> {
  * The socket holds the listener until its task ends (after `close()` or when the
  * socket object is released), so a listener may refer to its socket: closing the
  * socket releases the listener.
+ *
+ * The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+ * they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+ * a throwing listener works the same in builds that abort on panic.
  */
 public interface PartySocketListener {
     
@@ -2412,6 +2416,10 @@ public interface PartySocketListener {
  * The socket holds the listener until its task ends (after `close()` or when the
  * socket object is released), so a listener may refer to its socket: closing the
  * socket releases the listener.
+ *
+ * The callbacks may throw (Kotlin and Python: any exception; Swift: any error): what
+ * they throw arrives as a [`ListenerError`] instead of unwinding through the socket, so
+ * a throwing listener works the same in builds that abort on panic.
  */
 open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListener
 {
@@ -2517,10 +2525,11 @@ open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListen
     
     /**
      * A connection opened (queued messages were sent first).
-     */override fun `onOpen`(`url`: kotlin.String, `protocol`: kotlin.String?)
+     */
+    @Throws(ListenerException::class)override fun `onOpen`(`url`: kotlin.String, `protocol`: kotlin.String?)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_open(
         it,
         
@@ -2534,10 +2543,11 @@ open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListen
     
     /**
      * A message arrived.
-     */override fun `onMessage`(`message`: Message)
+     */
+    @Throws(ListenerException::class)override fun `onMessage`(`message`: Message)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_message(
         it,
         
@@ -2550,10 +2560,11 @@ open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListen
     
     /**
      * A connection closed, or an attempt that had started a handshake failed.
-     */override fun `onClose`(`frame`: CloseFrame, `wasClean`: kotlin.Boolean)
+     */
+    @Throws(ListenerException::class)override fun `onClose`(`frame`: CloseFrame, `wasClean`: kotlin.Boolean)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_close(
         it,
         
@@ -2568,10 +2579,11 @@ open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListen
     /**
      * Something failed (a transport failure, retries exhausted, evicted messages, a
      * listener that threw), with a sentence describing it.
-     */override fun `onError`(`error`: SocketFailure, `description`: kotlin.String)
+     */
+    @Throws(ListenerException::class)override fun `onError`(`error`: SocketFailure, `description`: kotlin.String)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_error(
         it,
         
@@ -2585,10 +2597,11 @@ open class PartySocketListenerImpl: Disposable, AutoCloseable, PartySocketListen
     
     /**
      * The connection state changed.
-     */override fun `onStateChange`(`state`: ConnectionState)
+     */
+    @Throws(ListenerException::class)override fun `onStateChange`(`state`: ConnectionState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(
         it,
         
@@ -2626,7 +2639,12 @@ internal object uniffiCallbackInterfacePartySocketListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
     internal object `onMessage`: UniffiCallbackInterfacePartySocketListenerMethod1 {
@@ -2638,7 +2656,12 @@ internal object uniffiCallbackInterfacePartySocketListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
     internal object `onClose`: UniffiCallbackInterfacePartySocketListenerMethod2 {
@@ -2651,7 +2674,12 @@ internal object uniffiCallbackInterfacePartySocketListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
     internal object `onError`: UniffiCallbackInterfacePartySocketListenerMethod3 {
@@ -2664,7 +2692,12 @@ internal object uniffiCallbackInterfacePartySocketListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
     internal object `onStateChange`: UniffiCallbackInterfacePartySocketListenerMethod4 {
@@ -2676,7 +2709,12 @@ internal object uniffiCallbackInterfacePartySocketListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
 
@@ -3767,6 +3805,77 @@ public object FfiConverterTypeEvent : FfiConverterRustBuffer<Event>{
 }
 
 
+
+
+
+
+
+/**
+ * What a listener callback threw.
+ */
+sealed class ListenerException: kotlin.Exception() {
+    
+    /**
+     * The callback failed; `reason` describes what it threw.
+     */
+    class Failed(
+        
+        /**
+         * What the callback threw.
+         */
+        val `reason`: kotlin.String
+        ) : ListenerException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ListenerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ListenerException = FfiConverterTypeListenerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerException> {
+    override fun read(buf: ByteBuffer): ListenerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ListenerException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ListenerException): ULong {
+        return when(value) {
+            is ListenerException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ListenerException, buf: ByteBuffer) {
+        when(value) {
+            is ListenerException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
