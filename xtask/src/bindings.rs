@@ -56,7 +56,7 @@ const OUTPUTS: &[(&str, &str)] = &[
 /// `cargo xtask bindings`: build, generate, and write the sources into `bindings/`.
 pub(crate) fn generate() -> Result<(), String> {
     let target = target_dir()?;
-    build(false)?;
+    build()?;
     let out = generate_into(&target)?;
     let root = workspace_root();
     for (generated, committed) in OUTPUTS {
@@ -83,17 +83,20 @@ pub(crate) fn run() -> Result<(), String> {
     ensure_jna()?;
     let python = ensure_pytest(&tools)?;
 
-    // The Rust side first: options, a panicking listener, close and drop.
+    build()?;
+    let out = generate_into(&target)?;
+    check_committed(&out)?;
+    check_header(&out)?;
+    // The Rust side: options, a panicking and a failing listener, close and drop. The
+    // generator is named too, so UniFFI is built with the same features as above.
     run_command(&mut cargo(&[
         "test",
         "--locked",
         "--package",
         "partysocket-ffi",
+        "--package",
+        "uniffi-bindgen",
     ]))?;
-    build(true)?;
-    let out = generate_into(&target)?;
-    check_committed(&out)?;
-    check_header(&out)?;
 
     let mock_bin = target
         .join("debug")
@@ -125,21 +128,19 @@ pub(crate) fn run() -> Result<(), String> {
     }
 }
 
-/// Builds the library and the generator (and, for the suite, the mock server) in one
-/// cargo invocation, so their shared dependencies are built once.
-fn build(with_mock: bool) -> Result<(), String> {
-    let mut args = vec![
+/// Builds the library, the generator and the mock server in one cargo invocation, so
+/// their shared dependencies are built once and with one set of features.
+fn build() -> Result<(), String> {
+    run_command(&mut cargo(&[
         "build",
         "--locked",
         "--package",
         "partysocket-ffi",
         "--package",
         "uniffi-bindgen",
-    ];
-    if with_mock {
-        args.extend(["--package", "party-mock"]);
-    }
-    run_command(&mut cargo(&args))
+        "--package",
+        "party-mock",
+    ]))
 }
 
 /// The built library, as the generated code loads it (`libpartysocket_ffi.so`).
@@ -288,11 +289,30 @@ fn ensure_pytest(tools: &Path) -> Result<PathBuf, String> {
         eprintln!("--> pytest is installed");
         return Ok(python);
     }
-    run_bounded(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        INSTALL_TIME,
-        "python3 -m venv",
-    )?;
+    let create = || {
+        run_bounded(
+            Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            INSTALL_TIME,
+            "python3 -m venv",
+        )
+    };
+    if create().is_err() {
+        // Debian's own Python ships `venv` without `ensurepip` in a separate package.
+        eprintln!("--> installing python3-venv with apt");
+        run_bounded(
+            Command::new("apt-get").arg("update"),
+            INSTALL_TIME,
+            "apt-get update",
+        )?;
+        run_bounded(
+            Command::new("apt-get").args(["install", "-y", "python3-venv"]),
+            INSTALL_TIME,
+            "apt-get install python3-venv",
+        )?;
+        create()?;
+    }
     run_bounded(
         Command::new(&python).args(["-m", "pip", "install", "--quiet", PYTEST]),
         INSTALL_TIME,
