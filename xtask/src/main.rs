@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 mod bench;
+mod bindings;
 mod core_suite;
 mod fuzz;
 mod interop;
@@ -57,14 +58,19 @@ const SUITES: &[Suite] = &[
         about: "partysocket-wasm in headless Chromium against the party-mock binary",
         run: wasm::run,
     },
+    Suite {
+        name: "bindings",
+        about: "UniFFI: generated sources current, C header, Kotlin and Python against party-mock",
+        run: bindings::run,
+    },
 ];
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
-        text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
+        text.push_str(&format!("  {:<9} {}\n", suite.name, suite.about));
     }
     text
 }
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
             None => Err(format!("unknown suite `{name}`\n\n{}", usage())),
         },
         ["lint"] => lint::run(),
+        ["bindings"] => bindings::generate(),
         ["bench"] => bench::run(),
         ["size"] => size::run(),
         ["soak", rest @ ..] => soak::run(rest),

@@ -1,0 +1,37 @@
+//! UniFFI bindings of [`partysocket`] for Kotlin, Swift and Python.
+//!
+//! One [`PartySocket`] object wraps the native driver's handle on a shared tokio
+//! runtime (two worker threads, started by the first socket). It is built from a
+//! [`PartySocketOptions`] record, sends synchronously (`send_text`, `send_binary`,
+//! `send_coalesced` return a [`SendOutcome`]), and delivers [`Event`]s one of two ways:
+//!
+//! - to a foreign [`PartySocketListener`] given at creation (`on_open`, `on_message`,
+//!   `on_close`, `on_error`, `on_state_change`), called in order on the SDK's thread;
+//! - or, without a listener, through the async [`PartySocket::next_event`] (Kotlin
+//!   `suspend`, Swift `async`, Python `async`).
+//!
+//! No panic crosses the boundary: a listener callback that throws (or panics, for a
+//! Rust listener) is reported as an error event ([`SocketFailure::ListenerFailed`]) and
+//! the socket keeps working.
+//! `close()` closes gracefully and ends the socket's task; so does releasing the object.
+//!
+//! The generated sources live in `bindings/{kotlin,swift,python}`; `cargo xtask
+//! bindings` regenerates them.
+
+mod error;
+mod event;
+mod options;
+mod socket;
+
+pub use crate::error::PartySocketError;
+pub use crate::event::{
+    CloseFrame, ConnectionState, DropReason, Event, Message, ReadyState, SendOutcome,
+    SocketFailure, StopReason,
+};
+pub use crate::options::{
+    DropPolicy, FailurePolicy, Heartbeat, OptionsUpdate, PartySocketOptions, Protocol,
+    always_reconnect_policy, default_failure_policy,
+};
+pub use crate::socket::{ListenerError, PartySocket, PartySocketListener};
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,298 @@
+// The Swift scenarios against a running party-mock (its address in PARTY_MOCK_HOST):
+// the same as the Kotlin and Python suites. Not run on the machines that build the
+// Rust crate (no Swift toolchain there); see ../../README.md.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import XCTest
+@testable import PartySocket
+
+/// The mock's HTTP control surface (`/_mock/...`).
+struct Mock {
+    let host: String
+
+    func request(_ method: String, _ path: String) async throws -> Data {
+        var request = URLRequest(url: URL(string: "http://\(host)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 5
+        return try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error { continuation.resume(throwing: error); return }
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                guard status == 200, let data else {
+                    continuation.resume(throwing: URLError(.badServerResponse))
+                    return
+                }
+                continuation.resume(returning: data)
+            }.resume()
+        }
+    }
+
+    @discardableResult
+    func post(_ path: String) async throws -> Data { try await request("POST", path) }
+
+    /// The text messages the room received, in order.
+    func received(party: String, room: String) async throws -> [String] {
+        let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
+        let log = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let rooms = log?["received"] as? [[String: Any]] ?? []
+        return rooms.flatMap { room in
+            (room["messages"] as? [[String: Any]] ?? []).compactMap { entry in
+                (entry["message"] as? [String: Any])?["data"] as? String
+            }
+        }
+    }
+}
+
+struct Ended: Error { let what: String }
+
+/// The first event matching `predicate`. An AsyncStream ends when a task iterating it is
+/// cancelled, so there is no timeout race here: each test's time is bounded by
+/// `executionTimeAllowance`.
+func next(
+    _ events: inout AsyncStream<Event>.Iterator, _ what: String, _ predicate: (Event) -> Bool
+) async throws -> Event {
+    while let event = await events.next() {
+        if predicate(event) { return event }
+    }
+    throw Ended(what: "the events ended before \(what)")
+}
+
+func nextText(_ events: inout AsyncStream<Event>.Iterator, _ text: String) async throws {
+    _ = try await next(&events, "message \(text)") {
+        if case .message(let message) = $0 { return message.asText == text }
+        return false
+    }
+}
+
+final class PartySocketTests: XCTestCase {
+    var mock: Mock!
+    static var rooms = 0
+
+    override func setUp() async throws {
+        guard let host = ProcessInfo.processInfo.environment["PARTY_MOCK_HOST"] else {
+            XCTFail("set PARTY_MOCK_HOST to a running party-mock's host:port")
+            throw Ended(what: "PARTY_MOCK_HOST")
+        }
+        executionTimeAllowance = 60
+        mock = Mock(host: host)
+        try await mock.post("/_mock/reset")
+    }
+
+    func room(_ name: String) -> String {
+        Self.rooms += 1
+        return "swift-\(name)-\(UInt64(Date().timeIntervalSince1970 * 1000))-\(Self.rooms)"
+    }
+
+    func echo(_ room: String, id: String? = nil) -> PartySocketOptions {
+        PartySocketOptions(host: mock.host, room: room, party: "echo", id: id)
+    }
+
+    func testConnect() async throws {
+        let room = room("connect")
+        let (socket, stream) = try PartySocket.connect(echo(room, id: "swift-client"))
+        var events = stream.makeAsyncIterator()
+        let open = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        guard case .open(let url, _) = open else { return XCTFail("not an open event") }
+        XCTAssertTrue(url.hasPrefix("ws://\(mock.host)/parties/echo/\(room)?_pk=swift-client"), url)
+        XCTAssertEqual(socket.readyState(), .open)
+        XCTAssertEqual(socket.id(), "swift-client")
+        XCTAssertEqual(socket.roomUrl(), "ws://\(mock.host)/parties/echo/\(room)")
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testInvalidOptionsSayWhatToChange() throws {
+        var options = echo(room("invalid"))
+        options.path = "/inbox"
+        XCTAssertThrowsError(try PartySocket.connect(options)) { error in
+            guard case PartySocketError.InvalidOptions(let message) = error else {
+                return XCTFail("unexpected \(error)")
+            }
+            XCTAssertTrue(message.contains("must not start with '/'"), message)
+        }
+    }
+
+    func testEcho() async throws {
+        let (socket, stream) = try PartySocket.connect(echo(room("echo")))
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        XCTAssertEqual(try socket.send("hello"), .sent)
+        try await nextText(&events, "hello")
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testBinary() async throws {
+        let (socket, stream) = try PartySocket.connect(echo(room("binary")))
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        let bytes = Data([0, 1, 2, 255, 127])
+        XCTAssertEqual(try socket.send(bytes), .sent)
+        let event = try await next(&events, "a binary message") {
+            if case .message(.binary) = $0 { return true }
+            return false
+        }
+        guard case .message(.binary(let data)) = event else { return XCTFail("not binary") }
+        XCTAssertEqual(data, bytes)
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testBroadcastBetweenTwoSockets() async throws {
+        let room = room("broadcast")
+        let (alice, _) = try PartySocket.connect(PartySocketOptions(host: mock.host, room: room))
+        let (bob, bobStream) = try PartySocket.connect(PartySocketOptions(host: mock.host, room: room))
+        var bobEvents = bobStream.makeAsyncIterator()
+        try await alice.opened()
+        try await bob.opened()
+        try await nextText(&bobEvents, "Welcome to the party!")
+        try alice.send("hi from alice")
+        try await nextText(&bobEvents, "hi from alice")
+        try await alice.close(code: 1000, reason: "")
+        try await bob.close(code: 1000, reason: "")
+    }
+
+    func testServerRestartDeliversTheQueueOnce() async throws {
+        let room = room("restart")
+        var options = echo(room)
+        options.minReconnectionDelayMs = 100
+        options.maxReconnectionDelayMs = 200
+        let (socket, stream) = try PartySocket.connect(options)
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        try await mock.post("/_mock/restart?down_ms=1000")
+        let close = try await next(&events, "the dropped connection's close") {
+            if case .close = $0 { return true }
+            return false
+        }
+        guard case .close(let frame, _) = close else { return XCTFail("not a close") }
+        XCTAssertEqual(frame.code, 1006)
+        for index in 1...3 {
+            XCTAssertEqual(try socket.send("queued-\(index)"), .queued)
+        }
+        _ = try await next(&events, "the reconnection") { if case .open = $0 { return true }; return false }
+        for index in 1...3 {
+            try await nextText(&events, "queued-\(index)")
+        }
+        let received = try await mock.received(party: "echo", room: room)
+        for index in 1...3 {
+            XCTAssertEqual(received.filter { $0 == "queued-\(index)" }.count, 1, "\(received)")
+        }
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testUnauthorizedStopsTheSocketWithItsError() async throws {
+        try await mock.post("/_mock/refuse?count=1&status=401")
+        let (socket, stream) = try PartySocket.connect(echo(room("unauthorized")))
+        var events = stream.makeAsyncIterator()
+        let error = try await next(&events, "the handshake error") { if case .error = $0 { return true }; return false }
+        guard case .error(let failure, let description) = error else { return XCTFail("not an error") }
+        XCTAssertEqual(failure, .handshakeRejected(status: 401, retryAfterMs: nil))
+        XCTAssertTrue(description.contains("401"), description)
+        let stopped = try await next(&events, "the stop") {
+            if case .stateChanged(.closed) = $0 { return true }
+            return false
+        }
+        guard case .stateChanged(.closed(let reason)) = stopped,
+              case .gaveUp(_, let cause) = reason
+        else { return XCTFail("not given up: \(stopped)") }
+        XCTAssertEqual(cause, .handshakeRejected(status: 401, retryAfterMs: nil))
+        XCTAssertEqual(socket.readyState(), .closed)
+        do {
+            try await socket.opened()
+            XCTFail("opened() returned on a stopped socket")
+        } catch PartySocketError.Stopped {
+        }
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testCloseEndsTheTask() async throws {
+        let (socket, stream) = try PartySocket.connect(echo(room("close")))
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        let reason = try await socket.close(code: 4000, reason: "bye")
+        XCTAssertEqual(reason, .closedByApp)
+        var closes: [CloseFrame] = []
+        while let event = await events.next() {
+            if case .close(let frame, let wasClean) = event {
+                XCTAssertTrue(wasClean)
+                closes.append(frame)
+            }
+        }
+        // The loop ended: the socket's task stopped and released the stream's listener.
+        XCTAssertEqual(closes, [CloseFrame(code: 4000, reason: "bye")])
+        XCTAssertEqual(socket.readyState(), .closed)
+        XCTAssertThrowsError(try socket.send("too late"))
+        XCTAssertThrowsError(try socket.reconnect())
+    }
+
+    func testListenerAndAThrowingCallback() async throws {
+        final class Recorder: PartySocketListener, @unchecked Sendable {
+            private let lock = NSLock()
+            private var lines: [String] = []
+            private var threw = false
+            struct Boom: Error {}
+
+            func locked<T>(_ body: () -> T) -> T {
+                lock.lock()
+                defer { lock.unlock() }
+                return body()
+            }
+            func record(_ line: String) { locked { lines.append(line) } }
+            func seen(_ line: String) -> Bool { locked { lines.contains(line) } }
+
+            func onOpen(url: String, `protocol`: String?) throws { record("open") }
+            func onMessage(message: Message) throws {
+                let shouldThrow = locked { () -> Bool in
+                    if message.asText == "boom" && !threw { threw = true; return true }
+                    return false
+                }
+                if shouldThrow { throw Boom() }
+                if let text = message.asText, !text.hasPrefix("{") { record("message \(text)") }
+            }
+            func onClose(frame: CloseFrame, wasClean: Bool) throws { record("close \(frame.code)") }
+            func onError(error: SocketFailure, description: String) throws {
+                if case .listenerFailed(let callback, _) = error { record("failed \(callback)") }
+            }
+            func onStateChange(state: ConnectionState) throws {
+                if case .closed = state { record("closed") }
+            }
+        }
+        let recorder = Recorder()
+        func expect(_ line: String) async throws {
+            for _ in 0..<500 where !recorder.seen(line) {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            XCTAssertTrue(recorder.seen(line), "no \(line) within 10 s")
+        }
+        let socket = try PartySocket(options: echo(room("listener")), listener: recorder)
+        try await expect("open")
+        try socket.send("hello")
+        try await expect("message hello")
+        try socket.send("boom")
+        try await expect("failed on_message")
+        try socket.send("after")
+        try await expect("message after")
+        do {
+            _ = try await socket.nextEvent()
+            XCTFail("next_event() worked on a socket with a listener")
+        } catch PartySocketError.EventsGoToListener {
+        }
+        try await socket.close(code: 1000, reason: "")
+        try await expect("close 1000")
+        try await expect("closed")
+    }
+
+    func testCancellingTheConsumingTaskEndsOnlyTheStream() async throws {
+        let (socket, events) = try PartySocket.connect(echo(room("cancel")))
+        try await socket.opened()
+        let consumer = Task { for await _ in events {} }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        consumer.cancel()
+        _ = await consumer.value
+        // The socket keeps working without a reader.
+        XCTAssertEqual(try socket.send("after cancel"), .sent)
+        XCTAssertEqual(socket.readyState(), .open)
+        try await socket.close(code: 1000, reason: "")
+    }
+}
