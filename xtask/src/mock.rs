@@ -108,7 +108,7 @@ pub(crate) fn fidelity_project() -> PathBuf {
 
 /// Runs `npm ci` (or `npm install` without a lock file) unless `node_modules` is newer
 /// than the lock file.
-fn ensure_npm_packages(project: &Path) -> Result<(), String> {
+pub(crate) fn ensure_npm_packages(project: &Path) -> Result<(), String> {
     let lock = project.join("package-lock.json");
     let installed = project.join("node_modules").join(".package-lock.json");
     let manifest = project.join("package.json");
@@ -231,7 +231,7 @@ fn compare(expected: &str, actual: &str) -> Result<(), String> {
 }
 
 /// Waits up to `limit` for `child` to exit.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+pub(crate) fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         match child.try_wait() {
@@ -253,7 +253,7 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     /// Starts `command`; its output goes to `log` when given, else stdout is piped (for
     /// [`first_line_address`](Self::first_line_address)) and stderr inherited.
-    fn spawn(
+    pub(crate) fn spawn(
         name: &'static str,
         command: &mut Command,
         log: Option<&Path>,
@@ -285,7 +285,7 @@ impl ServerProcess {
     }
 
     /// Reads the `listening on HOST:PORT` line the server prints first.
-    fn first_line_address(&mut self, limit: Duration) -> Result<SocketAddr, String> {
+    pub(crate) fn first_line_address(&mut self, limit: Duration) -> Result<SocketAddr, String> {
         let stdout = self
             .child
             .stdout
@@ -310,7 +310,11 @@ impl ServerProcess {
     }
 
     /// Polls `addr` with a plain HTTP request until any HTTP answer comes back.
-    fn wait_until_serving(&mut self, addr: SocketAddr, limit: Duration) -> Result<(), String> {
+    pub(crate) fn wait_until_serving(
+        &mut self,
+        addr: SocketAddr,
+        limit: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -338,6 +342,11 @@ impl ServerProcess {
             }
         }
         message
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGTERM, a bounded wait, then SIGKILL; only ever this child's PID.
