@@ -14,8 +14,9 @@ use tokio_tungstenite::tungstenite;
 
 use crate::Setup;
 use crate::ours;
-use crate::report::{Report, Target, median, per_second, ratio};
-use crate::throughput::CONNECT;
+use crate::report::{Report, Target, per_second, ratio};
+use crate::system::LoadMark;
+use crate::throughput::{CONNECT, Round, describe, server_bound, summarize};
 
 /// Sockets in all rooms together.
 const SOCKETS: usize = 1_000;
@@ -46,23 +47,28 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         let mut ours = Group::connect(setup, Client::Ours).await?;
         let (mut bare_rates, mut our_rates) = (Vec::new(), Vec::new());
         // Burst 0 warms both up (buffers grown, code paths hot) and is not counted.
+        let pid = setup.server_pid;
         for number in 0..=BURSTS {
-            let (bare_rate, our_rate) = (bare.burst(number).await?, ours.burst(number).await?);
+            let (bare_round, our_round) = (
+                bare.burst(number, pid).await?,
+                ours.burst(number, pid).await?,
+            );
             if number > 0 {
-                bare_rates.push(bare_rate);
-                our_rates.push(our_rate);
+                bare_rates.push(bare_round);
+                our_rates.push(our_round);
             }
         }
         bare.finish().await;
         ours.finish().await;
-        Ok::<_, String>((median(&our_rates), median(&bare_rates)))
+        Ok::<_, String>((our_rates, bare_rates))
     };
-    let (ours, bare) = match rates.await {
+    let (our_rounds, bare_rounds) = match rates.await {
         Ok(rates) => rates,
         Err(err) => return report.broken(format!("fanout: {err}")),
     };
-    report.value("fanout_msgs_per_sec", ours);
-    report.value("fanout_bare_msgs_per_sec", bare);
+    let ours = summarize(report, "fanout", &our_rounds);
+    let bare = summarize(report, "fanout_bare", &bare_rounds);
+    server_bound(report, "fanout", &[&our_rounds, &bare_rounds]);
     let value = ratio(ours, bare);
     if let Some(value) = value {
         report.value("fanout_ratio", value);
@@ -127,9 +133,9 @@ impl Group {
         })
     }
 
-    /// Runs burst `number`; returns the deliveries per second.
-    async fn burst(&mut self, number: u32) -> Result<f64, String> {
-        let began = Instant::now();
+    /// Runs burst `number`; returns the deliveries per second and the load.
+    async fn burst(&mut self, number: u32, server_pid: Option<u32>) -> Result<Round, String> {
+        let (began, mark) = (Instant::now(), LoadMark::now(server_pid));
         self.bursts
             .send(number)
             .map_err(|_| "every member ended".to_owned())?;
@@ -148,8 +154,13 @@ impl Group {
             }
         }
         let rate = DELIVERED as f64 / began.elapsed().as_secs_f64();
-        println!("  {:?} burst {number}: {}", self.client, per_second(rate));
-        Ok(rate)
+        let load = mark.load();
+        println!(
+            "  {:?} burst {number}: {}",
+            self.client,
+            describe(Round::Rate(rate, load))
+        );
+        Ok(Round::Rate(rate, load))
     }
 
     /// Ends the members (those waiting for a burst end when the sender goes).

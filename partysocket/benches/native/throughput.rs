@@ -178,6 +178,7 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         let figure = format!("throughput_ratio_{label}");
         let ours_rate = summarize(report, &format!("throughput_{label}"), &ours);
         let bare_rate = summarize(report, &format!("throughput_{label}_bare"), &bare);
+        server_bound(report, &format!("throughput {label}"), &[&ours, &bare]);
         let stalls = ours
             .iter()
             .filter(|round| matches!(round, Round::Stalled { .. }))
@@ -239,6 +240,29 @@ pub(crate) fn summarize(report: &mut Report, key: &str, rounds: &[Round]) -> f64
         report.value(&format!("{key}_server_cpu"), server);
     }
     rate
+}
+
+/// Server load at or above this (of one core) means the server, not the client, set
+/// the pace.
+pub(crate) const SERVER_BOUND: f64 = 0.9;
+
+/// Notes when the server was saturated in any round: both clients then run at the
+/// server's pace and the ratio understates the difference between them.
+pub(crate) fn server_bound(report: &mut Report, what: &str, rounds: &[&[Round]]) {
+    let busiest = rounds
+        .iter()
+        .flat_map(|rounds| rounds.iter())
+        .filter_map(|round| match round {
+            Round::Rate(_, load) => load.server,
+            Round::Stalled { .. } => None,
+        })
+        .fold(f64::NAN, f64::max);
+    if busiest >= SERVER_BOUND {
+        report.note(format!(
+            "{what}: the server used up to {:.0}% of its core: server-bound, the ratio understates the clients' difference",
+            busiest * 100.0
+        ));
+    }
 }
 
 pub(crate) fn describe(round: Round) -> String {
