@@ -86,7 +86,10 @@ pub(crate) fn run() -> Result<(), String> {
     let result = match command.spawn() {
         Ok(mut child) => match wait_bounded(&mut child, BENCH_TIME) {
             Some(status) if status.success() => Ok(()),
-            Some(status) => Err(format!("the bench failed ({status})")),
+            Some(status) => Err(format!(
+                "a measurement broke ({status}); the table above and {} still hold every figure measured",
+                report.display()
+            )),
             None => {
                 // Only the bench's own PID (the shell and taskset exec into it).
                 let _ = child.kill();
