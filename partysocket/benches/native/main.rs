@@ -127,12 +127,12 @@ fn main() -> ExitCode {
     let runtime = runtime();
     let fallback = match &args.server {
         Some(_) => None,
-        None => Some(server::InProcess::start(None).expect("an in-process mock server")),
+        None => Some(server::InProcess::start(1, None).expect("an in-process mock server")),
     };
     let setup = Setup {
         host: match (&args.server, &fallback) {
             (Some(host), _) => host.clone(),
-            (None, Some(server)) => server.host().to_owned(),
+            (None, Some(server)) => server.host(0).to_owned(),
             (None, None) => unreachable!("a server is always set"),
         },
         server_pid: args.server_pid,

@@ -1,5 +1,5 @@
-//! A `party_mock::MockServer` on its own thread and runtime, for the figures that must
-//! control the server (reconnect) and for `cargo bench` without a server process.
+//! `party_mock::MockServer`s on a thread and runtime of their own, for the figure that
+//! must control the server (reconnect) and for `cargo bench` without a server process.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,14 +11,15 @@ enum Control {
     /// Stop (dropping every connection), stay down, listen again; answer with the
     /// moment listening resumed.
     Restart {
+        server: usize,
         down: Duration,
         done: oneshot::Sender<Result<Instant, String>>,
     },
 }
 
-/// A mock server on its own thread; shut down on drop.
+/// Mock servers on their own thread; shut down on drop.
 pub(crate) struct InProcess {
-    host: String,
+    hosts: Vec<String>,
     control: Option<mpsc::UnboundedSender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -27,8 +28,9 @@ pub(crate) struct InProcess {
 const SHUTDOWN: Duration = Duration::from_secs(5);
 
 impl InProcess {
-    /// Starts the server, its thread pinned to `cpu` when given.
-    pub(crate) fn start(cpu: Option<u32>) -> Result<InProcess, String> {
+    /// Starts `count` servers (each on its own port), their thread pinned to `cpu` when
+    /// given.
+    pub(crate) fn start(count: usize, cpu: Option<u32>) -> Result<InProcess, String> {
         let (control, mut requests) = mpsc::unbounded_channel::<Control>();
         let (started, host) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -52,17 +54,24 @@ impl InProcess {
                         log_messages: false,
                         ..party_mock::MockConfig::default()
                     };
-                    let server = match party_mock::MockServer::start(config).await {
-                        Ok(server) => server,
-                        Err(err) => {
-                            let _ = started.send(Err(err.to_string()));
-                            return;
+                    let mut servers = Vec::new();
+                    for _ in 0..count {
+                        match party_mock::MockServer::start(config.clone()).await {
+                            Ok(server) => servers.push(server),
+                            Err(err) => {
+                                let _ = started.send(Err(err.to_string()));
+                                return;
+                            }
                         }
-                    };
-                    let _ = started.send(Ok(server.host()));
+                    }
+                    let _ = started.send(Ok(servers.iter().map(|server| server.host()).collect()));
                     while let Some(request) = requests.recv().await {
                         match request {
-                            Control::Restart { down, done } => {
+                            Control::Restart { server, down, done } => {
+                                let Some(server) = servers.get(server) else {
+                                    let _ = done.send(Err("no such server".to_owned()));
+                                    continue;
+                                };
                                 server.stop().await;
                                 tokio::time::sleep(down).await;
                                 let result = server.restart().await.map(|()| Instant::now());
@@ -70,33 +79,35 @@ impl InProcess {
                             }
                         }
                     }
-                    let _ = tokio::time::timeout(SHUTDOWN, server.shutdown()).await;
+                    for server in servers {
+                        let _ = tokio::time::timeout(SHUTDOWN, server.shutdown()).await;
+                    }
                 });
             })
             .map_err(|err| format!("cannot start the server thread: {err}"))?;
-        let host = host
+        let hosts = host
             .recv_timeout(Duration::from_secs(10))
             .map_err(|_| "the in-process server did not start".to_owned())??;
         Ok(InProcess {
-            host,
+            hosts,
             control: Some(control),
             thread: Some(thread),
         })
     }
 
-    /// `127.0.0.1:PORT`.
-    pub(crate) fn host(&self) -> &str {
-        &self.host
+    /// Server `server`'s `127.0.0.1:PORT`.
+    pub(crate) fn host(&self, server: usize) -> &str {
+        &self.hosts[server]
     }
 
-    /// Stops the server (every connection drops), keeps it down for `down`, listens
-    /// again on the same port; returns the moment it listens again.
-    pub(crate) async fn restart(&self, down: Duration) -> Result<Instant, String> {
+    /// Stops server `server` (every connection drops), keeps it down for `down`,
+    /// listens again on the same port; returns the moment it listens again.
+    pub(crate) async fn restart(&self, server: usize, down: Duration) -> Result<Instant, String> {
         let (done, answer) = oneshot::channel();
         self.control
             .as_ref()
             .ok_or("the server is shut down")?
-            .send(Control::Restart { down, done })
+            .send(Control::Restart { server, down, done })
             .map_err(|_| "the server thread ended".to_owned())?;
         tokio::time::timeout(down + Duration::from_secs(10), answer)
             .await
