@@ -344,6 +344,11 @@ impl ServerProcess {
         message
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, a bounded wait, then SIGKILL; only ever this child's PID.
     pub(crate) fn stop(&mut self) {
         if self.stopped {

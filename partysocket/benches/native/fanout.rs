@@ -1,0 +1,290 @@
+//! Fan-out: 1,000 sockets in 10 rooms of the broadcasting `main` party (Quick Start:
+//! every message goes to everyone in the room but its sender). In each burst every
+//! socket sends a few messages and reads until it has everyone else's; the figure is
+//! messages delivered per second.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use futures_util::{SinkExt, StreamExt};
+use partysocket::{Message, PartySocketOptions};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite;
+
+use crate::Setup;
+use crate::ours;
+use crate::report::{Report, Target, per_second, ratio};
+use crate::system::LoadMark;
+use crate::throughput::{CONNECT, Round, describe, server_bound, summarize};
+
+/// Sockets in all rooms together.
+const SOCKETS: usize = 1_000;
+/// Rooms they are spread over.
+const ROOMS: usize = 10;
+/// Messages each socket sends per burst.
+const SENDS: usize = 2;
+/// Bursts per client; the median counts.
+const BURSTS: u32 = 5;
+/// Sockets connecting at once.
+const CONNECT_BATCH: usize = 100;
+/// The longest one burst may take.
+const BURST_LIMIT: Duration = Duration::from_secs(60);
+/// Bytes per message.
+const SIZE: usize = 64;
+
+/// Messages every socket receives per burst.
+const QUOTA: usize = SENDS * (SOCKETS / ROOMS - 1);
+/// Messages delivered per burst, all sockets together.
+const DELIVERED: usize = SOCKETS * QUOTA;
+
+pub(crate) async fn run(setup: &Setup, report: &mut Report) {
+    println!(
+        "fanout: {SOCKETS} sockets per client in {ROOMS} rooms, {SENDS} messages each per burst ({DELIVERED} deliveries), {BURSTS} bursts per client, taking turns"
+    );
+    let rates = async {
+        let mut bare = Group::connect(setup, Client::Bare).await?;
+        let mut ours = Group::connect(setup, Client::Ours).await?;
+        let (mut bare_rates, mut our_rates) = (Vec::new(), Vec::new());
+        // Burst 0 warms both up (buffers grown, code paths hot) and is not counted.
+        let pid = setup.server_pid;
+        for number in 0..=BURSTS {
+            let (bare_round, our_round) = (
+                bare.burst(number, pid).await?,
+                ours.burst(number, pid).await?,
+            );
+            if number > 0 {
+                bare_rates.push(bare_round);
+                our_rates.push(our_round);
+            }
+        }
+        bare.finish().await;
+        ours.finish().await;
+        Ok::<_, String>((our_rates, bare_rates))
+    };
+    let (our_rounds, bare_rounds) = match rates.await {
+        Ok(rates) => rates,
+        Err(err) => return report.broken(format!("fanout: {err}")),
+    };
+    let ours = summarize(report, "fanout", &our_rounds);
+    let bare = summarize(report, "fanout_bare", &bare_rounds);
+    server_bound(report, "fanout", &[&our_rounds, &bare_rounds]);
+    let value = ratio(ours, bare);
+    if let Some(value) = value {
+        report.value("fanout_ratio", value);
+    }
+    report.row(
+        "fanout_ratio (delivered/s)",
+        per_second(ours),
+        per_second(bare),
+        value,
+        Target::AtLeast(0.95),
+    );
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Client {
+    Ours,
+    Bare,
+}
+
+/// One client's sockets, each served by a task that runs a burst when told.
+struct Group {
+    client: Client,
+    bursts: watch::Sender<u32>,
+    finished: mpsc::UnboundedReceiver<Result<(), String>>,
+    members: JoinSet<()>,
+}
+
+impl Group {
+    /// Connects every socket (each reads its welcome first).
+    async fn connect(setup: &Setup, client: Client) -> Result<Group, String> {
+        let (bursts, burst) = watch::channel(u32::MAX);
+        let (done, finished) = mpsc::unbounded_channel();
+        let mut members = JoinSet::new();
+        let began = Instant::now();
+        for first in (0..SOCKETS).step_by(CONNECT_BATCH) {
+            let batch = first..(first + CONNECT_BATCH).min(SOCKETS);
+            match client {
+                Client::Ours => {
+                    let opened = join_all(batch.map(|index| open_ours(setup, index))).await;
+                    for member in opened {
+                        let (socket, events) = member?;
+                        members.spawn(our_member(socket, events, burst.clone(), done.clone()));
+                    }
+                }
+                Client::Bare => {
+                    let opened = join_all(batch.map(|index| open_bare(setup, index))).await;
+                    for member in opened {
+                        members.spawn(bare_member(member?, burst.clone(), done.clone()));
+                    }
+                }
+            }
+        }
+        println!(
+            "  {client:?}: {SOCKETS} sockets open in {:.1} s",
+            began.elapsed().as_secs_f64()
+        );
+        Ok(Group {
+            client,
+            bursts,
+            finished,
+            members,
+        })
+    }
+
+    /// Runs burst `number`; returns the deliveries per second and the load.
+    async fn burst(&mut self, number: u32, server_pid: Option<u32>) -> Result<Round, String> {
+        let (began, mark) = (Instant::now(), LoadMark::now(server_pid));
+        self.bursts
+            .send(number)
+            .map_err(|_| "every member ended".to_owned())?;
+        for _ in 0..SOCKETS {
+            match tokio::time::timeout_at((began + BURST_LIMIT).into(), self.finished.recv()).await
+            {
+                Ok(Some(Ok(()))) => {}
+                Ok(Some(Err(err))) => return Err(format!("{:?}: {err}", self.client)),
+                Ok(None) => return Err(format!("{:?}: every member ended", self.client)),
+                Err(_) => {
+                    return Err(format!(
+                        "{:?}: burst {number} took longer than {BURST_LIMIT:?}",
+                        self.client
+                    ));
+                }
+            }
+        }
+        let rate = DELIVERED as f64 / began.elapsed().as_secs_f64();
+        let load = mark.load();
+        println!(
+            "  {:?} burst {number}: {}",
+            self.client,
+            describe(Round::Rate(rate, load))
+        );
+        Ok(Round::Rate(rate, load))
+    }
+
+    /// Ends the members (those waiting for a burst end when the sender goes).
+    async fn finish(self) {
+        let Group {
+            bursts,
+            mut members,
+            ..
+        } = self;
+        drop(bursts);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while members.join_next().await.is_some() {}
+        })
+        .await;
+        members.abort_all();
+    }
+}
+
+fn room(client: &str, index: usize) -> String {
+    format!("fanout-{client}-{}", index % ROOMS)
+}
+
+async fn open_ours(
+    setup: &Setup,
+    index: usize,
+) -> Result<(ours::OurSocket, ours::OurEvents), String> {
+    let options = PartySocketOptions::builder(setup.host.as_str())
+        .room(room("ours", index))
+        .build()
+        .map_err(|err| err.to_string())?;
+    tokio::time::timeout(CONNECT, async {
+        let (socket, mut events) = ours::open(options).await?;
+        events.message().await.ok_or("no welcome")?;
+        Ok((socket, events))
+    })
+    .await
+    .map_err(|_| format!("socket {index}: no connection and welcome within {CONNECT:?}"))?
+}
+
+type BareSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_bare(setup: &Setup, index: usize) -> Result<BareSocket, String> {
+    let url = format!(
+        "ws://{}/parties/main/{}?_pk=bare-{index}",
+        setup.host,
+        room("bare", index)
+    );
+    tokio::time::timeout(CONNECT, async {
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .map_err(|err| err.to_string())?;
+        ws.next()
+            .await
+            .ok_or("no welcome")?
+            .map_err(|err| err.to_string())?;
+        Ok(ws)
+    })
+    .await
+    .map_err(|_| format!("socket {index}: no connection and welcome within {CONNECT:?}"))?
+}
+
+/// One socket of ours: per burst, send, then read everyone else's messages.
+async fn our_member(
+    socket: ours::OurSocket,
+    mut events: ours::OurEvents,
+    mut burst: watch::Receiver<u32>,
+    done: mpsc::UnboundedSender<Result<(), String>>,
+) {
+    let text = "f".repeat(SIZE);
+    while burst.changed().await.is_ok() {
+        let result = async {
+            for _ in 0..SENDS {
+                socket.send(Message::from(text.clone())).await?;
+            }
+            for _ in 0..QUOTA {
+                events.message().await.ok_or("the socket's task ended")?;
+            }
+            Ok(())
+        }
+        .await;
+        let failed = result.is_err();
+        let _ = done.send(result);
+        if failed {
+            break;
+        }
+    }
+    socket.close().await;
+}
+
+/// One bare socket: per burst, send and flush, then read everyone else's messages.
+async fn bare_member(
+    mut ws: BareSocket,
+    mut burst: watch::Receiver<u32>,
+    done: mpsc::UnboundedSender<Result<(), String>>,
+) {
+    let text = "f".repeat(SIZE);
+    while burst.changed().await.is_ok() {
+        let result = async {
+            for _ in 0..SENDS {
+                ws.feed(tungstenite::Message::text(text.clone()))
+                    .await
+                    .map_err(|err| err.to_string())?;
+            }
+            ws.flush().await.map_err(|err| err.to_string())?;
+            let mut received = 0;
+            while received < QUOTA {
+                match ws.next().await {
+                    Some(Ok(tungstenite::Message::Text(_) | tungstenite::Message::Binary(_))) => {
+                        received += 1
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => return Err(err.to_string()),
+                    None => return Err("the server closed the connection".to_owned()),
+                }
+            }
+            Ok(())
+        }
+        .await;
+        let failed = result.is_err();
+        let _ = done.send(result);
+        if failed {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+}

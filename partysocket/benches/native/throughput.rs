@@ -1,0 +1,536 @@
+//! Echo throughput on one socket with 1,000 messages in flight: a writer keeps the
+//! window full, a reader counts echoes and opens the window again; the same harness for
+//! our client and for bare tokio-tungstenite.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use partysocket::{Message, PartySocketOptions};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite;
+
+use crate::Setup;
+use crate::ours;
+use crate::report::{Report, Target, median, per_second, ratio};
+use crate::system::{Load, LoadMark};
+
+/// Messages in flight.
+pub(crate) const WINDOW: usize = 1_000;
+/// Rounds per client and size; the median counts.
+pub(crate) const ROUNDS: usize = 3;
+/// Echoes before the measurement starts.
+pub(crate) const WARMUP: Duration = Duration::from_millis(300);
+/// How long echoes are counted.
+pub(crate) const MEASURE: Duration = Duration::from_millis(1_500);
+/// No echo for this long while messages are in flight: the client stalled.
+pub(crate) const STALL: Duration = Duration::from_secs(3);
+/// How long the messages in flight may take to come back after a round.
+const DRAIN: Duration = Duration::from_secs(30);
+/// How long connecting and the greeting may take.
+pub(crate) const CONNECT: Duration = Duration::from_secs(10);
+
+/// What one message carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Payload {
+    /// Bytes per message.
+    pub(crate) size: usize,
+    /// Text (64 B, like JSON chatter) or binary (16 KiB, like a state snapshot).
+    pub(crate) text: bool,
+}
+
+impl Payload {
+    pub(crate) const SMALL: Payload = Payload {
+        size: 64,
+        text: true,
+    };
+    pub(crate) const LARGE: Payload = Payload {
+        size: 16 * 1024,
+        text: false,
+    };
+
+    fn ours(self) -> impl Fn() -> Message + Send + 'static {
+        let text = "x".repeat(self.size);
+        let bytes = vec![0xA5u8; self.size];
+        move || {
+            if self.text {
+                Message::from(text.clone())
+            } else {
+                Message::from(bytes.clone())
+            }
+        }
+    }
+
+    fn bare(self) -> impl Fn() -> tungstenite::Message + Send + 'static {
+        let text = "x".repeat(self.size);
+        let bytes = vec![0xA5u8; self.size];
+        move || {
+            if self.text {
+                tungstenite::Message::text(text.clone())
+            } else {
+                tungstenite::Message::binary(bytes.clone())
+            }
+        }
+    }
+}
+
+/// The counters a writer, a reader and the timer share.
+#[derive(Debug)]
+struct Flow {
+    sent: AtomicU64,
+    echoed: AtomicU64,
+    stop: AtomicBool,
+    window: Semaphore,
+    failure: Mutex<Option<String>>,
+}
+
+impl Flow {
+    fn new() -> Arc<Flow> {
+        Arc::new(Flow {
+            sent: AtomicU64::new(0),
+            echoed: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            window: Semaphore::new(WINDOW),
+            failure: Mutex::new(None),
+        })
+    }
+
+    fn fail(&self, what: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|err| err.into_inner());
+        failure.get_or_insert(what);
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|err| err.into_inner())
+            .clone()
+    }
+
+    /// Waits for a free slot in the window; `false` when the round is over.
+    async fn slot(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.window.acquire().await {
+            Ok(permit) => permit.forget(),
+            Err(_) => return false,
+        }
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    fn echo(&self) {
+        self.echoed.fetch_add(1, Ordering::Relaxed);
+        self.window.add_permits(1);
+    }
+}
+
+/// One round's outcome.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Round {
+    /// Echoes per second, and how busy client and server were.
+    Rate(f64, Load),
+    /// No echo arrived for [`STALL`] with messages in flight.
+    Stalled { echoed: u64, in_flight: u64 },
+}
+
+/// Which client a round drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    Ours,
+    Bare,
+}
+
+pub(crate) async fn run(setup: &Setup, report: &mut Report) {
+    for (payload, label) in [(Payload::SMALL, "64b"), (Payload::LARGE, "16k")] {
+        println!(
+            "throughput {label}: one socket, {WINDOW} in flight, {ROUNDS} rounds of {} ms",
+            MEASURE.as_millis()
+        );
+        let mut ours = Vec::new();
+        let mut bare = Vec::new();
+        for round in 0..ROUNDS {
+            for client in [Client::Bare, Client::Ours] {
+                let room = format!("throughput-{label}-{client:?}-{round}").to_lowercase();
+                let outcome = match client {
+                    Client::Ours => round_ours(setup, payload, &room).await,
+                    Client::Bare => round_bare(setup, payload, &room).await,
+                };
+                match outcome {
+                    Ok(outcome) => {
+                        println!("  {client:?} round {round}: {}", describe(outcome));
+                        if client == Client::Ours {
+                            ours.push(outcome);
+                        } else {
+                            bare.push(outcome);
+                        }
+                    }
+                    Err(err) => {
+                        report.broken(format!("throughput {label} {client:?}: {err}"));
+                        return;
+                    }
+                }
+            }
+        }
+        let figure = format!("throughput_ratio_{label}");
+        let ours_rate = summarize(report, &format!("throughput_{label}"), &ours);
+        let bare_rate = summarize(report, &format!("throughput_{label}_bare"), &bare);
+        server_bound(report, &format!("throughput {label}"), &[&ours, &bare]);
+        let stalls = ours
+            .iter()
+            .filter(|round| matches!(round, Round::Stalled { .. }))
+            .count();
+        if stalls > 0 {
+            report.value(&format!("throughput_{label}_stalled_rounds"), stalls as f64);
+            report.broken(format!(
+                "throughput {label}: our client stalled in {stalls} of {ROUNDS} rounds (no echo for {} s with messages in flight)",
+                STALL.as_secs()
+            ));
+        }
+        if let Some(ratio) = ratio(ours_rate, bare_rate).or((stalls > 0).then_some(0.0)) {
+            report.value(&figure, ratio);
+        }
+        report.row(
+            &figure,
+            rate_text(ours_rate, stalls),
+            rate_text(bare_rate, 0),
+            ratio(ours_rate, bare_rate).or((stalls > 0).then_some(0.0)),
+            Target::AtLeast(0.95),
+        );
+    }
+}
+
+fn rate_text(rate: f64, stalls: usize) -> String {
+    if stalls > 0 && rate == 0.0 {
+        "stalled".to_owned()
+    } else {
+        per_second(rate)
+    }
+}
+
+/// Records the median rate (stalled rounds count as 0) and the mean load; returns the
+/// median.
+pub(crate) fn summarize(report: &mut Report, key: &str, rounds: &[Round]) -> f64 {
+    let rates: Vec<f64> = rounds
+        .iter()
+        .map(|round| match round {
+            Round::Rate(rate, _) => *rate,
+            Round::Stalled { .. } => 0.0,
+        })
+        .collect();
+    let rate = median(&rates);
+    report.value(&format!("{key}_msgs_per_sec"), rate);
+    let loads: Vec<Load> = rounds
+        .iter()
+        .filter_map(|round| match round {
+            Round::Rate(_, load) => Some(*load),
+            Round::Stalled { .. } => None,
+        })
+        .collect();
+    let mean = |values: Vec<f64>| {
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    if let Some(client) = mean(loads.iter().filter_map(|load| load.client).collect()) {
+        report.value(&format!("{key}_client_cpu"), client);
+    }
+    if let Some(server) = mean(loads.iter().filter_map(|load| load.server).collect()) {
+        report.value(&format!("{key}_server_cpu"), server);
+    }
+    rate
+}
+
+/// Server load at or above this (of one core) means the server, not the client, set
+/// the pace.
+pub(crate) const SERVER_BOUND: f64 = 0.9;
+
+/// Notes when the server was saturated in any round: both clients then run at the
+/// server's pace and the ratio understates the difference between them.
+pub(crate) fn server_bound(report: &mut Report, what: &str, rounds: &[&[Round]]) {
+    let busiest = rounds
+        .iter()
+        .flat_map(|rounds| rounds.iter())
+        .filter_map(|round| match round {
+            Round::Rate(_, load) => load.server,
+            Round::Stalled { .. } => None,
+        })
+        .fold(f64::NAN, f64::max);
+    if busiest >= SERVER_BOUND {
+        report.note(format!(
+            "{what}: the server used up to {:.0}% of its core: server-bound, the ratio understates the clients' difference",
+            busiest * 100.0
+        ));
+    }
+}
+
+pub(crate) fn describe(round: Round) -> String {
+    match round {
+        Round::Rate(rate, load) => {
+            let busy = |value: Option<f64>| {
+                value.map_or_else(|| "?".to_owned(), |value| format!("{:.0}%", value * 100.0))
+            };
+            format!(
+                "{} (cpu: client {}, server {})",
+                per_second(rate),
+                busy(load.client),
+                busy(load.server)
+            )
+        }
+        Round::Stalled { echoed, in_flight } => {
+            format!("STALLED after {echoed} echoes with {in_flight} in flight")
+        }
+    }
+}
+
+/// Our client: a writer task sends into the window, a reader task counts echoes.
+async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
+    let options = PartySocketOptions::builder(setup.host.as_str())
+        .party("echo")
+        .room(room)
+        .build()
+        .map_err(|err| err.to_string())?;
+    let (socket, mut events) = tokio::time::timeout(CONNECT, async {
+        let (socket, mut events) = ours::open(options).await?;
+        events.message().await.ok_or("no greeting")?;
+        Ok::<_, String>((socket, events))
+    })
+    .await
+    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))??;
+
+    let flow = Flow::new();
+    let make = payload.ours();
+    let writer = tokio::spawn({
+        let (flow, socket) = (flow.clone(), socket.clone());
+        async move {
+            while flow.slot().await {
+                if let Err(err) = socket.send(make()).await {
+                    flow.fail(err);
+                    break;
+                }
+                flow.sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let reader = tokio::spawn({
+        let flow = flow.clone();
+        async move {
+            loop {
+                match events.message().await {
+                    Some(message) if message.len() == payload.size => flow.echo(),
+                    Some(message) => {
+                        flow.fail(format!("unexpected {}-byte message", message.len()));
+                        break;
+                    }
+                    None => {
+                        flow.fail("the socket's task ended".to_owned());
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let outcome = time_round(&flow, writer, &reader, setup.server_pid).await;
+    reader.abort();
+    socket.close().await;
+    outcome
+}
+
+/// Bare tokio-tungstenite, default configuration, split into a sink and a stream so
+/// reading never waits for a write: the writer feeds while the window has room and
+/// flushes before it waits.
+async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
+    let url = format!("ws://{}/parties/echo/{room}?_pk=bare-{room}", setup.host);
+    let ws = tokio::time::timeout(CONNECT, async {
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .map_err(|err| err.to_string())?;
+        ws.next()
+            .await
+            .ok_or("no greeting")?
+            .map_err(|err| err.to_string())?;
+        Ok::<_, String>(ws)
+    })
+    .await
+    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))??;
+    let (mut sink, mut stream) = ws.split();
+
+    let flow = Flow::new();
+    let make = payload.bare();
+    let writer = tokio::spawn({
+        let flow = flow.clone();
+        async move {
+            let result = async {
+                loop {
+                    if flow.window.available_permits() == 0 {
+                        sink.flush().await?;
+                    }
+                    if !flow.slot().await {
+                        break;
+                    }
+                    sink.feed(make()).await?;
+                    flow.sent.fetch_add(1, Ordering::Relaxed);
+                }
+                sink.flush().await
+            }
+            .await;
+            if let Err(err) = result {
+                flow.fail(format!("write: {err}"));
+            }
+        }
+    });
+    let reader = tokio::spawn({
+        let flow = flow.clone();
+        async move {
+            loop {
+                match stream.next().await {
+                    Some(Ok(tungstenite::Message::Text(text))) if text.len() == payload.size => {
+                        flow.echo()
+                    }
+                    Some(Ok(tungstenite::Message::Binary(bytes)))
+                        if bytes.len() == payload.size =>
+                    {
+                        flow.echo()
+                    }
+                    Some(Ok(tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_))) => {}
+                    Some(Ok(other)) => {
+                        flow.fail(format!("unexpected frame {other:?}"));
+                        break;
+                    }
+                    Some(Err(err)) => {
+                        flow.fail(format!("read: {err}"));
+                        break;
+                    }
+                    None => {
+                        flow.fail("the server closed the connection".to_owned());
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let outcome = time_round(&flow, writer, &reader, setup.server_pid).await;
+    reader.abort();
+    outcome
+}
+
+/// Warms up, counts echoes over [`MEASURE`], stops the writer and waits until every
+/// message in flight has come back.
+async fn time_round(
+    flow: &Flow,
+    mut writer: JoinHandle<()>,
+    reader: &JoinHandle<()>,
+    server_pid: Option<u32>,
+) -> Result<Round, String> {
+    let watch = Watch::new(flow);
+    if let Some(stalled) = watch.run_for(WARMUP, reader).await? {
+        writer.abort();
+        return Ok(stalled);
+    }
+    let (mark, before) = (
+        LoadMark::now(server_pid),
+        flow.echoed.load(Ordering::Relaxed),
+    );
+    let began = Instant::now();
+    if let Some(stalled) = watch.run_for(MEASURE, reader).await? {
+        writer.abort();
+        return Ok(stalled);
+    }
+    let echoed = flow.echoed.load(Ordering::Relaxed) - before;
+    let (elapsed, load) = (began.elapsed(), mark.load());
+
+    flow.stop.store(true, Ordering::Relaxed);
+    // The writer may wait for a slot; echoes still arriving free one.
+    if tokio::time::timeout(STALL, &mut writer).await.is_err() {
+        writer.abort();
+        return Ok(watch.stalled());
+    }
+    if let Some(failure) = flow.failure() {
+        return Err(failure);
+    }
+    if let Some(stalled) = watch.drain(reader).await? {
+        return Ok(stalled);
+    }
+    Ok(Round::Rate(echoed as f64 / elapsed.as_secs_f64(), load))
+}
+
+/// Checks a round's progress every few milliseconds.
+struct Watch<'a> {
+    flow: &'a Flow,
+}
+
+/// How often progress is checked.
+const TICK: Duration = Duration::from_millis(20);
+
+impl<'a> Watch<'a> {
+    fn new(flow: &'a Flow) -> Self {
+        Watch { flow }
+    }
+
+    fn in_flight(&self) -> u64 {
+        let sent = self.flow.sent.load(Ordering::Relaxed);
+        sent.saturating_sub(self.flow.echoed.load(Ordering::Relaxed))
+    }
+
+    fn stalled(&self) -> Round {
+        Round::Stalled {
+            echoed: self.flow.echoed.load(Ordering::Relaxed),
+            in_flight: self.in_flight(),
+        }
+    }
+
+    /// Lets the round run for `span`; a stall or a failure ends it early.
+    async fn run_for(
+        &self,
+        span: Duration,
+        reader: &JoinHandle<()>,
+    ) -> Result<Option<Round>, String> {
+        let end = Instant::now() + span;
+        let mut last = (self.flow.echoed.load(Ordering::Relaxed), Instant::now());
+        while Instant::now() < end {
+            tokio::time::sleep(TICK.min(end.saturating_duration_since(Instant::now()))).await;
+            if let Some(failure) = self.flow.failure() {
+                return Err(failure);
+            }
+            if reader.is_finished() {
+                return Err("the reader ended".to_owned());
+            }
+            let echoed = self.flow.echoed.load(Ordering::Relaxed);
+            if echoed != last.0 {
+                last = (echoed, Instant::now());
+            } else if last.1.elapsed() >= STALL {
+                return Ok(Some(self.stalled()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits until every message sent has been echoed.
+    async fn drain(&self, reader: &JoinHandle<()>) -> Result<Option<Round>, String> {
+        let mut last = (self.flow.echoed.load(Ordering::Relaxed), Instant::now());
+        let end = Instant::now() + DRAIN;
+        while self.in_flight() > 0 {
+            if Instant::now() >= end {
+                return Err(format!(
+                    "{} echoes still missing after {DRAIN:?}",
+                    self.in_flight()
+                ));
+            }
+            tokio::time::sleep(TICK).await;
+            if let Some(failure) = self.flow.failure() {
+                return Err(failure);
+            }
+            if reader.is_finished() {
+                return Err("the reader ended".to_owned());
+            }
+            let echoed = self.flow.echoed.load(Ordering::Relaxed);
+            if echoed != last.0 {
+                last = (echoed, Instant::now());
+            } else if last.1.elapsed() >= STALL {
+                return Ok(Some(self.stalled()));
+            }
+        }
+        Ok(None)
+    }
+}
