@@ -104,10 +104,11 @@ fn a_paused_read_does_not_count_against_the_peer() {
 fn requeued_messages_go_first_in_their_order() {
     let mut h = Harness::new(options("localhost:1999"));
     h.open();
+    let transport = h.last_transport();
     h.fail(TransportError::Network("reset".into()));
     // The driver gives back what it never wrote, before anything queued later.
     h.machine
-        .requeue(vec![Message::from("a"), Message::from("b")]);
+        .requeue(transport, vec![Message::from("a"), Message::from("b")]);
     h.send("c");
     assert_eq!(h.machine.buffered_amount(), 3);
     h.advance_to_next_timer();
@@ -133,4 +134,35 @@ fn a_resolving_query_is_dropped_on_close_timeout_and_reconnect() {
     let third = h.last_transport();
     h.close();
     assert!(h.steps.contains(&Step::Close(third, None)), "closed");
+}
+
+/// Found by the soak: a driver that gives back messages before it reports the failure
+/// (the transport still open) must see them queued, in order, together with the sends
+/// it had not polled yet, not sent again on the dying transport.
+#[test]
+fn requeue_before_the_failure_keeps_the_order_and_the_unpolled_sends() {
+    let mut h = Harness::new(options("localhost:1999"));
+    h.open();
+    let transport = h.last_transport();
+    // The driver took "a" and "b"; "c" and "d" are still in the machine's outputs.
+    for text in ["a", "b", "c", "d"] {
+        h.machine.send(Message::from(text));
+    }
+    let mut taken = Vec::new();
+    while taken.len() < 2 {
+        if let Some(partysocket::Output::Send { message, .. }) = h.machine.poll_output() {
+            taken.push(message);
+        }
+    }
+    h.machine.requeue(transport, taken);
+    h.machine.handle_closed(transport, None, h.now);
+    h.drain();
+    assert_eq!(h.machine.queued_messages(), 4);
+    assert!(
+        h.sent_texts().is_empty(),
+        "nothing re-sent on the dead transport"
+    );
+    h.advance_to_next_timer();
+    h.open();
+    assert_eq!(h.sent_texts(), ["a", "b", "c", "d"]);
 }

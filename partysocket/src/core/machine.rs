@@ -500,26 +500,51 @@ impl Machine {
         }
     }
 
-    /// Gives back messages the driver took from [`Output::Send`] but never wrote
-    /// before their transport failed or was closed. They go back to the front of the
-    /// queue, oldest first and ahead of anything queued since, and are sent when the
-    /// next connection opens (the queue's caps do not apply: they were accepted).
+    /// Gives back messages the driver took from [`Output::Send`] for `transport` but
+    /// never wrote, because that transport failed or is being dropped. They go back to
+    /// the front of the queue, oldest first, followed by the sends for `transport` the
+    /// driver has not polled yet, and ahead of anything queued since; they are sent
+    /// when the next connection opens (the queue's caps do not apply: they were
+    /// accepted).
     ///
-    /// Call it before reporting the failure, or while carrying out the
-    /// [`Output::Close`] of that transport.
-    pub fn requeue(&mut self, messages: Vec<Message>) {
+    /// Call it before reporting the transport's end, or while carrying out its
+    /// [`Output::Close`].
+    pub fn requeue(&mut self, transport: TransportId, mut messages: Vec<Message>) {
+        if self
+            .outputs
+            .iter()
+            .any(|output| matches!(output, Output::Send { transport: t, .. } if *t == transport))
+        {
+            let mut kept = VecDeque::with_capacity(self.outputs.len());
+            for output in self.outputs.drain(..) {
+                match output {
+                    Output::Send {
+                        transport: t,
+                        message,
+                    } if t == transport => messages.push(message),
+                    other => kept.push_back(other),
+                }
+            }
+            self.outputs = kept;
+        }
         if messages.is_empty() {
             return;
         }
         tracing::debug!(count = messages.len(), "re-queued unwritten messages");
-        if let Phase::Open { transport, .. } = self.phase {
+        match self.phase {
             // A newer connection is already open (the driver reported late): send them
-            // now rather than hold them behind nothing.
-            for message in messages {
-                self.outputs.push_back(Output::Send { transport, message });
+            // now, in order, rather than hold them.
+            Phase::Open {
+                transport: open, ..
+            } if open != transport => {
+                for message in messages {
+                    self.outputs.push_back(Output::Send {
+                        transport: open,
+                        message,
+                    });
+                }
             }
-        } else {
-            self.outbox.requeue(messages);
+            _ => self.outbox.requeue(messages),
         }
     }
 

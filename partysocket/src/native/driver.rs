@@ -319,7 +319,7 @@ impl Driver {
                     // the background and bounded.
                     let Some(open) = self.open.take() else { break };
                     let Open { ws, pending, .. } = *open;
-                    machine.requeue(pending.into());
+                    machine.requeue(transport, pending.into());
                     let limit = machine.options().close_timeout();
                     machine.handle_closed(transport, Some(transport::close_from_wire(frame)), at);
                     finish_in_background(&self.shared, transport, ws, None, limit);
@@ -343,7 +343,7 @@ impl Driver {
         if let Some(error) = ended {
             if let Some(open) = self.open.take() {
                 changed = true;
-                machine.requeue(open.pending.into());
+                machine.requeue(transport, open.pending.into());
                 match error {
                     Some(error) if !transport::is_drop(&error) => {
                         machine.handle_failed(transport, transport::classify(error), at)
@@ -375,8 +375,9 @@ impl Driver {
                         open.pending_bytes += message.len();
                         open.pending.push_back(message);
                     }
-                    // The machine only sends on the open transport; keep it anyway.
-                    _ => state.machine.requeue(vec![message]),
+                    // The machine only sends on the open transport; keep it anyway (with
+                    // the sends behind it, in order).
+                    _ => state.machine.requeue(transport, vec![message]),
                 },
                 Output::Ping { transport } => {
                     if let Some(open) = self.open.as_mut().filter(|o| o.transport == transport) {
@@ -442,7 +443,7 @@ impl Driver {
                     }
                     None => {
                         // Abort: dropping the stream closes TCP without a close frame.
-                        state.machine.requeue(pending.into());
+                        state.machine.requeue(transport, pending.into());
                         drop(ws);
                     }
                 }
