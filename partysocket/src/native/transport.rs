@@ -25,7 +25,7 @@ pub(crate) type Ws = WebSocketStream<Stream>;
 /// tungstenite's own read buffer, kept for the connection's lifetime. Small, because
 /// [`Wire`] reads ahead in large chunks and frees them when consumed: an idle socket
 /// costs little, a busy one still makes few system calls.
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 2048;
 /// How much tungstenite gathers before writing to the socket (its default is 128 KiB);
 /// the driver flushes once per pass anyway.
 const WRITE_BUFFER: usize = 128 * 1024;
