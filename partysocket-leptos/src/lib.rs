@@ -13,36 +13,58 @@
 //!   closures; nothing fires afterwards.
 //! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate.
 //!
+//! The PartyKit guide's React chat (`usePartySocket`), in Leptos (the README shows both
+//! side by side):
+//!
 //! ```no_run
 //! use leptos::prelude::*;
-//! use partysocket_leptos::{Message, UsePartySocketOptions, use_party_socket};
+//! use partysocket_leptos::{UsePartySocketOptions, use_party_socket_json};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Deserialize)]
+//! #[serde(tag = "type", rename_all = "lowercase")]
+//! enum Incoming {
+//!     Message { text: String },
+//!     #[serde(other)]
+//!     Other,
+//! }
+//!
+//! #[derive(Serialize)]
+//! #[serde(tag = "type", rename_all = "lowercase")]
+//! enum Outgoing {
+//!     Message { text: String },
+//! }
 //!
 //! #[component]
-//! fn Chat(room: Signal<String>) -> impl IntoView {
+//! fn Chat(#[prop(into)] room_id: Signal<String>) -> impl IntoView {
 //!     let (messages, set_messages) = signal(Vec::<String>::new());
-//!     let socket = use_party_socket(
+//!
+//!     let socket = use_party_socket_json::<Incoming, Outgoing>(
 //!         UsePartySocketOptions::default()
-//!             .host("my-app.my-user.partykit.dev")
-//!             .room(room)
-//!             .on_message(move |message: &Message| {
-//!                 if let Some(text) = message.as_text() {
-//!                     set_messages.update(|all| all.push(text.to_owned()));
+//!             .host("your-project.partykit.dev")
+//!             .room(room_id) // a signal: a new room replaces the socket
+//!             .on_message(move |data: &Incoming| {
+//!                 if let Incoming::Message { text } = data {
+//!                     set_messages.update(|prev| prev.push(text.clone()));
 //!                 }
 //!             }),
 //!     );
+//!
 //!     view! {
-//!         <p>"Status: "{move || format!("{:?}", socket.ready_state.get())}</p>
-//!         <For each=move || messages.get().into_iter().enumerate() key=|(i, _)| *i let:item>
-//!             <div>{item.1}</div>
-//!         </For>
-//!         <input on:keydown=move |event| {
-//!             if event.key() == "Enter" {
-//!                 let input = event_target_value(&event);
-//!                 let _ = socket.send(input);
-//!             }
-//!         }/>
+//!         <div>
+//!             <p>"Status: " {move || format!("{:?}", socket.connection_state.get())}</p>
+//!             {move || messages.get().into_iter().map(|msg| view! { <div>{msg}</div> }).collect_view()}
+//!             <input on:keydown=move |e| {
+//!                 if e.key() == "Enter" {
+//!                     let input = event_target::<web_sys::HtmlInputElement>(&e);
+//!                     let _ = socket.send_json(&Outgoing::Message { text: input.value() });
+//!                     input.set_value("");
+//!                 }
+//!             }/>
+//!         </div>
 //!     }
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! The hook must run under a reactive owner (a component, or an `Owner` in tests); its

@@ -64,7 +64,7 @@ pub fn use_party_socket(options: UsePartySocketOptions) -> UsePartySocketReturn 
 /// use partysocket_leptos::{UsePartySocketOptions, use_party_socket_json};
 /// use serde::{Deserialize, Serialize};
 ///
-/// #[derive(Deserialize)]
+/// #[derive(Clone, Deserialize)]
 /// #[serde(tag = "type", rename_all = "lowercase")]
 /// enum Incoming {
 ///     Presence { users: serde_json::Map<String, serde_json::Value> },
