@@ -10,11 +10,14 @@ use std::process::ExitCode;
 mod bench;
 mod core_suite;
 mod interop;
+mod leptos;
+mod leptos_chat;
 mod lint;
 mod mock;
 mod native_suite;
 mod process;
 mod size;
+mod static_site;
 mod wasm;
 
 /// One named test suite.
@@ -50,11 +53,16 @@ const SUITES: &[Suite] = &[
         about: "partysocket-wasm in headless Chromium against the party-mock binary",
         run: wasm::run,
     },
+    Suite {
+        name: "leptos",
+        about: "partysocket-leptos hook tests in headless Chromium; the leptos-chat page end to end",
+        run: leptos::run,
+    },
 ];
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<8} {}\n", suite.name, suite.about));
@@ -74,6 +82,7 @@ fn main() -> ExitCode {
         ["lint"] => lint::run(),
         ["bench"] => bench::run(),
         ["size"] => size::run(),
+        ["serve", "leptos-chat"] => leptos_chat::serve(),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())
