@@ -4,13 +4,16 @@ use crate::process::{cargo, ensure_rust_target, run as run_command};
 use crate::wasm::TARGET;
 
 /// `cargo fmt --check`, `clippy -D warnings` on all targets (every feature, and the core
-/// without any; the browser driver for wasm32 too), and `cargo doc` with `-Dwarnings`.
+/// without any; the browser crates for wasm32 too), and `cargo doc` with `-Dwarnings`.
 pub(crate) fn run() -> Result<(), String> {
     eprintln!("==> lint");
     run_command(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    // The Leptos chat page only runs in a browser: it is linted for wasm32 below.
     run_command(&mut cargo(&[
         "clippy",
         "--workspace",
+        "--exclude",
+        "leptos-chat",
         "--all-targets",
         "--all-features",
         "--locked",
@@ -34,15 +37,24 @@ pub(crate) fn run() -> Result<(), String> {
         cargo(&[
             "doc",
             "--workspace",
+            "--exclude",
+            "leptos-chat",
             "--all-features",
             "--no-deps",
             "--locked",
         ])
         .env("RUSTDOCFLAGS", "-Dwarnings"),
     )?;
-    // The browser driver, for the target it runs on.
+    // The browser crates, for the target they run on.
     ensure_rust_target(TARGET)?;
-    for package in ["partysocket-wasm", "partysocket-wasm-size-demo"] {
+    // The Leptos crates with their default features: `ssr` would leave out the code
+    // that runs in the browser.
+    for (package, features) in [
+        ("partysocket-wasm", "--all-features"),
+        ("partysocket-wasm-size-demo", "--all-features"),
+        ("partysocket-leptos", "--features="),
+        ("leptos-chat", "--features="),
+    ] {
         run_command(&mut cargo(&[
             "clippy",
             "--package",
@@ -50,7 +62,7 @@ pub(crate) fn run() -> Result<(), String> {
             "--target",
             TARGET,
             "--all-targets",
-            "--all-features",
+            features,
             "--locked",
             "--",
             "-D",
@@ -65,6 +77,20 @@ pub(crate) fn run() -> Result<(), String> {
             "--target",
             TARGET,
             "--all-features",
+            "--no-deps",
+            "--locked",
+        ])
+        .env("RUSTDOCFLAGS", "-Dwarnings"),
+    )?;
+    run_command(
+        cargo(&[
+            "doc",
+            "--package",
+            "partysocket-leptos",
+            "--package",
+            "leptos-chat",
+            "--target",
+            TARGET,
             "--no-deps",
             "--locked",
         ])

@@ -12,12 +12,15 @@ mod bindings;
 mod core_suite;
 mod fuzz;
 mod interop;
+mod leptos;
+mod leptos_chat;
 mod lint;
 mod mock;
 mod native_suite;
 mod process;
 mod size;
 mod soak;
+mod static_site;
 mod wasm;
 
 /// One named test suite.
@@ -63,11 +66,16 @@ const SUITES: &[Suite] = &[
         about: "UniFFI: generated sources current, C header, Kotlin and Python against party-mock",
         run: bindings::run,
     },
+    Suite {
+        name: "leptos",
+        about: "partysocket-leptos hook tests in headless Chromium; the leptos-chat page end to end",
+        run: leptos::run,
+    },
 ];
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<9} {}\n", suite.name, suite.about));
@@ -90,6 +98,7 @@ fn main() -> ExitCode {
         ["size"] => size::run(),
         ["soak", rest @ ..] => soak::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
+        ["serve", "leptos-chat"] => leptos_chat::serve(),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())

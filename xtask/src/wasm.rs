@@ -12,8 +12,8 @@ use crate::process::{cargo, ensure_rust_target, output, run_bounded, workspace_r
 /// The browser target.
 pub(crate) const TARGET: &str = "wasm32-unknown-unknown";
 /// Where Debian's packages put the browser and its driver.
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// `cargo install wasm-bindgen-cli` takes about 3 minutes on 2 cores.
 const CLI_INSTALL_TIME: Duration = Duration::from_secs(1500);
 /// `apt-get update` and the install take about 30 seconds.
@@ -155,7 +155,7 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<PathBuf, String> {
 }
 
 /// Chromium and chromedriver from Debian's packages, installed when either is missing.
-fn ensure_chromium() -> Result<(), String> {
+pub(crate) fn ensure_chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() {
         return Ok(());
     }

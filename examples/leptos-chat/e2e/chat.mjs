@@ -1,0 +1,139 @@
+// The leptos-chat example end to end, in headless Chromium driven by playwright-core:
+// two pages join a room, a message crosses from one to the other, the server restarts,
+// both show "reconnecting" and then "connected", and a message typed during the outage
+// arrives exactly once (on both pages and in the server's log).
+//
+// usage: node chat.mjs <page URL> <party-mock host:port> <screenshot folder>
+// The browser is $CHROMIUM. Every wait is bounded; the whole run gives up after 120 s.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [pageUrl, mockHost, shots] = process.argv.slice(2);
+if (!pageUrl || !mockHost || !shots || !process.env.CHROMIUM) {
+  console.error("usage: CHROMIUM=<browser> node chat.mjs <page URL> <mock host:port> <screenshot folder>");
+  process.exit(2);
+}
+const WAIT = 20_000;
+const guard = setTimeout(() => {
+  console.error("e2e: gave up after 120 s");
+  process.exit(1);
+}, 120_000);
+
+const room = `e2e-${Date.now()}`;
+const step = (what) => console.log(`e2e: ${what}`);
+
+async function mock(method, path) {
+  const response = await fetch(`http://${mockHost}/_mock/${path}`, { method });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+async function open(browser, name) {
+  // One context per user: separate pages, as two people would have.
+  const context = await browser.newContext({ viewport: { width: 720, height: 560 } });
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      console.log(`  [${name} console.${message.type()}] ${message.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => console.log(`  [${name} page error] ${error.message}`));
+  const url = `${pageUrl}?host=${encodeURIComponent(mockHost)}&room=${room}&name=${name}`;
+  await page.goto(url, { timeout: WAIT });
+  return page;
+}
+
+async function status(page, state) {
+  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: WAIT });
+}
+
+async function type(page, text) {
+  await page.fill("#message", text, { timeout: WAIT });
+  await page.press("#message", "Enter", { timeout: WAIT });
+}
+
+async function appears(page, text) {
+  await page
+    .locator("#messages li .text", { hasText: text })
+    .first()
+    .waitFor({ timeout: WAIT });
+}
+
+async function count(page, text) {
+  return page.locator("#messages li .text", { hasText: text }).count();
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function screenshots(pages, moment) {
+  for (const [name, page] of Object.entries(pages)) {
+    const file = join(shots, `${name}-${moment}.png`);
+    await page.screenshot({ path: file });
+    step(`saved ${file}`);
+  }
+}
+
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox"],
+});
+let failed = false;
+try {
+  const ada = await open(browser, "ada");
+  const bob = await open(browser, "bob");
+  await status(ada, "connected");
+  await status(bob, "connected");
+  await ada.waitForSelector("#online:text('2 online')", { timeout: WAIT });
+  await bob.waitForSelector("#online:text('2 online')", { timeout: WAIT });
+  step("both pages connected; 2 online");
+
+  await type(ada, "hello from ada");
+  await appears(bob, "hello from ada");
+  await type(bob, "hi ada, bob here");
+  await appears(ada, "hi ada, bob here");
+  step("messages cross between the pages");
+  await screenshots({ ada, bob }, "before-restart");
+
+  await mock("POST", "restart?down_ms=3000");
+  await status(ada, "reconnecting");
+  await status(bob, "reconnecting");
+  step("the server restarts: both pages show reconnecting");
+  const outage = "typed during the outage";
+  await type(ada, outage);
+  await screenshots({ ada }, "during-outage");
+
+  await status(ada, "connected");
+  await status(bob, "connected");
+  step("both pages reconnected");
+  await appears(bob, outage);
+  await appears(ada, outage);
+  await ada.waitForSelector("#online:text('2 online')", { timeout: WAIT });
+  // Give a duplicate the time to show up, were there one.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  check((await count(ada, outage)) === 1, `ada shows "${outage}" ${await count(ada, outage)} times`);
+  check((await count(bob, outage)) === 1, `bob shows "${outage}" ${await count(bob, outage)} times`);
+  check((await count(bob, "hello from ada")) === 1, "the history after the restart repeats a message");
+
+  const log = await mock("GET", `log?party=chat&room=${room}`);
+  const texts = log.received
+    .flatMap((entry) => entry.messages)
+    .map((entry) => JSON.parse(entry.message.data).text);
+  const received = texts.filter((text) => text === outage).length;
+  check(received === 1, `the server received "${outage}" ${received} times: ${JSON.stringify(texts)}`);
+  step(`the server received the outage message once (${texts.length} messages in all)`);
+  await screenshots({ ada, bob }, "after-restart");
+  step("passed");
+} catch (error) {
+  failed = true;
+  console.error(`e2e: FAILED: ${error.stack ?? error}`);
+} finally {
+  await browser.close();
+  clearTimeout(guard);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,342 @@
+//! The hook's life in the browser: the socket it holds, replaced when the destination
+//! changes, closed and reopened with `enabled`, let go with its owner.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use partysocket_wasm::{
+    ConnectionState, Message, PartySocket, PartySocketOptions, Query, StopReason,
+};
+
+use crate::options::{
+    Configure, OnClose, OnError, OnMessage, OnOpen, QueueOnReplace, UsePartySocketOptions,
+};
+
+/// What turns a received message into the hook's `In`; `None` skips it.
+pub(crate) type Decode<In> = fn(&Message) -> Option<In>;
+
+/// The reactive inputs that decide where a socket connects, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Destination {
+    host: Option<String>,
+    party: String,
+    room: String,
+    query: Query,
+    id: Option<String>,
+}
+
+/// The hook's state, shared by its effects, its cleanup and its return value.
+pub(crate) struct Session {
+    socket: RefCell<Option<PartySocket>>,
+    /// Bumped whenever the socket is replaced or let go: callbacks of an older socket
+    /// compare it with their own and do nothing.
+    generation: Rc<Cell<u64>>,
+    /// Where the current socket connects (`None` before the first).
+    destination: RefCell<Option<Destination>>,
+    enabled: Cell<bool>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("socket", &self.socket.borrow())
+            .field("generation", &self.generation.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn socket(&self) -> Option<PartySocket> {
+        self.socket.borrow().clone()
+    }
+
+    /// Lets go of the current socket: its callbacks go stale and are replaced by
+    /// nothing (freeing what they captured), its queue is returned, and it is closed.
+    /// Returns the queue and the room URL it was for.
+    fn let_go(&self) -> Option<(Vec<Message>, String)> {
+        self.generation.set(self.generation.get().wrapping_add(1));
+        let socket = self.socket.borrow_mut().take()?;
+        socket.on_open(|| {});
+        socket.on_message(|_| {});
+        socket.on_close(|_, _| {});
+        socket.on_error(|_| {});
+        socket.on_state_change(|_| {});
+        let queue = socket.drain_queue();
+        let room_url = socket.room_url();
+        // A clone the application kept would keep it open: close it explicitly.
+        let _ = socket.close();
+        Some((queue, room_url))
+    }
+}
+
+/// What a socket's callbacks update and call.
+struct Wiring<In: Send + Sync + 'static> {
+    connection_state: RwSignal<ConnectionState>,
+    message: RwSignal<Option<In>>,
+    decode: Decode<In>,
+    on_open: Option<OnOpen>,
+    on_message: Option<OnMessage<In>>,
+    on_close: Option<OnClose>,
+    on_error: Option<OnError>,
+}
+
+impl<In: Send + Sync + 'static> Wiring<In> {
+    /// Sets the callbacks of `socket`, live while the session's generation is `live`.
+    fn attach(&self, socket: &PartySocket, generation: &Rc<Cell<u64>>, live: u64) {
+        let is_live = {
+            let generation = Rc::clone(generation);
+            move || generation.get() == live
+        };
+        let connection_state = self.connection_state;
+        {
+            let is_live = is_live.clone();
+            socket.on_state_change(move |state| {
+                if is_live() {
+                    connection_state.set(state.clone());
+                }
+            });
+        }
+        {
+            let is_live = is_live.clone();
+            let on_open = self.on_open.clone();
+            socket.on_open(move || {
+                if is_live() {
+                    // The state change follows the open event: say `Open` before the
+                    // application's callback runs, so what it reads agrees.
+                    connection_state.set(ConnectionState::Open);
+                    if let Some(on_open) = &on_open {
+                        on_open();
+                    }
+                }
+            });
+        }
+        {
+            let is_live = is_live.clone();
+            let (message, decode) = (self.message, self.decode);
+            let on_message = self.on_message.clone();
+            socket.on_message(move |received| {
+                if !is_live() {
+                    return;
+                }
+                if let Some(value) = decode(received) {
+                    if let Some(on_message) = &on_message {
+                        on_message(&value);
+                    }
+                    // The callback may have unmounted the component.
+                    if is_live() {
+                        message.set(Some(value));
+                    }
+                }
+            });
+        }
+        {
+            let is_live = is_live.clone();
+            let on_close = self.on_close.clone();
+            socket.on_close(move |frame, was_clean| {
+                if let (true, Some(on_close)) = (is_live(), &on_close) {
+                    on_close(frame, was_clean);
+                }
+            });
+        }
+        let on_error = self.on_error.clone();
+        socket.on_error(move |error| {
+            if let (true, Some(on_error)) = (is_live(), &on_error) {
+                on_error(error);
+            }
+        });
+    }
+}
+
+/// Builds the core options for `destination`.
+fn build_options(
+    destination: &Destination,
+    configure: Option<&Configure>,
+    enabled: bool,
+) -> Result<PartySocketOptions, partysocket_wasm::OptionsError> {
+    let mut builder = match &destination.host {
+        Some(host) => PartySocketOptions::builder(host.clone()),
+        None => partysocket_wasm::page_options(),
+    };
+    if let Some(configure) = configure {
+        builder = configure(builder);
+    }
+    builder = builder.party(destination.party.clone());
+    if !destination.room.is_empty() {
+        builder = builder.room(destination.room.clone());
+    }
+    if !destination.query.is_empty() {
+        builder = builder.query(destination.query.clone());
+    }
+    if let Some(id) = &destination.id {
+        builder = builder.id(id.clone());
+    }
+    builder.start_closed(!enabled).build()
+}
+
+/// Whether the queue of a socket for `old_room_url` follows one for `new_room_url`.
+fn queue_follows(policy: QueueOnReplace, old_room_url: &str, new_room_url: Option<&str>) -> bool {
+    match policy {
+        QueueOnReplace::Always => true,
+        QueueOnReplace::Drop => false,
+        QueueOnReplace::SameDestination => new_room_url == Some(old_room_url),
+    }
+}
+
+/// Creates the first socket now and the effects that follow the options.
+pub(crate) fn start<In: Send + Sync + 'static>(
+    options: UsePartySocketOptions<In>,
+    decode: Decode<In>,
+    connection_state: RwSignal<ConnectionState>,
+    message: RwSignal<Option<In>>,
+    stored: StoredValue<Option<Rc<Session>>, LocalStorage>,
+) {
+    let UsePartySocketOptions {
+        host,
+        party,
+        room,
+        query,
+        id,
+        enabled,
+        queue_on_replace,
+        configure,
+        on_open,
+        on_message,
+        on_close,
+        on_error,
+    } = options;
+    let wiring = Rc::new(Wiring {
+        connection_state,
+        message,
+        decode,
+        on_open,
+        on_message,
+        on_close,
+        on_error,
+    });
+    let session = Rc::new(Session {
+        socket: RefCell::new(None),
+        generation: Rc::new(Cell::new(0)),
+        destination: RefCell::new(None),
+        enabled: Cell::new(enabled.get_untracked()),
+    });
+    stored.set_value(Some(Rc::clone(&session)));
+
+    let read_destination = move || Destination {
+        host: host.map(|host| host.get()),
+        party: party.get(),
+        room: room.get(),
+        query: query.get(),
+        id: id.get(),
+    };
+    let replace = {
+        let session = Rc::clone(&session);
+        move |destination: &Destination| {
+            replace(
+                &session,
+                &wiring,
+                destination,
+                configure.as_ref(),
+                queue_on_replace,
+            );
+        }
+    };
+    replace(&untrack(read_destination));
+
+    // Effects run on a later tick, never inside a socket callback. Their first run
+    // (immediate) compares too: a signal set before it must not be missed.
+    Effect::watch(
+        read_destination,
+        {
+            let session = Rc::clone(&session);
+            move |destination, _, _| {
+                if session.destination.borrow().as_ref() != Some(destination) {
+                    replace(destination);
+                }
+            }
+        },
+        true,
+    );
+    Effect::watch(
+        move || enabled.get(),
+        {
+            let session = Rc::clone(&session);
+            move |&on, _, _| {
+                if session.enabled.replace(on) == on {
+                    return;
+                }
+                let Some(socket) = session.socket() else {
+                    return;
+                };
+                let done = if on {
+                    socket.reconnect()
+                } else {
+                    socket.close()
+                };
+                if let Err(err) = done {
+                    leptos::logging::error!("use_party_socket: {err}");
+                }
+            }
+        },
+        true,
+    );
+
+    on_cleanup(move || {
+        if let Some(Some(session)) = stored.try_get_value() {
+            session.let_go();
+            *session.destination.borrow_mut() = None;
+        }
+    });
+}
+
+/// Replaces the session's socket (if any) with one for `destination`.
+fn replace<In: Send + Sync + 'static>(
+    session: &Session,
+    wiring: &Wiring<In>,
+    destination: &Destination,
+    configure: Option<&Configure>,
+    policy: QueueOnReplace,
+) {
+    *session.destination.borrow_mut() = Some(destination.clone());
+    let options = build_options(destination, configure, session.enabled.get());
+    let new_room_url = options.as_ref().ok().map(PartySocketOptions::room_url);
+    let carried = match session.let_go() {
+        Some((queue, old_room_url))
+            if !queue.is_empty()
+                && !queue_follows(policy, &old_room_url, new_room_url.as_deref()) =>
+        {
+            leptos::logging::warn!(
+                "use_party_socket: dropped {} queued message(s) meant for {old_room_url}: the socket was replaced by one for {}",
+                queue.len(),
+                new_room_url.as_deref().unwrap_or("nothing")
+            );
+            Vec::new()
+        }
+        Some((queue, _)) => queue,
+        None => Vec::new(),
+    };
+    let connected = options
+        .map_err(partysocket_wasm::Error::from)
+        .and_then(PartySocket::connect);
+    let socket = match connected {
+        Ok((socket, events)) => {
+            // Callbacks alone see the events: an unread stream would grow.
+            drop(events);
+            socket
+        }
+        Err(err) => {
+            leptos::logging::error!("use_party_socket: cannot connect: {err}");
+            wiring.connection_state.set(ConnectionState::Closed {
+                reason: StopReason::NotStarted,
+            });
+            return;
+        }
+    };
+    wiring.attach(&socket, &session.generation, session.generation.get());
+    for message in carried {
+        let _ = socket.send(message);
+    }
+    wiring.connection_state.set(socket.connection_state());
+    *session.socket.borrow_mut() = Some(socket);
+}
