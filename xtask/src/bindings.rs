@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::mock::{ServerProcess, target_dir, wait_bounded};
+use crate::mock::{spawn_mock, target_dir, wait_bounded};
 use crate::process::{cargo, run as run_command, workspace_root};
 
 /// The Kotlin compiler, from npm: a full JVM compiler with the standard library,
@@ -28,8 +28,6 @@ const INSTALL_TIME: Duration = Duration::from_secs(600);
 const KOTLIN_COMPILE_TIME: Duration = Duration::from_secs(600);
 /// How long one language's test run may take.
 const SUITE_TIME: Duration = Duration::from_secs(300);
-/// How long `party-mock` may take to print its address and answer.
-const MOCK_START: Duration = Duration::from_secs(20);
 
 /// Where each generated file goes: its path in the generator's output folder, and in
 /// the repository.
@@ -98,16 +96,7 @@ pub(crate) fn run() -> Result<(), String> {
         "uniffi-bindgen",
     ]))?;
 
-    let mock_bin = target
-        .join("debug")
-        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
-    let mut mock = ServerProcess::spawn(
-        "party-mock",
-        Command::new(&mock_bin).args(["--port", "0"]),
-        None,
-    )?;
-    let addr = mock.first_line_address(MOCK_START)?;
-    mock.wait_until_serving(addr, MOCK_START)?;
+    let (mut mock, addr) = spawn_mock()?;
     let host = addr.to_string();
 
     let kotlin_result = run_kotlin(&kotlin, &target, &host);

@@ -3,10 +3,9 @@
 //! end to end (two browser pages, a server restart) from Node with `playwright-core`.
 //! Also `cargo xtask serve leptos-chat`.
 
-use std::process::Command;
 use std::time::Duration;
 
-use crate::mock::{ServerProcess, target_dir};
+use crate::mock::start_mock;
 use crate::process::{cargo, ensure_rust_target, run_bounded};
 use crate::wasm::{CHROMEDRIVER, TARGET, ensure_chromium, ensure_wasm_bindgen_cli};
 
@@ -14,8 +13,6 @@ use crate::wasm::{CHROMEDRIVER, TARGET, ensure_chromium, ensure_wasm_bindgen_cli
 const TEST_TIME: Duration = Duration::from_secs(1800);
 /// How long the runner may take for one test binary.
 const BROWSER_TIMEOUT_SECS: &str = "180";
-/// How long `party-mock` may take to print its address and answer.
-pub(crate) const MOCK_START: Duration = Duration::from_secs(20);
 
 /// Installs what is missing, then runs the hook tests (browser and host) and the
 /// end-to-end test of the chat example.
@@ -59,31 +56,4 @@ pub(crate) fn run() -> Result<(), String> {
         TEST_TIME,
     )?;
     crate::leptos_chat::end_to_end(&bindgen)
-}
-
-/// Builds and starts the `party-mock` binary on a free loopback port; returns it (stopped
-/// by PID on drop) and its address once it answers.
-pub(crate) fn start_mock() -> Result<(ServerProcess, std::net::SocketAddr), String> {
-    run_bounded(
-        &mut cargo(&[
-            "build",
-            "--locked",
-            "--package",
-            "party-mock",
-            "--bin",
-            "party-mock",
-        ]),
-        TEST_TIME,
-    )?;
-    let mock_bin = target_dir()?
-        .join("debug")
-        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
-    let mut mock = ServerProcess::spawn(
-        "party-mock",
-        Command::new(&mock_bin).args(["--port", "0"]),
-        None,
-    )?;
-    let addr = mock.first_line_address(MOCK_START)?;
-    mock.wait_until_serving(addr, MOCK_START)?;
-    Ok((mock, addr))
 }

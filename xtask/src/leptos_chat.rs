@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::leptos::start_mock;
+use crate::mock::start_mock;
 use crate::mock::{ensure_npm_packages, target_dir};
 use crate::process::{cargo, ensure_rust_target, run_bounded, workspace_root};
 use crate::static_site::StaticSite;

@@ -46,17 +46,7 @@ fn fidelity() -> Result<(), String> {
     fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
 
     let (mut partykit, partykit_addr) = start_partykit_dev(&project, &out)?;
-    let mock_bin = target
-        .join("debug")
-        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
-    let mut mock = ServerProcess::spawn(
-        "party-mock",
-        Command::new(&mock_bin).args(["--port", "0"]),
-        None,
-    )?;
-
-    let mock_addr = mock.first_line_address(MOCK_START)?;
-    mock.wait_until_serving(mock_addr, MOCK_START)?;
+    let (mut mock, mock_addr) = spawn_mock()?;
 
     let expected = scenario(&project, partykit_addr, &out.join("partykit-dev.json"))?;
     let actual = scenario(&project, mock_addr, &out.join("party-mock.json"))?;
@@ -69,6 +59,39 @@ fn fidelity() -> Result<(), String> {
         out.display()
     );
     Ok(())
+}
+
+/// The `party-mock` binary of the debug profile (built by `cargo build -p party-mock`).
+pub(crate) fn mock_binary() -> Result<PathBuf, String> {
+    Ok(target_dir()?
+        .join("debug")
+        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Starts the built `party-mock` on a free loopback port; returns it (stopped by PID on
+/// drop) and its address once it answers HTTP.
+pub(crate) fn spawn_mock() -> Result<(ServerProcess, SocketAddr), String> {
+    let mut mock = ServerProcess::spawn(
+        "party-mock",
+        Command::new(mock_binary()?).args(["--port", "0"]),
+        None,
+    )?;
+    let addr = mock.first_line_address(MOCK_START)?;
+    mock.wait_until_serving(addr, MOCK_START)?;
+    Ok((mock, addr))
+}
+
+/// Builds `party-mock`, then starts it as [`spawn_mock`] does.
+pub(crate) fn start_mock() -> Result<(ServerProcess, SocketAddr), String> {
+    run_command(&mut cargo(&[
+        "build",
+        "--locked",
+        "--package",
+        "party-mock",
+        "--bin",
+        "party-mock",
+    ]))?;
+    spawn_mock()
 }
 
 /// Installs the npm packages of the fidelity project and starts `partykit dev` on a

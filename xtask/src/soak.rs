@@ -1,7 +1,7 @@
 //! `cargo xtask soak`: the fault soak (`soak/`) against a `party-mock` process, and its
 //! short form, the `soak` suite of `cargo xtask test`.
 
-use crate::mock::target_dir;
+use crate::mock::{mock_binary, target_dir};
 use crate::process::{cargo, run as run_command};
 
 /// How long the suite's short soak runs.
@@ -25,10 +25,10 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         "--package",
         "partysocket-soak",
     ]))?;
-    let debug = target_dir()?.join("debug");
-    let exe = std::env::consts::EXE_SUFFIX;
-    let mock = debug.join(format!("party-mock{exe}"));
-    let mut soak = std::process::Command::new(debug.join(format!("partysocket-soak{exe}")));
-    soak.arg("--mock").arg(&mock).args(args);
+    let soak_binary = target_dir()?
+        .join("debug")
+        .join(format!("partysocket-soak{}", std::env::consts::EXE_SUFFIX));
+    let mut soak = std::process::Command::new(soak_binary);
+    soak.arg("--mock").arg(mock_binary()?).args(args);
     run_command(&mut soak)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::mock::{ServerProcess, target_dir};
+use crate::mock::start_mock;
 use crate::process::{cargo, ensure_rust_target, output, run_bounded, workspace_root};
 
 /// The browser target.
@@ -23,8 +23,6 @@ const TEST_TIME: Duration = Duration::from_secs(1500);
 /// How long the runner may take for one test binary (its default, 20 s, is too short
 /// for the fault tests).
 const BROWSER_TIMEOUT_SECS: &str = "240";
-/// How long `party-mock` may take to print its address and answer.
-const MOCK_START: Duration = Duration::from_secs(20);
 
 /// Installs what is missing, starts `party-mock`, runs the browser tests with its
 /// address compiled in, and stops it.
@@ -37,27 +35,7 @@ pub(crate) fn run() -> Result<(), String> {
         std::env::consts::EXE_SUFFIX
     ));
 
-    run_bounded(
-        &mut cargo(&[
-            "build",
-            "--locked",
-            "--package",
-            "party-mock",
-            "--bin",
-            "party-mock",
-        ]),
-        TEST_TIME,
-    )?;
-    let mock_bin = target_dir()?
-        .join("debug")
-        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
-    let mut mock = ServerProcess::spawn(
-        "party-mock",
-        Command::new(&mock_bin).args(["--port", "0"]),
-        None,
-    )?;
-    let addr = mock.first_line_address(MOCK_START)?;
-    mock.wait_until_serving(addr, MOCK_START)?;
+    let (mut mock, addr) = start_mock()?;
 
     let result = run_bounded(
         cargo(&[
