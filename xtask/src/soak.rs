@@ -20,10 +20,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         "--locked",
         "--package",
         "party-mock",
-        "--bin",
-        "party-mock",
         "--package",
         "partysocket-soak",
+        "--bins",
     ]))?;
     let soak_binary = target_dir()?
         .join("debug")

@@ -220,6 +220,9 @@ impl Driver {
             }
         }
 
+        // Events the open adds are not counted in `events_room` yet: no reading in the
+        // pass that opened the connection.
+        let mut opened_now = false;
         if let Some((transport, connecting)) = &mut self.connecting {
             if let Poll::Ready(result) = connecting.as_mut().poll(cx) {
                 let transport = *transport;
@@ -227,6 +230,7 @@ impl Driver {
                 let mut state = self.shared.lock();
                 match result {
                     Ok((ws, protocol)) => {
+                        opened_now = true;
                         self.open = Some(Open::new(transport, ws));
                         state.read_paused = false;
                         state.machine.handle_open(transport, protocol, now());
@@ -239,7 +243,7 @@ impl Driver {
 
         if let Some(open) = &mut self.open {
             let write = open.write(cx);
-            let reads = if events_room == 0 || write.is_err() {
+            let reads = if events_room == 0 || opened_now || write.is_err() {
                 Reads::default()
             } else {
                 // Each frame makes at most one event: never read past the capacity.

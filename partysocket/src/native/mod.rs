@@ -427,8 +427,9 @@ impl PartySocket {
 /// The events of one socket, in order: a [`Stream`], also readable with
 /// [`recv`](Events::recv). Ends when the socket's task has ended.
 ///
-/// At most `event_capacity` events (an option, default 1024) wait here: when they do,
-/// the socket stops reading from the server, which then feels TCP backpressure, until
+/// At most `event_capacity` events (an option, default 1024) wait here, plus the few
+/// state events of a connection that ends meanwhile: when they do, the socket stops
+/// reading from the server, which then feels TCP backpressure, until
 /// the application catches up. Dropping the stream discards events from then on and
 /// never pauses reading.
 pub struct Events {
@@ -449,8 +450,9 @@ impl fmt::Debug for Events {
 }
 
 impl Events {
-    /// How many events wait to be read: never more than the options'
-    /// `event_capacity`.
+    /// How many events wait to be read: at most the options' `event_capacity`, plus
+    /// the few state events (close, error, state change) of a connection that ends
+    /// while the queue is full.
     pub fn len(&self) -> usize {
         let state = self.shared.lock();
         // Events of the batch in hand that were already yielded are not counted.
