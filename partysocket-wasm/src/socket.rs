@@ -261,18 +261,9 @@ impl PartySocket {
     ///
     /// Cancel safe.
     pub async fn opened(&self) -> Result<(), Error> {
-        let state = self
-            .wait_for(|state| {
-                matches!(
-                    state,
-                    ConnectionState::Open | ConnectionState::Closed { .. }
-                )
-            })
-            .await?;
-        match state {
-            ConnectionState::Closed { reason } => Err(Error::Stopped(Box::new(reason))),
-            _ => Ok(()),
-        }
+        self.wait_for(ConnectionState::is_settled)
+            .await?
+            .into_open_result()
     }
 
     /// Calls `callback` when a connection opens (after queued messages were sent on it).

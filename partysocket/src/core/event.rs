@@ -94,6 +94,24 @@ impl ConnectionState {
             ConnectionState::Closed { .. } => ReadyState::Closed,
         }
     }
+
+    /// Whether a wait for the connection to open is over: it is open, or it stopped.
+    pub fn is_settled(&self) -> bool {
+        matches!(self, ConnectionState::Open | ConnectionState::Closed { .. })
+    }
+
+    /// What a wait for the connection to open returns once [settled](Self::is_settled):
+    /// `Ok` unless the socket stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`](crate::Error::Stopped) with the reason, for a closed socket.
+    pub fn into_open_result(self) -> Result<(), crate::Error> {
+        match self {
+            ConnectionState::Closed { reason } => Err(crate::Error::Stopped(Box::new(reason))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Something the application should hear about, in the order it happened.

@@ -341,18 +341,9 @@ impl PartySocket {
     ///
     /// Cancel safe.
     pub async fn opened(&self) -> Result<(), Error> {
-        match self
-            .wait_for(|state| {
-                matches!(
-                    state,
-                    ConnectionState::Open | ConnectionState::Closed { .. }
-                )
-            })
+        self.wait_for(ConnectionState::is_settled)
             .await?
-        {
-            ConnectionState::Closed { reason } => Err(Error::Stopped(Box::new(reason))),
-            _ => Ok(()),
-        }
+            .into_open_result()
     }
 
     /// Waits until the socket is closed (after [`close`](Self::close), or when it gave
