@@ -204,21 +204,10 @@ fn check_header(out: &Path) -> Result<(), String> {
     )
 }
 
-/// Runs `command` with a time limit, failing when it fails or runs too long.
+/// Runs `command` with a time limit (see [`crate::process::run_bounded`]); errors
+/// name `what` was being done.
 fn run_bounded(command: &mut Command, limit: Duration, what: &str) -> Result<(), String> {
-    eprintln!("--> {command:?}");
-    let mut child = command
-        .spawn()
-        .map_err(|err| format!("cannot start {what}: {err}"))?;
-    match wait_bounded(&mut child, limit) {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(format!("{what} failed ({status})")),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!("{what} ran longer than {limit:?}"))
-        }
-    }
+    crate::process::run_bounded(command, limit).map_err(|err| format!("{what}: {err}"))
 }
 
 /// The npm Kotlin compiler under `tools/kotlin`, installed when missing; returns the

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::mock::start_mock;
-use crate::process::{cargo, ensure_rust_target, run_bounded};
-use crate::wasm::{CHROMEDRIVER, TARGET, ensure_chromium, ensure_wasm_bindgen_cli};
+use crate::process::{cargo, run_bounded};
+use crate::wasm::{CHROMEDRIVER, TARGET, browser_test_tools};
 
 /// Building and running the hook tests (a cold Leptos build for wasm32 takes minutes).
 const TEST_TIME: Duration = Duration::from_secs(1800);
@@ -17,13 +17,7 @@ const BROWSER_TIMEOUT_SECS: &str = "180";
 /// Installs what is missing, then runs the hook tests (browser and host) and the
 /// end-to-end test of the chat example.
 pub(crate) fn run() -> Result<(), String> {
-    ensure_rust_target(TARGET)?;
-    let bindgen = ensure_wasm_bindgen_cli()?;
-    ensure_chromium()?;
-    let runner = bindgen.with_file_name(format!(
-        "wasm-bindgen-test-runner{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let (bindgen, runner) = browser_test_tools()?;
     let mut mock = start_mock()?;
     let addr = mock.1;
     let result = run_bounded(

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::process::{cargo, output, run as run_command, workspace_root};
+use crate::process::{cargo, output, run as run_command, run_bounded, workspace_root};
 
 /// How long `partykit dev` may take to answer its first request (it starts in ~10 s).
 const PARTYKIT_START: Duration = Duration::from_secs(90);
@@ -33,20 +33,11 @@ pub(crate) fn run() -> Result<(), String> {
 fn fidelity() -> Result<(), String> {
     eprintln!("==> fidelity: partysocket against partykit dev and party-mock");
     let project = fidelity_project();
-    run_command(&mut cargo(&[
-        "build",
-        "--locked",
-        "--package",
-        "party-mock",
-        "--bin",
-        "party-mock",
-    ]))?;
-    let target = target_dir()?;
-    let out = target.join("fidelity");
+    let out = target_dir()?.join("fidelity");
     fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
 
     let (mut partykit, partykit_addr) = start_partykit_dev(&project, &out)?;
-    let (mut mock, mock_addr) = spawn_mock()?;
+    let (mut mock, mock_addr) = start_mock()?;
 
     let expected = scenario(&project, partykit_addr, &out.join("partykit-dev.json"))?;
     let actual = scenario(&project, mock_addr, &out.join("party-mock.json"))?;
@@ -144,21 +135,8 @@ pub(crate) fn ensure_npm_packages(project: &Path) -> Result<(), String> {
         return Ok(());
     }
     let verb = if lock.exists() { "ci" } else { "install" };
-    let mut npm = Command::new("npm");
-    npm.arg(verb).current_dir(project);
-    eprintln!("--> {npm:?}");
-    let mut child = npm
-        .spawn()
-        .map_err(|err| format!("cannot start npm (is Node.js installed?): {err}"))?;
-    match wait_bounded(&mut child, NPM_TIME) {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(format!("npm {verb} failed ({status})")),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!("npm {verb} ran longer than {NPM_TIME:?}"))
-        }
-    }
+    run_bounded(Command::new("npm").arg(verb).current_dir(project), NPM_TIME)
+        .map_err(|err| format!("npm {verb} (is Node.js installed?): {err}"))
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -27,13 +27,7 @@ const BROWSER_TIMEOUT_SECS: &str = "240";
 /// Installs what is missing, starts `party-mock`, runs the browser tests with its
 /// address compiled in, and stops it.
 pub(crate) fn run() -> Result<(), String> {
-    ensure_rust_target(TARGET)?;
-    let bindgen = ensure_wasm_bindgen_cli()?;
-    ensure_chromium()?;
-    let runner = bindgen.with_file_name(format!(
-        "wasm-bindgen-test-runner{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let (_bindgen, runner) = browser_test_tools()?;
 
     let (mut mock, addr) = start_mock()?;
 
@@ -156,4 +150,17 @@ pub(crate) fn ensure_chromium() -> Result<(), String> {
             "apt-get finished but {CHROMIUM} or {CHROMEDRIVER} is missing"
         ))
     }
+}
+
+/// Installs what browser tests need (the wasm target, the wasm-bindgen CLI matching
+/// `Cargo.lock`, Chromium and chromedriver); returns the CLI and its test runner.
+pub(crate) fn browser_test_tools() -> Result<(PathBuf, PathBuf), String> {
+    ensure_rust_target(TARGET)?;
+    let bindgen = ensure_wasm_bindgen_cli()?;
+    ensure_chromium()?;
+    let runner = bindgen.with_file_name(format!(
+        "wasm-bindgen-test-runner{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    Ok((bindgen, runner))
 }
