@@ -1,38 +1,16 @@
-//! What the browser tests share: the mock server's address and control API, bounded
-//! waits on events, and small options.
-//!
-//! The mock runs as the `party-mock` binary, started by `cargo xtask test wasm`, which
-//! passes its address at build time in `PARTY_MOCK_HOST`.
+//! What the browser tests share: the mock server (in `mock.rs`, shared with the Leptos
+//! hook's tests), bounded waits on events, and small options.
 
 #![allow(dead_code, unreachable_pub)]
+
+mod mock;
+pub use mock::*;
 
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use partysocket_wasm::{Event, Events, PartySocketOptions, PartySocketOptionsBuilder, Protocol};
-use serde_json::Value;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-
-/// The bound on every wait for an event.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-/// The mock server's `host:port`.
-pub fn mock_host() -> &'static str {
-    // Read at build time, so clippy and builds without a server still compile.
-    match option_env!("PARTY_MOCK_HOST") {
-        Some(host) => host,
-        None => panic!(
-            "PARTY_MOCK_HOST was not set at build time: run these tests with `cargo xtask test wasm`"
-        ),
-    }
-}
-
-/// A room name no other test (or earlier run against the same server) uses.
-pub fn room(name: &str) -> String {
-    let nonce = (js_sys::Math::random() * 1e9) as u64;
-    format!("{name}-{nonce}")
-}
+use wasm_bindgen::JsValue;
 
 /// Options for `party`/`room` on the mock, with short reconnection delays.
 pub fn options(party: &str, room: &str) -> PartySocketOptionsBuilder {
@@ -43,115 +21,6 @@ pub fn options(party: &str, room: &str) -> PartySocketOptionsBuilder {
         .min_reconnection_delay(Duration::from_millis(50))
         .max_reconnection_delay(Duration::from_millis(200))
         .connection_timeout(Duration::from_secs(3))
-}
-
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global: web_sys::Window = js_sys::global().unchecked_into();
-        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
-/// Calls the mock's control API (`/_mock/...`) and returns its JSON answer.
-pub async fn control(method: &str, path_and_query: &str) -> Value {
-    let url = format!("http://{}/_mock/{path_and_query}", mock_host());
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let window: web_sys::Window = js_sys::global().unchecked_into();
-    let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-        .await
-        .unwrap_or_else(|err| panic!("{method} {url}: {err:?}"));
-    let response: web_sys::Response = response.unchecked_into();
-    let text = JsFuture::from(response.text().expect("a body"))
-        .await
-        .expect("the body reads");
-    let text = text.as_string().unwrap_or_default();
-    assert!(
-        response.ok(),
-        "{method} {url}: {} {text}",
-        response.status()
-    );
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{url}: {err}: {text}"))
-}
-
-/// Disarms every fault (the log is cleared too).
-pub async fn reset() {
-    control("POST", "reset").await;
-}
-
-/// The WebSocket attempts the mock logged for `party`/`room`, oldest first.
-pub async fn attempts(party: &str, room: &str) -> Vec<Value> {
-    let log = control("GET", "log").await;
-    log["attempts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|attempt| {
-            attempt["kind"] == "websocket" && attempt["party"] == party && attempt["room"] == room
-        })
-        .collect()
-}
-
-/// The `outcome` of each attempt (`accepted`, `refused`, `stalled`), oldest first.
-pub async fn outcomes(party: &str, room: &str) -> Vec<String> {
-    attempts(party, room)
-        .await
-        .iter()
-        .map(|attempt| match attempt["status"].as_u64() {
-            Some(status) => format!("{} {status}", attempt["outcome"].as_str().unwrap_or("?")),
-            None => attempt["outcome"].as_str().unwrap_or("?").to_owned(),
-        })
-        .collect()
-}
-
-/// What the room received: `(connection id, "text" or "binary", data)`, oldest first.
-pub async fn received(party: &str, room: &str) -> Vec<(String, String, Value)> {
-    let log = control("GET", &format!("log?party={party}&room={room}")).await;
-    let Some(rooms) = log["received"].as_array() else {
-        return Vec::new();
-    };
-    rooms
-        .iter()
-        .flat_map(|room| room["messages"].as_array().cloned().unwrap_or_default())
-        .map(|entry| {
-            (
-                entry["connection_id"].as_str().unwrap_or("").to_owned(),
-                entry["message"]["type"].as_str().unwrap_or("").to_owned(),
-                entry["message"]["data"].clone(),
-            )
-        })
-        .collect()
-}
-
-/// The ids of the open connections in `party`/`room`.
-pub async fn connections(party: &str, room: &str) -> Vec<String> {
-    let list = control("GET", "connections").await;
-    list.as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| c["party"] == party && c["room"] == room)
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Polls `check` every 50 ms until it returns true, for at most [`WAIT`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let rounds = WAIT.as_millis() / 50;
-    for _ in 0..rounds {
-        if check().await {
-            return;
-        }
-        sleep(50).await;
-    }
-    panic!("{what}: not within {WAIT:?}");
 }
 
 /// The next event, within `limit`.
