@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite;
 
 use crate::Setup;
+use crate::bare::{self, BareSocket};
 use crate::ours;
 use crate::report::{Report, Target, per_second, ratio};
 use crate::system::LoadMark;
@@ -200,27 +201,15 @@ async fn open_ours(
     .map_err(|_| format!("socket {index}: no connection and welcome within {CONNECT:?}"))?
 }
 
-type BareSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn open_bare(setup: &Setup, index: usize) -> Result<BareSocket, String> {
     let url = format!(
         "ws://{}/parties/main/{}?_pk=bare-{index}",
         setup.host,
         room("bare", index)
     );
-    tokio::time::timeout(CONNECT, async {
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
-            .await
-            .map_err(|err| err.to_string())?;
-        ws.next()
-            .await
-            .ok_or("no welcome")?
-            .map_err(|err| err.to_string())?;
-        Ok(ws)
-    })
-    .await
-    .map_err(|_| format!("socket {index}: no connection and welcome within {CONNECT:?}"))?
+    bare::open(url, None)
+        .await
+        .map_err(|err| format!("socket {index}: {err}"))
 }
 
 /// One socket of ours: per burst, send, then read everyone else's messages.

@@ -12,6 +12,7 @@ use partysocket::PartySocketOptions;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::Setup;
+use crate::bare;
 use crate::ours;
 use crate::report::{Report, Target, ratio};
 use crate::system;
@@ -325,20 +326,12 @@ async fn bare_idle(
     let open = |index: usize| {
         let url = format!("ws://{host}/parties/echo/idle-bare?_pk=bare-{index}");
         async move {
-            tokio::time::timeout(CONNECT, async {
-                let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, config, true)
-                    .await
-                    .map_err(|err| err.to_string())?;
-                ws.next()
-                    .await
-                    .ok_or("no greeting")?
-                    .map_err(|err| err.to_string())?;
-                Ok::<_, String>(tokio::spawn(async move {
-                    while let Some(Ok(_)) = ws.next().await {}
-                }))
-            })
-            .await
-            .map_err(|_| format!("socket {index}: no connection and greeting within {CONNECT:?}"))?
+            let mut ws = bare::open(url, config)
+                .await
+                .map_err(|err| format!("socket {index}: {err}"))?;
+            Ok::<_, String>(tokio::spawn(async move {
+                while let Some(Ok(_)) = ws.next().await {}
+            }))
         }
     };
     let mut readers = vec![open(0).await?];

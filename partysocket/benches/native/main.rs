@@ -19,6 +19,7 @@
 //! `idle-child KIND HOST COUNT` is the mode in which the bench runs itself to measure
 //! one client kind's idle memory in a fresh process.
 
+mod bare;
 mod core_figures;
 mod fanout;
 mod idle;

@@ -26,8 +26,7 @@ const ROUND_LIMIT: Duration = Duration::from_secs(10);
 const BARE_SERVER: usize = 0;
 const OUR_SERVER: usize = 1;
 
-type BareSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::bare::BareSocket;
 
 pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     println!(

@@ -9,6 +9,7 @@ use partysocket::{Message, PartySocketOptions};
 use tokio_tungstenite::tungstenite;
 
 use crate::Setup;
+use crate::bare::{self, BareSocket};
 use crate::ours::{self, OurEvents, OurSocket};
 use crate::report::{Report, Target, ratio};
 use crate::throughput::CONNECT;
@@ -23,9 +24,6 @@ const WARMUP: usize = 500;
 const ECHO: Duration = Duration::from_secs(5);
 /// Bytes per message.
 const SIZE: usize = 64;
-
-type BareSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     println!("rtt: {TRIPS} sequential {SIZE} B round trips per client, in {BLOCKS} turns");
@@ -119,19 +117,11 @@ async fn our_trips(
 }
 
 async fn open_bare(setup: &Setup) -> Result<BareSocket, String> {
-    let url = format!("ws://{}/parties/echo/rtt-bare?_pk=bare", setup.host);
-    tokio::time::timeout(CONNECT, async {
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
-            .await
-            .map_err(|err| err.to_string())?;
-        ws.next()
-            .await
-            .ok_or("no greeting")?
-            .map_err(|err| err.to_string())?;
-        Ok(ws)
-    })
+    bare::open(
+        format!("ws://{}/parties/echo/rtt-bare?_pk=bare", setup.host),
+        None,
+    )
     .await
-    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))?
 }
 
 async fn bare_trips(ws: &mut BareSocket, trips: usize) -> Result<Vec<Duration>, String> {

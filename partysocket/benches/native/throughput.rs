@@ -342,18 +342,7 @@ async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round
 /// flushes before it waits.
 async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
     let url = format!("ws://{}/parties/echo/{room}?_pk=bare-{room}", setup.host);
-    let ws = tokio::time::timeout(CONNECT, async {
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
-            .await
-            .map_err(|err| err.to_string())?;
-        ws.next()
-            .await
-            .ok_or("no greeting")?
-            .map_err(|err| err.to_string())?;
-        Ok::<_, String>(ws)
-    })
-    .await
-    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))??;
+    let ws = crate::bare::open(url, None).await?;
     let (mut sink, mut stream) = ws.split();
 
     let flow = Flow::new();
