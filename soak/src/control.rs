@@ -50,46 +50,53 @@ impl Mock {
         self.request("GET", path)
     }
 
+    /// One control request. A restart fault takes the server down for a moment, and
+    /// a request can meet it while it stops (refused, reset, or cut short): such a
+    /// request is tried again, for at most 10 seconds.
     fn request(&self, method: &str, path: &str) -> Result<serde_json::Value, String> {
-        let fail =
-            |what: &str, err: &dyn std::fmt::Display| format!("{method} {path}: {what}: {err}");
-        // A restart fault keeps the server down for a moment: wait for it, bounded.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let mut stream = loop {
-            match TcpStream::connect(&self.host) {
-                Ok(stream) => break stream,
+        loop {
+            match self.exchange(method, path) {
+                Ok(answer) => return parse(method, path, &answer),
                 Err(err) if std::time::Instant::now() >= deadline => {
-                    return Err(fail("connect", &err));
+                    return Err(format!("{method} {path}: {err}"));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .map_err(|err| fail("timeout", &err))?;
+        }
+    }
+
+    /// Sends the request and reads the whole answer.
+    fn exchange(&self, method: &str, path: &str) -> std::io::Result<Vec<u8>> {
+        let mut stream = TcpStream::connect(&self.host)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let request = format!(
             "{method} /_mock/{path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             self.host
         );
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|err| fail("write", &err))?;
+        stream.write_all(request.as_bytes())?;
         let mut answer = Vec::new();
-        stream
-            .read_to_end(&mut answer)
-            .map_err(|err| fail("read", &err))?;
-        let text = String::from_utf8_lossy(&answer);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("{method} {path}: no HTTP answer"))?;
-        if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!(
-                "{method} {path}: {}",
-                head.lines().next().unwrap_or(head)
-            ));
+        stream.read_to_end(&mut answer)?;
+        if answer.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        serde_json::from_str(body).map_err(|err| fail("JSON", &err))
+        Ok(answer)
     }
+}
+
+/// The JSON body of a 200 answer.
+fn parse(method: &str, path: &str, answer: &[u8]) -> Result<serde_json::Value, String> {
+    let text = String::from_utf8_lossy(answer);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("{method} {path}: no HTTP answer"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!(
+            "{method} {path}: {}",
+            head.lines().next().unwrap_or(head)
+        ));
+    }
+    serde_json::from_str(body).map_err(|err| format!("{method} {path}: JSON: {err}"))
 }
 
 impl Drop for Mock {
