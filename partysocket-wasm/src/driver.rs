@@ -9,8 +9,8 @@ use std::task::Waker;
 
 use partysocket::web_time::Instant;
 use partysocket::{
-    CloseFrame, ConnectionState, Event, Machine, Message, Output, PartySocketOptions,
-    TransportError, TransportId,
+    CloseFrame, ConnectionState, Event, FailurePolicy, Machine, Message, Output,
+    PartySocketOptions, QueryProvider, Transmit, TransportError, TransportId,
 };
 
 use crate::diagnostics::{change, step};
@@ -36,6 +36,18 @@ pub(crate) struct Callbacks {
     pub(crate) state: Option<OnState>,
 }
 
+/// Application code the machine asked for: run after the driver's borrow is released,
+/// since it may call back into the socket.
+enum UserCall {
+    Resolve(TransportId, QueryProvider),
+    Decide {
+        transport: TransportId,
+        policy: FailurePolicy,
+        close: CloseFrame,
+        failure: Option<TransportError>,
+    },
+}
+
 /// Events waiting for the [`Events`](crate::Events) stream.
 #[derive(Debug, Default)]
 pub(crate) struct EventQueue {
@@ -51,6 +63,8 @@ pub(crate) struct Driver {
     timer: Timer,
     /// Events the machine emitted, not yet delivered.
     pending: VecDeque<Event>,
+    /// Providers and predicates to call once the borrow is released.
+    calls: Vec<UserCall>,
     dispatching: bool,
     pub(crate) callbacks: Callbacks,
     /// Dropped with the `Events` stream: then nothing is queued.
@@ -93,6 +107,7 @@ impl Driver {
                 transport: None,
                 timer,
                 pending: VecDeque::new(),
+                calls: Vec::new(),
                 dispatching: false,
                 callbacks: Callbacks::default(),
                 queue: Rc::downgrade(queue),
@@ -104,61 +119,94 @@ impl Driver {
         shared
     }
 
-    /// Carries out every output of the machine, then re-arms the timer.
+    /// Carries out every output of the machine and hands the open socket its frames
+    /// (a browser socket buffers whatever it is given), then re-arms the timer.
+    /// Application code the machine asks for is set aside for [`act`] to run.
     fn carry_out(&mut self, now: Instant) {
-        while let Some(output) = self.machine.poll_output() {
-            match output {
-                Output::Event(event) => self.pending.push_back(event),
-                Output::Connect { transport, request } => {
-                    // Dropping the previous socket detaches it: its late events never
-                    // reach the machine.
-                    self.transport = None;
-                    let listener = self.listener(transport);
-                    self.transport = Some(Transport::open(transport, &request, listener));
-                }
-                Output::ResolveQuery {
-                    transport,
-                    provider,
-                } => {
-                    let this = self.this.clone();
-                    let query = provider.resolve();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let result = query.await;
-                        if let Some(shared) = this.upgrade() {
-                            act(&shared, |driver, now| {
-                                driver.machine.handle_query_resolved(transport, result, now);
-                            });
-                        }
-                    });
-                }
-                Output::Send { transport, message } => {
-                    let sent = match self.current(transport) {
-                        Some(socket) => socket.send(&message),
-                        None => Ok(()),
-                    };
-                    if let Err(error) = sent {
-                        self.transport = None;
-                        self.machine.handle_failed(transport, error, now);
-                    }
-                }
-                // Heartbeats in the browser are messages (see `connect`): never asked.
-                Output::Ping { .. } => {}
-                Output::Close { transport, frame } => match frame {
-                    Some(frame) => {
-                        if let Some(socket) = self.current(transport) {
-                            // Keep listening: the `close` event brings the answer.
-                            socket.close(&frame);
-                        }
-                    }
-                    None => {
-                        if self.current(transport).is_some() {
-                            self.transport = None;
-                        }
-                    }
-                },
+        loop {
+            while let Some(output) = self.machine.poll_output() {
+                self.perform(output);
+            }
+            if !self.transmit(now) {
+                break;
             }
         }
         self.timer.arm(self.machine.poll_timeout(), now);
+    }
+
+    fn perform(&mut self, output: Output) {
+        match output {
+            Output::Event(event) => self.pending.push_back(event),
+            Output::Connect { transport, request } => {
+                // Dropping the previous socket detaches it: its late events never
+                // reach the machine.
+                self.transport = None;
+                let listener = self.listener(transport);
+                self.transport = Some(Transport::open(transport, &request, listener));
+            }
+            Output::ResolveQuery {
+                transport,
+                provider,
+            } => self.calls.push(UserCall::Resolve(transport, provider)),
+            Output::Decide {
+                transport,
+                policy,
+                close,
+                failure,
+            } => self.calls.push(UserCall::Decide {
+                transport,
+                policy,
+                close,
+                failure,
+            }),
+            Output::Close { transport, frame } => match frame {
+                Some(frame) => {
+                    if let Some(socket) = self.current(transport) {
+                        socket.close(&frame);
+                    }
+                }
+                None => {
+                    if self.current(transport).is_some() {
+                        self.transport = None;
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+
+    /// Pulls every frame for the open socket; true when a failure gave the machine new
+    /// outputs.
+    fn transmit(&mut self, now: Instant) -> bool {
+        let Some(id) = self
+            .transport
+            .as_ref()
+            .filter(|transport| transport.opened)
+            .map(|transport| transport.id)
+        else {
+            return false;
+        };
+        while let Some(frame) = self.machine.poll_transmit(id) {
+            let Some(socket) = self.current(id) else {
+                return false;
+            };
+            let sent = match frame {
+                Transmit::Message(message) => socket.send(&message),
+                // Keep listening: the `close` event brings the answer.
+                Transmit::Close(frame) => {
+                    socket.close(&frame);
+                    Ok(())
+                }
+                // Browsers cannot send ping frames; heartbeats are messages here.
+                _ => Ok(()),
+            };
+            if let Err(error) = sent {
+                self.transport = None;
+                self.machine.handle_failed(id, error, now);
+                return true;
+            }
+        }
+        false
     }
 
     fn current(&self, id: TransportId) -> Option<&Transport> {
@@ -284,15 +332,48 @@ impl Drop for Driver {
 /// Runs `f` on the driver with the time, carries out what the machine asks, then
 /// delivers the events.
 pub(crate) fn act<R>(shared: &SharedDriver, f: impl FnOnce(&mut Driver, Instant) -> R) -> R {
-    let result = {
+    let (result, calls) = {
         let mut driver = shared.borrow_mut();
         let now = Instant::now();
         let result = f(&mut driver, now);
         driver.carry_out(now);
-        result
+        (result, std::mem::take(&mut driver.calls))
     };
+    for call in calls {
+        run_user_call(shared, call);
+    }
     dispatch(shared);
     result
+}
+
+/// Calls a query provider or a failure policy with no borrow of the driver held, then
+/// reports the answer.
+fn run_user_call(shared: &SharedDriver, call: UserCall) {
+    match call {
+        UserCall::Resolve(transport, provider) => {
+            let query = provider.resolve();
+            let this = Rc::downgrade(shared);
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = query.await;
+                if let Some(shared) = this.upgrade() {
+                    act(&shared, |driver, now| {
+                        driver.machine.handle_query_resolved(transport, result, now);
+                    });
+                }
+            });
+        }
+        UserCall::Decide {
+            transport,
+            policy,
+            close,
+            failure,
+        } => {
+            let decision = policy.decide(&close, failure.as_ref());
+            act(shared, |driver, now| {
+                driver.machine.handle_decision(transport, decision, now);
+            });
+        }
+    }
 }
 
 /// Delivers pending events in order, outside any borrow of the driver, so callbacks may

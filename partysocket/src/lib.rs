@@ -54,11 +54,17 @@
 //! 2. After **every** call into the machine (a command, a transport fact, a timeout),
 //!    drain [`Machine::poll_output`] until it returns `None`, carrying out each
 //!    [`Output`] in order: open a transport ([`Output::Connect`]), resolve a per-attempt
-//!    query ([`Output::ResolveQuery`]), send a frame, ping, close or abort a transport,
-//!    or deliver an [`Event`] to the application.
-//! 3. Then ask [`Machine::poll_timeout`] when to wake up, and call
-//!    [`Machine::handle_timeout`] at (or after) that instant.
-//! 4. Report what transports do with the `handle_*` methods, naming the
+//!    query ([`Output::ResolveQuery`]), run the failure policy's predicate
+//!    ([`Output::Decide`]), close or abort a transport, or deliver an [`Event`] to the
+//!    application. Call application code (providers, predicates) outside any lock.
+//! 3. Whenever the open connection can take a frame, pull the next one with
+//!    [`Machine::poll_transmit`] and hand it over at once. The machine keeps every
+//!    message until it is pulled, so a connection that fails or is replaced never
+//!    holds one the machine does not know of; [`Machine::buffered_amount`] counts them.
+//! 4. Then ask [`Machine::poll_timeout`] when to wake up, re-arm the one timer from the
+//!    answer, and call [`Machine::handle_timeout`] at (or after) that instant, after
+//!    reporting what the connection has already read.
+//! 5. Report what transports do with the `handle_*` methods, naming the
 //!    [`TransportId`] from the `Connect` output. Facts about a transport the machine has
 //!    replaced are ignored, so a late callback from an old socket is harmless.
 //!
@@ -67,7 +73,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use partysocket::{Event, Machine, Message, Output, PartySocketOptions, SendOutcome};
+//! use partysocket::{Event, Machine, Message, Output, PartySocketOptions, SendOutcome, Transmit};
 //! use web_time::Instant;
 //!
 //! let options = PartySocketOptions::builder("localhost:1999")
@@ -90,10 +96,14 @@
 //! }
 //! let transport = transport.expect("the first attempt starts at once");
 //!
-//! // The driver reports that the WebSocket opened: the queue is flushed first.
+//! // The driver reports that the WebSocket opened; the queued message waits for the
+//! // driver to pull it, ahead of anything sent later.
 //! machine.handle_open(transport, None, start + Duration::from_millis(20));
-//! assert!(matches!(machine.poll_output(), Some(Output::Send { .. })));
 //! assert!(matches!(machine.poll_output(), Some(Output::Event(Event::Open { .. }))));
+//! assert_eq!(machine.send(Message::from("later")), SendOutcome::Sent);
+//! assert_eq!(machine.poll_transmit(transport), Some(Transmit::Message("hello".into())));
+//! assert_eq!(machine.poll_transmit(transport), Some(Transmit::Message("later".into())));
+//! assert_eq!(machine.poll_transmit(transport), None);
 //!
 //! // The server drops the connection without a close frame: report it, and the
 //! // machine backs off for `min_reconnection_delay` before the next attempt.
@@ -111,7 +121,9 @@ mod native;
 
 pub use crate::core::error::{Cause, Error, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
-pub use crate::core::machine::{ConnectRequest, Machine, Output, TransportId};
+pub use crate::core::machine::{
+    ConnectRequest, FAULT_GRACE, Machine, Output, Transmit, TransportId,
+};
 pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome};
 pub use crate::core::options::{OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder};
 pub use crate::core::policy::parse_retry_after;

@@ -101,22 +101,6 @@ fn a_paused_read_does_not_count_against_the_peer() {
 }
 
 #[test]
-fn requeued_messages_go_first_in_their_order() {
-    let mut h = Harness::new(options("localhost:1999"));
-    h.open();
-    let transport = h.last_transport();
-    h.fail(TransportError::Network("reset".into()));
-    // The driver gives back what it never wrote, before anything queued later.
-    h.machine
-        .requeue(transport, vec![Message::from("a"), Message::from("b")]);
-    h.send("c");
-    assert_eq!(h.machine.buffered_amount(), 3);
-    h.advance_to_next_timer();
-    h.open();
-    assert_eq!(h.sent_texts(), ["a", "b", "c"]);
-}
-
-#[test]
 fn a_resolving_query_is_dropped_on_close_timeout_and_reconnect() {
     let provider = partysocket::QueryProvider::new(|| async { Ok(partysocket::Query::new()) });
     let mut h = Harness::new(
@@ -136,33 +120,38 @@ fn a_resolving_query_is_dropped_on_close_timeout_and_reconnect() {
     assert!(h.steps.contains(&Step::Close(third, None)), "closed");
 }
 
-/// Found by the soak: a driver that gives back messages before it reports the failure
-/// (the transport still open) must see them queued, in order, together with the sends
-/// it had not polled yet, not sent again on the dying transport.
+/// The machine owns every unsent message: what the driver has not pulled when the
+/// transport fails stays queued, in order, ahead of what is sent later, and nothing is
+/// sent again on the dead transport (a soak finding of the earlier, push-style design).
 #[test]
-fn requeue_before_the_failure_keeps_the_order_and_the_unpolled_sends() {
+fn unpulled_messages_survive_a_failure_in_order() {
     let mut h = Harness::new(options("localhost:1999"));
     h.open();
     let transport = h.last_transport();
-    // The driver took "a" and "b"; "c" and "d" are still in the machine's outputs.
+    h.writable = false;
     for text in ["a", "b", "c", "d"] {
-        h.machine.send(Message::from(text));
+        assert_eq!(
+            h.machine.send(Message::from(text)),
+            partysocket::SendOutcome::Sent
+        );
     }
-    let mut taken = Vec::new();
-    while taken.len() < 2 {
-        if let Some(partysocket::Output::Send { message, .. }) = h.machine.poll_output() {
-            taken.push(message);
-        }
-    }
-    h.machine.requeue(transport, taken);
+    // The connection took "a" only.
+    assert_eq!(
+        h.machine.poll_transmit(transport),
+        Some(partysocket::Transmit::Message("a".into()))
+    );
+    assert_eq!(h.machine.buffered_amount(), 3);
     h.machine.handle_closed(transport, None, h.now);
     h.drain();
-    assert_eq!(h.machine.queued_messages(), 4);
-    assert!(
-        h.sent_texts().is_empty(),
-        "nothing re-sent on the dead transport"
+    assert_eq!(h.machine.queued_messages(), 3);
+    assert_eq!(
+        h.machine.poll_transmit(transport),
+        None,
+        "the dead transport gets nothing"
     );
+    h.machine.send(Message::from("e"));
+    h.writable = true;
     h.advance_to_next_timer();
     h.open();
-    assert_eq!(h.sent_texts(), ["a", "b", "c", "d"]);
+    assert_eq!(h.sent_texts(), ["b", "c", "d", "e"]);
 }

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use partysocket::web_time;
-use partysocket::{Machine, Message, Output, PartySocketOptions};
+use partysocket::{Machine, Message, Output, PartySocketOptions, Transmit};
 
 use crate::report::{Report, Target, per_second, ratio};
 
@@ -68,7 +68,7 @@ pub(crate) fn run(report: &mut Report) {
     );
 }
 
-/// Sends per second through an open machine: `send`, then drain `poll_output`.
+/// Sends per second through an open machine: `send`, then pull it with `poll_transmit`.
 fn machine_sends(options: &PartySocketOptions) -> f64 {
     let start = web_time::Instant::now();
     let mut machine = Machine::with_seed(options.clone(), start, 1);
@@ -78,7 +78,8 @@ fn machine_sends(options: &PartySocketOptions) -> f64 {
             transport = Some(id);
         }
     }
-    machine.handle_open(transport.expect("an attempt"), None, start);
+    let transport = transport.expect("an attempt");
+    machine.handle_open(transport, None, start);
     while machine.poll_output().is_some() {}
     let payload = Message::from("x".repeat(32));
 
@@ -86,8 +87,8 @@ fn machine_sends(options: &PartySocketOptions) -> f64 {
     let mut sent = 0usize;
     for _ in 0..SENDS {
         machine.send(payload.clone());
-        while let Some(output) = machine.poll_output() {
-            if matches!(output, Output::Send { .. }) {
+        while let Some(frame) = machine.poll_transmit(transport) {
+            if matches!(frame, Transmit::Message(_)) {
                 sent += 1;
             }
         }

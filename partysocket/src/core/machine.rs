@@ -1,6 +1,7 @@
 //! The reconnecting socket's state machine: every decision, no I/O, no clock.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::Duration;
 
 use web_time::Instant;
@@ -9,10 +10,11 @@ use super::error::{Error, OptionsError, TransportError};
 use super::event::{ConnectionState, Event, ReadyState, StopReason};
 use super::message::{CloseFrame, Message, SendOutcome};
 use super::options::{OptionsUpdate, PartySocketOptions};
-use super::policy::Decision;
+use super::policy::{Decision, FailurePolicy};
 use super::query::{Query, QueryProvider, QuerySource};
-use super::queue::Outbox;
+use super::queue::{Outbox, Pushed};
 use super::rng::Rng;
+use super::timers::{Timer, Timers};
 use super::url::redact_url;
 
 /// Names one transport (one WebSocket connection attempt). Facts about a transport the
@@ -27,8 +29,9 @@ impl TransportId {
     }
 }
 
-/// What the driver opens for an attempt.
-#[derive(Debug, Clone, PartialEq)]
+/// What the driver opens for an attempt. Its `Debug` shows header names and query keys
+/// but not their values (tokens).
+#[derive(Clone, PartialEq)]
 pub struct ConnectRequest {
     /// The WebSocket URL, `_pk` and query included.
     pub url: String,
@@ -40,12 +43,36 @@ pub struct ConnectRequest {
     pub max_message_size: Option<usize>,
 }
 
+/// The stand-in for a secret in `Debug` output.
+pub(crate) const REDACTED: &str = "REDACTED";
+
+impl fmt::Debug for ConnectRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), REDACTED))
+            .collect();
+        f.debug_struct("ConnectRequest")
+            .field("url", &redact_url(&self.url))
+            .field("protocols", &self.protocols)
+            .field("headers", &headers)
+            .field("max_message_size", &self.max_message_size)
+            .finish()
+    }
+}
+
 /// Work for the driver, in order. Drain with [`Machine::poll_output`] until `None`
 /// after every call that changes the machine.
+///
+/// Frames for a connection are not outputs: the driver pulls them with
+/// [`Machine::poll_transmit`] when the connection can take them.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Output {
     /// Resolve the per-attempt query, then report it with
-    /// [`Machine::handle_query_resolved`].
+    /// [`Machine::handle_query_resolved`]. Call the provider without holding any lock
+    /// the provider's code could need (it may call back into the socket).
     ResolveQuery {
         /// The attempt.
         transport: TransportId,
@@ -60,40 +87,52 @@ pub enum Output {
         /// Where and how to connect.
         request: ConnectRequest,
     },
-    /// Send a message on the open transport.
-    Send {
-        /// The transport.
-        transport: TransportId,
-        /// The message.
-        message: Message,
-    },
-    /// Send a protocol-level ping on the open transport.
-    Ping {
-        /// The transport.
-        transport: TransportId,
-    },
-    /// Close the transport: with `Some(frame)`, send that close frame and report the
-    /// server's answer with [`Machine::handle_closed`]; with `None`, drop it at once and
-    /// report nothing more.
+    /// The machine is done with the transport: with `Some(frame)`, send that close frame
+    /// and let the connection finish on its own (bounded by the close timeout); with
+    /// `None`, drop it at once. Report nothing more about it either way.
     Close {
         /// The transport.
         transport: TransportId,
         /// The close frame to send, or `None` to abort.
         frame: Option<CloseFrame>,
     },
+    /// Run the failure policy (it holds the application's
+    /// `should_reconnect_on_close` predicate) on how a connection ended, outside any
+    /// lock, and report the result with [`Machine::handle_decision`].
+    Decide {
+        /// The transport that ended.
+        transport: TransportId,
+        /// The policy to ask.
+        policy: FailurePolicy,
+        /// How it ended.
+        close: CloseFrame,
+        /// Why, when it failed rather than closed.
+        failure: Option<TransportError>,
+    },
     /// Deliver an event to the application.
     Event(Event),
 }
 
-#[derive(Debug, Clone)]
-struct Liveness {
-    ping_at: Instant,
-    dead_at: Option<Instant>,
+/// A frame for the connection, pulled with [`Machine::poll_transmit`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Transmit {
+    /// A data message.
+    Message(Message),
+    /// A protocol-level ping (the heartbeat).
+    Ping,
+    /// The close frame of a graceful close: the last frame; report the server's answer
+    /// with [`Machine::handle_closed`].
+    Close(CloseFrame),
 }
 
 /// Why an attempt cannot start when an update removed the room. A plain string: the
 /// `Display` of `OptionsError` would pull float formatting into browser builds.
 const NO_DESTINATION: &str = "either room or base_path must be set to connect";
+
+/// How long a connection whose peer broke the protocol stays open for writing, so that
+/// what the application sends in answer to the messages before the fault goes out on it.
+pub const FAULT_GRACE: Duration = Duration::from_secs(1);
 
 /// Output slots kept allocated between bursts.
 const OUTPUTS_KEPT: usize = 64;
@@ -126,26 +165,32 @@ enum Phase {
     },
     Open {
         transport: TransportId,
-        stable_at: Option<Instant>,
-        liveness: Option<Liveness>,
-        /// Set while the driver has bytes it cannot write: the connection is presumed
-        /// dead when nothing is written by then.
-        write_deadline: Option<Instant>,
-        /// The driver stopped reading (the application is behind on events): silence
-        /// from the peer proves nothing, so the heartbeat waits.
-        read_paused: bool,
+        timers: Timers,
+        /// A heartbeat ping waits to be pulled.
+        ping_due: bool,
+        /// The peer broke the protocol: the connection ends at [`Timer::End`] or when
+        /// the driver reports the application caught up.
+        fault: Option<TransportError>,
     },
     Closing {
         transport: TransportId,
         deadline: Instant,
         frame: CloseFrame,
+        /// The close frame was pulled: only the server's answer is awaited.
+        frame_sent: bool,
+    },
+    /// A connection ended and the failure policy's predicate is being asked.
+    Deciding {
+        transport: TransportId,
+        close: CloseFrame,
+        failure: Option<TransportError>,
     },
 }
 
 /// The sans-IO reconnecting socket.
 ///
-/// See the [crate documentation](crate#the-sans-io-core) for the calling contract.
-#[derive(Debug)]
+/// See the [crate documentation](crate#the-sans-io-core) for the calling contract. Its
+/// `Debug` leaves out query values and header values.
 pub struct Machine {
     options: PartySocketOptions,
     rng: Rng,
@@ -155,11 +200,26 @@ pub struct Machine {
     retry: i64,
     should_reconnect: bool,
     next_transport: u64,
+    /// Every message not yet handed to a connection, in order.
     outbox: Outbox,
     outputs: VecDeque<Output>,
     url: Option<String>,
     protocol: Option<String>,
     warned_send_after_close: bool,
+}
+
+impl fmt::Debug for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Machine")
+            .field("state", &self.connection_state())
+            .field("retry_count", &self.retry_count())
+            .field("room_url", &self.room_url())
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("queued_messages", &self.outbox.len())
+            .field("buffered_amount", &self.outbox.bytes())
+            .field("outputs", &self.outputs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Machine {
@@ -206,113 +266,161 @@ impl Machine {
     pub fn poll_output(&mut self) -> Option<Output> {
         let output = self.outputs.pop_front();
         if output.is_none() && self.outputs.capacity() > OUTPUTS_KEPT {
-            // A burst (a long queue flushed on open) must not pin its peak.
+            // A burst must not pin its peak.
             self.outputs = VecDeque::new();
         }
         output
     }
 
+    /// The next frame for `transport`, or `None` when it has nothing to send (or is
+    /// not the connection in use).
+    ///
+    /// Call it only when the connection can take a frame now, and hand the frame over
+    /// at once: a message stays the machine's until it is pulled, so a connection that
+    /// fails, is replaced or closes never holds a message the machine does not know of.
+    /// What was pulled is in flight, and is lost if the connection dies before the
+    /// peer has it. A heartbeat ping comes before queued messages; during a graceful
+    /// close the messages sent before `close()` come first, then the close frame.
+    pub fn poll_transmit(&mut self, transport: TransportId) -> Option<Transmit> {
+        match &mut self.phase {
+            Phase::Open {
+                transport: current,
+                ping_due,
+                ..
+            } if *current == transport => {
+                if std::mem::take(ping_due) {
+                    return Some(match self.options.heartbeat.as_ref()?.ping.clone() {
+                        Some(message) => Transmit::Message(message),
+                        None => Transmit::Ping,
+                    });
+                }
+                self.outbox.pop().map(Transmit::Message)
+            }
+            Phase::Closing {
+                transport: current,
+                frame,
+                frame_sent,
+                ..
+            } if *current == transport => {
+                if let Some(message) = self.outbox.pop() {
+                    return Some(Transmit::Message(message));
+                }
+                if std::mem::replace(frame_sent, true) {
+                    return None;
+                }
+                Some(Transmit::Close(frame.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has a frame for `transport`.
+    pub fn wants_transmit(&self, transport: TransportId) -> bool {
+        match &self.phase {
+            Phase::Open {
+                transport: current,
+                ping_due,
+                ..
+            } => *current == transport && (*ping_due || self.outbox.has_poppable()),
+            Phase::Closing {
+                transport: current,
+                frame_sent,
+                ..
+            } => *current == transport && (!*frame_sent || self.outbox.has_poppable()),
+            _ => false,
+        }
+    }
+
     /// When the driver must call [`handle_timeout`](Self::handle_timeout) next, or
-    /// `None` when no timer is running. Ask again after every call into the machine.
+    /// `None` when no timer is running. Ask again after every call into the machine
+    /// (a command, a fact, a timeout), and re-arm the driver's timer from the answer.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
-            Phase::Stopped(_) => None,
+            Phase::Stopped(_) | Phase::Deciding { .. } => None,
             Phase::BackingOff { retry_at } => Some(*retry_at),
             Phase::Resolving { deadline, .. }
             | Phase::Connecting { deadline, .. }
             | Phase::Closing { deadline, .. } => Some(*deadline),
-            Phase::Open {
-                stable_at,
-                liveness,
-                write_deadline,
-                read_paused,
-                ..
-            } => {
-                let heartbeat = liveness
-                    .as_ref()
-                    .filter(|_| !*read_paused)
-                    .map(|l| l.dead_at.unwrap_or(l.ping_at));
-                [*stable_at, heartbeat, *write_deadline]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            }
+            Phase::Open { timers, .. } => timers.next(),
         }
     }
 
     /// Fires every timer due at `now`: backoff ends, connection and close timeouts,
-    /// the minimum-uptime reset, heartbeat pings and their deadlines.
+    /// the minimum-uptime reset, heartbeat pings and their deadlines, the write
+    /// timeout. Report what the connection has already read first: a pong waiting in
+    /// the socket's buffer is not a missed pong.
     pub fn handle_timeout(&mut self, now: Instant) {
-        match self.phase.clone() {
-            Phase::Stopped(_) => {}
+        match &self.phase {
+            Phase::Stopped(_) | Phase::Deciding { .. } => {}
             Phase::BackingOff { retry_at } => {
-                if now >= retry_at {
+                if now >= *retry_at {
                     self.start_attempt(now);
                 }
             }
             Phase::Resolving { deadline, .. } | Phase::Connecting { deadline, .. } => {
-                if now >= deadline {
+                if now >= *deadline {
                     let timeout = TransportError::Timeout(self.options.connection_timeout);
                     self.fail_current(now, timeout, true);
                 }
             }
-            Phase::Open {
-                transport,
-                stable_at,
-                liveness,
-                write_deadline,
-                read_paused,
-            } => {
-                if write_deadline.is_some_and(|at| now >= at) {
-                    let timeout = TransportError::WriteTimeout(self.write_timeout());
-                    self.fail_current(now, timeout, true);
-                    return;
-                }
-                let mut stable_at = stable_at;
-                if stable_at.is_some_and(|at| now >= at) {
-                    tracing::debug!("connection stable: retry count reset");
-                    self.retry = 0;
-                    stable_at = None;
-                }
-                let mut liveness = liveness;
-                if let (Some(live), Some(heartbeat), false) =
-                    (&mut liveness, self.options.heartbeat.clone(), read_paused)
-                {
-                    if live.dead_at.is_some_and(|at| now >= at) {
-                        self.fail_current(
-                            now,
-                            TransportError::HeartbeatTimeout(heartbeat.timeout),
-                            true,
-                        );
-                        return;
-                    }
-                    if live.dead_at.is_none() && now >= live.ping_at {
-                        live.dead_at = Some(later(now, heartbeat.timeout));
-                        self.outputs.push_back(match heartbeat.ping {
-                            Some(message) => Output::Send { transport, message },
-                            None => Output::Ping { transport },
-                        });
-                    }
-                }
-                self.phase = Phase::Open {
-                    transport,
-                    stable_at,
-                    liveness,
-                    write_deadline,
-                    read_paused,
-                };
-            }
+            Phase::Open { .. } => self.open_timers_due(now),
             Phase::Closing {
                 transport,
                 deadline,
                 frame,
+                ..
             } => {
-                if now >= deadline {
+                if now >= *deadline {
+                    let (transport, frame) = (*transport, frame.clone());
                     self.outputs.push_back(Output::Close {
                         transport,
                         frame: None,
                     });
                     self.finish_close(frame, false);
+                }
+            }
+        }
+    }
+
+    fn open_timers_due(&mut self, now: Instant) {
+        let heartbeat = self.options.heartbeat.clone();
+        loop {
+            let Phase::Open {
+                timers,
+                ping_due,
+                fault,
+                ..
+            } = &mut self.phase
+            else {
+                return;
+            };
+            let Some(timer) = timers.take_expired(now) else {
+                return;
+            };
+            match timer {
+                Timer::End => {
+                    let error = fault
+                        .take()
+                        .unwrap_or_else(|| TransportError::Protocol("protocol error".into()));
+                    self.fail_current(now, error, true);
+                }
+                Timer::Write => {
+                    let timeout = TransportError::WriteTimeout(self.write_timeout());
+                    self.fail_current(now, timeout, true);
+                }
+                Timer::Dead => {
+                    let timeout = heartbeat.as_ref().map_or(Duration::ZERO, |h| h.timeout);
+                    self.fail_current(now, TransportError::HeartbeatTimeout(timeout), true);
+                }
+                Timer::Stable => {
+                    tracing::debug!("connection stable: retry count reset");
+                    self.retry = 0;
+                }
+                Timer::Ping => {
+                    if let Some(heartbeat) = &heartbeat {
+                        *ping_due = true;
+                        timers.set(Timer::Dead, later(now, heartbeat.timeout));
+                    }
                 }
             }
         }
@@ -345,28 +453,26 @@ impl Machine {
     }
 
     /// Reports that `transport` opened, with the subprotocol the server chose. Queued
-    /// messages are flushed to it before the [`Event::Open`].
+    /// messages are ready to be pulled (ahead of anything sent from now on) before the
+    /// [`Event::Open`] is delivered.
     pub fn handle_open(&mut self, transport: TransportId, protocol: Option<String>, now: Instant) {
         if !matches!(self.phase, Phase::Connecting { transport: t, .. } if t == transport) {
             return;
         }
-        let liveness = self.options.heartbeat.as_ref().map(|heartbeat| Liveness {
-            ping_at: later(now, heartbeat.interval),
-            dead_at: None,
-        });
+        let mut timers = Timers::default();
+        timers.set(Timer::Stable, later(now, self.options.min_uptime));
+        if let Some(heartbeat) = &self.options.heartbeat {
+            timers.set(Timer::Ping, later(now, heartbeat.interval));
+        }
         self.phase = Phase::Open {
             transport,
-            stable_at: Some(later(now, self.options.min_uptime)),
-            liveness,
-            write_deadline: None,
-            read_paused: false,
+            timers,
+            ping_due: false,
+            fault: None,
         };
         self.protocol = protocol.clone();
-        for message in self.outbox.drain() {
-            self.outputs.push_back(Output::Send { transport, message });
-        }
         let url = self.url.clone().unwrap_or_default();
-        tracing::info!(url = %redact_url(&url), "connection open");
+        tracing::info!(url = %redact_url(&url), queued = self.outbox.len(), "connection open");
         self.emit(Event::Open { url, protocol });
         self.emit_state();
     }
@@ -393,29 +499,30 @@ impl Machine {
     }
 
     /// Reports that `transport` closed: `Some(frame)` when the server sent a close
-    /// frame, `None` when the connection ended without one.
+    /// frame (or answered ours), `None` when the connection ended without one.
     pub fn handle_closed(
         &mut self,
         transport: TransportId,
         frame: Option<CloseFrame>,
         now: Instant,
     ) {
-        match self.phase.clone() {
+        match &self.phase {
             Phase::Closing {
                 transport: t,
                 frame: ours,
                 ..
-            } if t == transport => {
+            } if *t == transport => {
                 let was_clean = frame.is_some();
+                let ours = ours.clone();
                 self.finish_close(frame.unwrap_or(ours), was_clean);
             }
             Phase::Connecting { transport: t, .. } | Phase::Open { transport: t, .. }
-                if t == transport =>
+                if *t == transport =>
             {
                 let was_clean = frame.is_some();
                 let close = frame.unwrap_or_else(|| CloseFrame::abnormal(""));
                 tracing::info!(code = close.code, reason = %close.reason, was_clean, "connection closed");
-                self.connection_ended(now, close, was_clean, None, true);
+                self.connection_ended(now, transport, close, was_clean, None, true);
             }
             _ => {}
         }
@@ -424,21 +531,94 @@ impl Machine {
     /// Reports that `transport` failed: the handshake was refused, the network or TLS
     /// failed, or the peer broke the protocol.
     pub fn handle_failed(&mut self, transport: TransportId, error: TransportError, now: Instant) {
-        match self.phase.clone() {
+        match &self.phase {
             Phase::Closing {
                 transport: t,
                 frame,
                 ..
-            } if t == transport => self.finish_close(frame, false),
+            } if *t == transport => {
+                let frame = frame.clone();
+                self.finish_close(frame, false);
+            }
             Phase::Resolving { transport: t, .. }
             | Phase::Connecting { transport: t, .. }
             | Phase::Open { transport: t, .. }
-                if t == transport =>
+                if *t == transport =>
             {
                 self.fail_current(now, error, false);
             }
             _ => {}
         }
+    }
+
+    /// Reports that the peer of the open `transport` broke the protocol after messages
+    /// the application may not have seen yet. The connection stays open for writing,
+    /// so that answers to those messages go out on it, until the driver reports
+    /// [`handle_caught_up`](Self::handle_caught_up) or [`FAULT_GRACE`] passes; then it
+    /// fails with `error`. Read nothing more from it meanwhile.
+    pub fn handle_peer_fault(
+        &mut self,
+        transport: TransportId,
+        error: TransportError,
+        now: Instant,
+    ) {
+        match &mut self.phase {
+            Phase::Open {
+                transport: t,
+                timers,
+                fault,
+                ..
+            } if *t == transport => {
+                if fault.is_none() {
+                    tracing::debug!(%error, "peer fault: answering what came before it first");
+                    *fault = Some(error);
+                    *timers = Timers::default();
+                    timers.set(Timer::End, later(now, FAULT_GRACE));
+                }
+            }
+            _ => self.handle_failed(transport, error, now),
+        }
+    }
+
+    /// Reports that the application has taken every event of `transport` and that the
+    /// driver wrote everything pulled for it: a connection kept open after a
+    /// [peer fault](Self::handle_peer_fault) ends now.
+    pub fn handle_caught_up(&mut self, transport: TransportId, now: Instant) {
+        if let Phase::Open {
+            transport: t,
+            fault,
+            ..
+        } = &mut self.phase
+        {
+            if *t == transport {
+                if let Some(error) = fault.take() {
+                    self.fail_current(now, error, true);
+                }
+            }
+        }
+    }
+
+    /// Whether the open `transport` is kept only to answer what came before a peer
+    /// fault (read nothing more from it).
+    pub fn is_faulted(&self, transport: TransportId) -> bool {
+        matches!(&self.phase, Phase::Open { transport: t, fault: Some(_), .. } if *t == transport)
+    }
+
+    /// Reports the failure policy's answer for `transport`, asked by [`Output::Decide`].
+    pub fn handle_decision(&mut self, transport: TransportId, decision: Decision, now: Instant) {
+        let Phase::Deciding {
+            transport: t,
+            close,
+            failure,
+        } = &self.phase
+        else {
+            return;
+        };
+        if *t != transport {
+            return;
+        }
+        let (close, failure) = (close.clone(), failure.clone());
+        self.apply_decision(now, decision, close, failure);
     }
 
     /// Reports that the driver holds bytes for `transport` that it cannot write (the
@@ -452,12 +632,13 @@ impl Machine {
         let timeout = self.write_timeout();
         if let Phase::Open {
             transport: current,
-            write_deadline,
+            timers,
+            fault: None,
             ..
         } = &mut self.phase
         {
-            if *current == transport && write_deadline.is_none() {
-                *write_deadline = Some(later(now, timeout));
+            if *current == transport && !timers.is_running(Timer::Write) {
+                timers.set(Timer::Write, later(now, timeout));
             }
         }
     }
@@ -467,12 +648,12 @@ impl Machine {
     pub fn handle_write_progress(&mut self, transport: TransportId) {
         if let Phase::Open {
             transport: current,
-            write_deadline,
+            timers,
             ..
         } = &mut self.phase
         {
             if *current == transport {
-                *write_deadline = None;
+                timers.stop(Timer::Write);
             }
         }
     }
@@ -481,91 +662,46 @@ impl Machine {
     /// `transport`, e.g. because the application's event queue is full. While paused
     /// the heartbeat neither pings nor declares the peer dead; on resume it starts over.
     pub fn handle_read_paused(&mut self, transport: TransportId, paused: bool, now: Instant) {
-        let heartbeat = self.options.heartbeat.clone();
+        let interval = self.options.heartbeat.as_ref().map(|h| h.interval);
         if let Phase::Open {
             transport: current,
-            liveness,
-            read_paused,
+            timers,
             ..
         } = &mut self.phase
         {
-            if *current != transport || *read_paused == paused {
+            if *current != transport || timers.read_paused() == paused {
                 return;
             }
-            *read_paused = paused;
-            if let (false, Some(live), Some(heartbeat)) = (paused, liveness, heartbeat) {
-                live.ping_at = later(now, heartbeat.interval);
-                live.dead_at = None;
+            timers.set_read_paused(paused);
+            if let (false, Some(interval)) = (paused, interval) {
+                timers.set(Timer::Ping, later(now, interval));
+                timers.stop(Timer::Dead);
             }
-        }
-    }
-
-    /// Gives back messages the driver took from [`Output::Send`] for `transport` but
-    /// never wrote, because that transport failed or is being dropped. They go back to
-    /// the front of the queue, oldest first, followed by the sends for `transport` the
-    /// driver has not polled yet, and ahead of anything queued since; they are sent
-    /// when the next connection opens (the queue's caps do not apply: they were
-    /// accepted).
-    ///
-    /// Call it before reporting the transport's end, or while carrying out its
-    /// [`Output::Close`].
-    pub fn requeue(&mut self, transport: TransportId, mut messages: Vec<Message>) {
-        if self
-            .outputs
-            .iter()
-            .any(|output| matches!(output, Output::Send { transport: t, .. } if *t == transport))
-        {
-            let mut kept = VecDeque::with_capacity(self.outputs.len());
-            for output in self.outputs.drain(..) {
-                match output {
-                    Output::Send {
-                        transport: t,
-                        message,
-                    } if t == transport => messages.push(message),
-                    other => kept.push_back(other),
-                }
-            }
-            self.outputs = kept;
-        }
-        if messages.is_empty() {
-            return;
-        }
-        tracing::debug!(count = messages.len(), "re-queued unwritten messages");
-        match self.phase {
-            // A newer connection is already open (the driver reported late): send them
-            // now, in order, rather than hold them.
-            Phase::Open {
-                transport: open, ..
-            } if open != transport => {
-                for message in messages {
-                    self.outputs.push_back(Output::Send {
-                        transport: open,
-                        message,
-                    });
-                }
-            }
-            _ => self.outbox.requeue(messages),
         }
     }
 
     // ----- application commands --------------------------------------------------------
 
-    /// Sends `message` now when open, else queues it for the next connection.
+    /// Sends `message` on the open connection (it waits in the machine until the driver
+    /// pulls it), else queues it for the next connection.
     pub fn send(&mut self, message: Message) -> SendOutcome {
         self.send_inner(message, None)
     }
 
-    /// Like [`send`](Self::send), but while disconnected a queued message with the same
-    /// `key` is replaced, so only the latest per key (a position, a cursor) is sent on
-    /// reconnect.
+    /// Like [`send`](Self::send), but an unsent message with the same `key` (queued
+    /// while disconnected, or not yet pulled by a slow connection) is replaced, so only
+    /// the latest per key (a position, a cursor) goes out.
     pub fn send_coalesced(&mut self, key: impl Into<String>, message: Message) -> SendOutcome {
         self.send_inner(message, Some(key.into()))
     }
 
     fn send_inner(&mut self, message: Message, key: Option<String>) -> SendOutcome {
-        if let Phase::Open { transport, .. } = self.phase {
-            self.outputs.push_back(Output::Send { transport, message });
-            return SendOutcome::Sent;
+        if matches!(self.phase, Phase::Open { .. }) {
+            return if self.outbox.push_open(message, key) {
+                SendOutcome::Coalesced
+            } else {
+                SendOutcome::Sent
+            };
         }
         if matches!(self.phase, Phase::Stopped(StopReason::ClosedByApp))
             && !self.warned_send_after_close
@@ -575,7 +711,7 @@ impl Machine {
                 "send() was called after close(): the message is queued and is only delivered if reconnect() is called"
             );
         }
-        let (outcome, evicted) = self.outbox.push(message, key);
+        let Pushed { outcome, evicted } = self.outbox.push(message, key);
         if !evicted.is_empty() {
             tracing::warn!(
                 count = evicted.len(),
@@ -586,13 +722,15 @@ impl Machine {
         outcome
     }
 
-    /// Closes the connection with `frame` and stops reconnecting. Queued messages stay
-    /// queued for a later `reconnect()`.
+    /// Closes the connection with `frame` and stops reconnecting.
     ///
-    /// An open connection is closed gracefully: the state is
-    /// [`ConnectionState::Closing`] until the server answers or `close_timeout` passes,
-    /// then [`Event::Close`] reports how it ended. A connection still in its handshake
-    /// is dropped and reported closed at once. Closing a closed socket does nothing.
+    /// An open connection is closed gracefully: the messages sent before this call go
+    /// out first, then the close frame; the state is [`ConnectionState::Closing`] until
+    /// the server answers or `close_timeout` passes, then [`Event::Close`] reports how
+    /// it ended. Whatever the connection had not taken by then stays queued, in order,
+    /// for a later `reconnect()`, as does everything sent after this call. A connection
+    /// still in its handshake is dropped and reported closed at once. Closing a closed
+    /// socket does nothing.
     ///
     /// # Errors
     ///
@@ -606,39 +744,41 @@ impl Machine {
             return Err(Error::CloseReasonTooLong(frame.reason.len()));
         }
         self.should_reconnect = false;
-        match self.phase.clone() {
+        match &self.phase {
             Phase::Stopped(_) | Phase::Closing { .. } => return Ok(()),
             Phase::Open { transport, .. } => {
-                self.outputs.push_back(Output::Close {
-                    transport,
-                    frame: Some(frame.clone()),
-                });
+                let transport = *transport;
+                self.outbox.limit_to_queued();
                 self.phase = Phase::Closing {
                     transport,
                     deadline: later(now, self.options.close_timeout),
                     frame,
+                    frame_sent: false,
                 };
                 self.emit_state();
             }
             Phase::Connecting { transport, .. } => {
+                let transport = *transport;
                 self.abandon(transport, frame);
                 self.stop(StopReason::ClosedByApp);
             }
             Phase::Resolving { transport, .. } => {
+                let transport = *transport;
                 self.outputs.push_back(Output::Close {
                     transport,
                     frame: None,
                 });
                 self.stop(StopReason::ClosedByApp);
             }
-            Phase::BackingOff { .. } => self.stop(StopReason::ClosedByApp),
+            Phase::BackingOff { .. } | Phase::Deciding { .. } => self.stop(StopReason::ClosedByApp),
         }
         Ok(())
     }
 
     /// Connects now: resets the retry count, re-enables reconnection (also after
     /// `close()`, retries exhausted or a policy stop), replaces an open or pending
-    /// connection, and cuts short a backoff wait.
+    /// connection, and cuts short a backoff wait. Messages the replaced connection had
+    /// not taken stay queued, in order, for the new one.
     ///
     /// # Errors
     ///
@@ -650,9 +790,11 @@ impl Machine {
         self.should_reconnect = true;
         self.warned_send_after_close = false;
         self.retry = -1;
+        self.outbox.unlimit();
         let replaced = CloseFrame::normal();
-        match self.phase.clone() {
+        match &self.phase {
             Phase::Open { transport, .. } => {
+                let transport = *transport;
                 self.outputs.push_back(Output::Close {
                     transport,
                     frame: Some(replaced.clone()),
@@ -662,22 +804,32 @@ impl Machine {
                     was_clean: false,
                 });
             }
-            Phase::Connecting { transport, .. } => self.abandon(transport, replaced),
+            Phase::Connecting { transport, .. } => {
+                let transport = *transport;
+                self.abandon(transport, replaced);
+            }
             Phase::Closing {
                 transport, frame, ..
-            } => self.abandon(transport, frame),
-            Phase::Resolving { transport, .. } => self.outputs.push_back(Output::Close {
-                transport,
-                frame: None,
-            }),
-            Phase::BackingOff { .. } | Phase::Stopped(_) => {}
+            } => {
+                let (transport, frame) = (*transport, frame.clone());
+                self.abandon(transport, frame);
+            }
+            Phase::Resolving { transport, .. } => {
+                let transport = *transport;
+                self.outputs.push_back(Output::Close {
+                    transport,
+                    frame: None,
+                });
+            }
+            Phase::BackingOff { .. } | Phase::Stopped(_) | Phase::Deciding { .. } => {}
         }
         self.next_attempt(now, None);
         Ok(())
     }
 
     /// Changes the destination or credentials for the next connection; the current
-    /// connection is kept (call [`reconnect`](Self::reconnect) to use them now).
+    /// connection and every unsent message are kept (call
+    /// [`reconnect`](Self::reconnect) to use them now).
     ///
     /// # Errors
     ///
@@ -687,7 +839,7 @@ impl Machine {
         Ok(())
     }
 
-    /// Removes and returns every queued message, oldest first.
+    /// Removes and returns every unsent message, oldest first.
     pub fn drain_queue(&mut self) -> Vec<Message> {
         self.outbox.drain()
     }
@@ -729,9 +881,11 @@ impl Machine {
                 attempt: self.retry_count(),
                 retry_at: *retry_at,
             },
-            Phase::Resolving { .. } | Phase::Connecting { .. } => ConnectionState::Connecting {
-                attempt: self.retry_count(),
-            },
+            Phase::Resolving { .. } | Phase::Connecting { .. } | Phase::Deciding { .. } => {
+                ConnectionState::Connecting {
+                    attempt: self.retry_count(),
+                }
+            }
             Phase::Open { .. } => ConnectionState::Open,
             Phase::Closing { .. } => ConnectionState::Closing,
         }
@@ -753,12 +907,13 @@ impl Machine {
         self.should_reconnect
     }
 
-    /// Bytes of payload waiting in the queue.
+    /// Bytes of payload not yet handed to a connection: queued while disconnected, or
+    /// waiting for the open connection to take them. UTF-8 bytes for text.
     pub fn buffered_amount(&self) -> usize {
         self.outbox.bytes()
     }
 
-    /// Messages waiting in the queue.
+    /// Messages not yet handed to a connection.
     pub fn queued_messages(&self) -> usize {
         self.outbox.len()
     }
@@ -770,7 +925,7 @@ impl Machine {
             | Phase::Connecting { transport, .. }
             | Phase::Open { transport, .. }
             | Phase::Closing { transport, .. } => Some(transport),
-            Phase::Stopped(_) | Phase::BackingOff { .. } => None,
+            Phase::Stopped(_) | Phase::BackingOff { .. } | Phase::Deciding { .. } => None,
         }
     }
 
@@ -793,6 +948,7 @@ impl Machine {
 
     fn stop(&mut self, reason: StopReason) {
         self.should_reconnect = false;
+        self.outbox.unlimit();
         self.phase = Phase::Stopped(reason);
         self.emit_state();
     }
@@ -813,6 +969,7 @@ impl Machine {
         tracing::info!(
             code = frame.code,
             was_clean,
+            unsent = self.outbox.len(),
             "connection closed by the application"
         );
         self.emit(Event::Close { frame, was_clean });
@@ -821,9 +978,10 @@ impl Machine {
 
     /// Inbound traffic on the open `transport`: proves liveness. False when stale.
     fn saw_traffic(&mut self, transport: TransportId, now: Instant) -> bool {
+        let interval = self.options.heartbeat.as_ref().map(|h| h.interval);
         let Phase::Open {
             transport: current,
-            liveness,
+            timers,
             ..
         } = &mut self.phase
         else {
@@ -832,9 +990,11 @@ impl Machine {
         if *current != transport {
             return false;
         }
-        if let (Some(live), Some(heartbeat)) = (liveness, &self.options.heartbeat) {
-            live.ping_at = later(now, heartbeat.interval);
-            live.dead_at = None;
+        if let Some(interval) = interval {
+            if timers.is_running(Timer::Ping) || timers.is_running(Timer::Dead) {
+                timers.set(Timer::Ping, later(now, interval));
+                timers.stop(Timer::Dead);
+            }
         }
         true
     }
@@ -942,6 +1102,7 @@ impl Machine {
         self.emit(Event::Error(error.clone()));
         self.connection_ended(
             now,
+            transport,
             CloseFrame::abnormal(""),
             false,
             Some(error),
@@ -950,33 +1111,63 @@ impl Machine {
     }
 
     /// A connection (or attempt) ended without the application asking: report it, then
-    /// reconnect or stop as the failure policy decides.
+    /// reconnect or stop as the failure policy decides. A policy with an application
+    /// predicate is asked through [`Output::Decide`], so that no application code runs
+    /// inside the machine (or under a driver's lock).
     fn connection_ended(
         &mut self,
         now: Instant,
+        transport: TransportId,
         close: CloseFrame,
         was_clean: bool,
         failure: Option<TransportError>,
         had_handshake: bool,
     ) {
-        let decision = if had_handshake {
+        if had_handshake {
             self.emit(Event::Close {
                 frame: close.clone(),
                 was_clean,
             });
-            self.options.failure_policy.decide(&close, failure.as_ref())
-        } else {
-            Decision::Reconnect
-        };
+        }
         if !self.should_reconnect {
             self.stop(StopReason::ClosedByApp);
             return;
         }
+        if !had_handshake {
+            self.apply_decision(now, Decision::Reconnect, close, failure);
+            return;
+        }
+        let policy = &self.options.failure_policy;
+        if policy.has_predicate() {
+            self.outputs.push_back(Output::Decide {
+                transport,
+                policy: policy.clone(),
+                close: close.clone(),
+                failure: failure.clone(),
+            });
+            self.phase = Phase::Deciding {
+                transport,
+                close,
+                failure,
+            };
+        } else {
+            let decision = policy.decide(&close, failure.as_ref());
+            self.apply_decision(now, decision, close, failure);
+        }
+    }
+
+    fn apply_decision(
+        &mut self,
+        now: Instant,
+        decision: Decision,
+        close: CloseFrame,
+        failure: Option<TransportError>,
+    ) {
         match decision {
             Decision::Reconnect => self.next_attempt(now, None),
             Decision::ReconnectAfter(wait) => self.next_attempt(now, Some(wait)),
             Decision::Stop => {
-                tracing::warn!(code = close.code, "failure policy: not reconnecting");
+                tracing::warn!(code = close.code, failure = ?failure.as_ref().map(ToString::to_string), "failure policy: not reconnecting");
                 self.stop(StopReason::GaveUp { close, failure });
             }
         }

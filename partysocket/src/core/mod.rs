@@ -12,4 +12,5 @@ pub(crate) mod policy;
 pub(crate) mod query;
 pub(crate) mod queue;
 pub(crate) mod rng;
+pub(crate) mod timers;
 pub(crate) mod url;

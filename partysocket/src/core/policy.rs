@@ -31,7 +31,11 @@ pub enum Decision {
 ///
 /// - runs the [`should_reconnect_on_close`](Self::should_reconnect_on_close) predicate
 ///   (when set) on every close, including the `1006` reported for failed attempts;
-/// - stops on handshake status 401 and 403 (credentials will not fix themselves);
+/// - stops on a handshake answered with a 4xx status other than 408 and 429 (bad
+///   credentials, a party or room the server does not have, a malformed request: no
+///   retry will fix them), with the status in the stop reason;
+/// - stops on a local error that would repeat on every attempt (an invalid URL or
+///   header: [`TransportError::InvalidUrl`]);
 /// - on 429 and 503 waits at least the server's `Retry-After` (capped by
 ///   [`max_retry_after`](Self::max_retry_after), 5 minutes by default);
 /// - reconnects on everything else.
@@ -46,7 +50,7 @@ pub struct FailurePolicy {
 impl Default for FailurePolicy {
     fn default() -> Self {
         FailurePolicy {
-            stop_statuses: vec![401, 403],
+            stop_statuses: (400..500).filter(|s| *s != 408 && *s != 429).collect(),
             retry_after_statuses: vec![429, 503],
             max_retry_after: Duration::from_secs(300),
             close_filter: None,
@@ -66,7 +70,9 @@ impl fmt::Debug for FailurePolicy {
 }
 
 impl FailurePolicy {
-    /// Upstream's behaviour: retry every failure, whatever the handshake status.
+    /// Upstream's behaviour: retry every failure, whatever the handshake status. A
+    /// local error that would repeat on every attempt ([`TransportError::InvalidUrl`])
+    /// still stops.
     pub fn always_reconnect() -> Self {
         FailurePolicy {
             stop_statuses: Vec::new(),
@@ -75,7 +81,8 @@ impl FailurePolicy {
         }
     }
 
-    /// Handshake statuses after which the socket stops (default 401 and 403).
+    /// Handshake statuses after which the socket stops (default every 4xx but 408
+    /// Request Timeout and 429 Too Many Requests).
     pub fn stop_on_status(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
         self.stop_statuses = statuses.into_iter().collect();
         self
@@ -117,13 +124,23 @@ impl FailurePolicy {
         self
     }
 
+    /// Whether the policy holds application code (a
+    /// [`should_reconnect_on_close`](Self::should_reconnect_on_close) predicate): then a
+    /// driver calls [`decide`](Self::decide) outside its locks.
+    pub fn has_predicate(&self) -> bool {
+        self.close_filter.is_some()
+    }
+
     /// The decision for a connection that ended with `close`, after `failure` when it
-    /// failed rather than closed.
+    /// failed rather than closed. Runs the application's predicate, if any.
     pub fn decide(&self, close: &CloseFrame, failure: Option<&TransportError>) -> Decision {
         if let Some(filter) = &self.close_filter {
             if !filter(close) {
                 return Decision::Stop;
             }
+        }
+        if matches!(failure, Some(TransportError::InvalidUrl(_))) {
+            return Decision::Stop;
         }
         let Some(TransportError::HandshakeRejected {
             status,
@@ -247,6 +264,41 @@ mod tests {
             Decision::Reconnect
         );
         assert_eq!(policy.decide(&close, None), Decision::Reconnect);
+    }
+
+    #[test]
+    fn default_stops_on_every_4xx_but_timeout_and_rate_limit() {
+        let policy = FailurePolicy::default();
+        let close = CloseFrame::abnormal("");
+        for status in [400, 404, 405, 410, 426, 451] {
+            assert_eq!(
+                policy.decide(&close, Some(&rejected(status, None))),
+                Decision::Stop,
+                "{status}"
+            );
+        }
+        for status in [408, 429, 500, 502, 503] {
+            assert_eq!(
+                policy.decide(&close, Some(&rejected(status, None))),
+                Decision::Reconnect,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_local_error_that_repeats_stops_even_when_always_reconnecting() {
+        let close = CloseFrame::abnormal("");
+        let invalid = TransportError::InvalidUrl("header x-user is not text".into());
+        for policy in [FailurePolicy::default(), FailurePolicy::always_reconnect()] {
+            assert_eq!(policy.decide(&close, Some(&invalid)), Decision::Stop);
+            assert!(!policy.has_predicate());
+        }
+        assert!(
+            FailurePolicy::default()
+                .should_reconnect_on_close(|_| true)
+                .has_predicate()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The outbound queue: messages sent while disconnected, capped by count and bytes,
-//! with coalescing keys.
+//! Every message not yet handed to a connection: sent while disconnected (capped by
+//! count and bytes), or sent while open and not yet pulled by the driver. Coalescing
+//! keys keep only the latest unsent message per key.
 
 use std::collections::VecDeque;
 
@@ -12,8 +13,8 @@ struct Queued {
     key: Option<String>,
 }
 
-/// The queue, with its caps. Invariant: `bytes` is the sum of the queued payloads and
-/// both caps hold after every call.
+/// The queue, with its caps. Invariants: `bytes` is the sum of the queued payloads; at
+/// most one queued message per key; `limit`, when set, is at most `items.len()`.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     items: VecDeque<Queued>,
@@ -21,6 +22,18 @@ pub(crate) struct Outbox {
     max_messages: Option<usize>,
     max_bytes: Option<usize>,
     policy: DropPolicy,
+    /// While set, only the first `limit` messages may be taken by [`pop`](Self::pop):
+    /// those queued before a graceful close began (they go out before the close frame;
+    /// later ones wait for the next connection).
+    limit: Option<usize>,
+}
+
+/// What [`Outbox::push`] did.
+#[derive(Debug)]
+pub(crate) struct Pushed {
+    pub(crate) outcome: SendOutcome,
+    /// The oldest messages evicted to make room ([`DropPolicy::DropOldest`]).
+    pub(crate) evicted: Vec<Message>,
 }
 
 impl Outbox {
@@ -35,16 +48,14 @@ impl Outbox {
             max_messages,
             max_bytes,
             policy,
+            limit: None,
         }
     }
 
-    /// Queues `message`; a `key` replaces the older queued message with the same key
-    /// (the new one goes to the back). Returns the outcome and any evicted messages.
-    pub(crate) fn push(
-        &mut self,
-        message: Message,
-        key: Option<String>,
-    ) -> (SendOutcome, Vec<Message>) {
+    /// Queues `message` for a connection that is not open: the caps apply. A `key`
+    /// replaces the older queued message with the same key (the new one goes to the
+    /// back).
+    pub(crate) fn push(&mut self, message: Message, key: Option<String>) -> Pushed {
         let len = message.len();
         if self.max_bytes.is_some_and(|max| len > max) || self.max_messages == Some(0) {
             let reason = if self.max_messages == Some(0) {
@@ -52,66 +63,90 @@ impl Outbox {
             } else {
                 DropReason::TooLarge
             };
-            return (SendOutcome::Dropped(reason), Vec::new());
+            return Pushed {
+                outcome: SendOutcome::Dropped(reason),
+                evicted: Vec::new(),
+            };
         }
-        let replaced = key.as_deref().and_then(|key| {
-            self.items
-                .iter()
-                .position(|item| item.key.as_deref() == Some(key))
-        });
+        let replaced = self.position_of(key.as_deref());
         // Space the replaced message would free counts towards fitting the new one.
         let freed = replaced.map_or(0, |i| self.items[i].message.len());
         let count_after = self.items.len() + 1 - usize::from(replaced.is_some());
         let bytes_after = self.bytes - freed + len;
-        let fits = |count: usize, bytes: usize| {
-            self.max_messages.is_none_or(|max| count <= max)
-                && self.max_bytes.is_none_or(|max| bytes <= max)
-        };
-        if !fits(count_after, bytes_after) && self.policy == DropPolicy::DropNewest {
-            return (SendOutcome::Dropped(DropReason::QueueFull), Vec::new());
+        if !self.fits(count_after, bytes_after) && self.policy == DropPolicy::DropNewest {
+            return Pushed {
+                outcome: SendOutcome::Dropped(DropReason::QueueFull),
+                evicted: Vec::new(),
+            };
         }
         if let Some(index) = replaced {
-            if let Some(old) = self.items.remove(index) {
-                self.bytes -= old.message.len();
-            }
+            self.remove(index);
         }
         let mut evicted = Vec::new();
-        while !fits(self.items.len() + 1, self.bytes + len) {
-            match self.items.pop_front() {
-                Some(old) => {
-                    self.bytes -= old.message.len();
-                    evicted.push(old.message);
-                }
+        while !self.fits(self.items.len() + 1, self.bytes + len) {
+            match self.remove(0) {
+                Some(old) => evicted.push(old),
                 None => break,
             }
         }
-        self.bytes += len;
-        self.items.push_back(Queued { message, key });
+        self.push_back(message, key);
         let outcome = if replaced.is_some() {
             SendOutcome::Coalesced
         } else {
             SendOutcome::Queued
         };
-        (outcome, evicted)
+        Pushed { outcome, evicted }
+    }
+
+    /// Accepts `message` for the open connection: no cap applies (the connection, not
+    /// the queue, sets the pace). A `key` still replaces an unsent message with the same
+    /// key. Returns whether one was replaced.
+    pub(crate) fn push_open(&mut self, message: Message, key: Option<String>) -> bool {
+        let replaced = self.position_of(key.as_deref());
+        if let Some(index) = replaced {
+            self.remove(index);
+        }
+        self.push_back(message, key);
+        replaced.is_some()
+    }
+
+    /// Takes the oldest message, unless a [`limit`](Self::limit_to_queued) is reached.
+    pub(crate) fn pop(&mut self) -> Option<Message> {
+        if self.limit == Some(0) {
+            return None;
+        }
+        let message = self.remove(0)?;
+        if self.items.is_empty() && self.items.capacity() > ITEMS_KEPT {
+            // A long outage or a burst must not pin its peak.
+            self.items = VecDeque::new();
+        }
+        Some(message)
+    }
+
+    /// From now on [`pop`](Self::pop) yields only the messages queued so far.
+    pub(crate) fn limit_to_queued(&mut self) {
+        self.limit = Some(self.items.len());
+    }
+
+    /// Lifts the limit of [`limit_to_queued`](Self::limit_to_queued).
+    pub(crate) fn unlimit(&mut self) {
+        self.limit = None;
+    }
+
+    /// Whether [`pop`](Self::pop) would yield a message.
+    pub(crate) fn has_poppable(&self) -> bool {
+        !self.items.is_empty() && self.limit != Some(0)
     }
 
     /// Takes every queued message, oldest first. The queue's storage goes with them,
     /// so a long outage does not pin its peak.
     pub(crate) fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
+        self.limit = self.limit.map(|_| 0);
         std::mem::take(&mut self.items)
             .into_iter()
             .map(|item| item.message)
             .collect()
-    }
-
-    /// Puts `messages` back at the front, in their order, ahead of everything queued.
-    /// The caps are not checked: these were accepted before.
-    pub(crate) fn requeue(&mut self, messages: Vec<Message>) {
-        for message in messages.into_iter().rev() {
-            self.bytes += message.len();
-            self.items.push_front(Queued { message, key: None });
-        }
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -121,7 +156,39 @@ impl Outbox {
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }
+
+    fn fits(&self, count: usize, bytes: usize) -> bool {
+        self.max_messages.is_none_or(|max| count <= max)
+            && self.max_bytes.is_none_or(|max| bytes <= max)
+    }
+
+    fn position_of(&self, key: Option<&str>) -> Option<usize> {
+        let key = key?;
+        self.items
+            .iter()
+            .position(|item| item.key.as_deref() == Some(key))
+    }
+
+    fn push_back(&mut self, message: Message, key: Option<String>) {
+        self.bytes += message.len();
+        self.items.push_back(Queued { message, key });
+    }
+
+    /// Removes the message at `index`, keeping the bytes and the limit consistent.
+    fn remove(&mut self, index: usize) -> Option<Message> {
+        let old = self.items.remove(index)?;
+        self.bytes -= old.message.len();
+        if let Some(limit) = &mut self.limit {
+            if index < *limit {
+                *limit -= 1;
+            }
+        }
+        Some(old.message)
+    }
 }
+
+/// Queue slots kept allocated once the queue is empty.
+const ITEMS_KEPT: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -136,12 +203,12 @@ mod tests {
         let mut queue = Outbox::new(Some(5), None, DropPolicy::DropNewest);
         for i in 0..5 {
             assert_eq!(
-                queue.push(text(&i.to_string()), None).0,
+                queue.push(text(&i.to_string()), None).outcome,
                 SendOutcome::Queued
             );
         }
         assert_eq!(
-            queue.push(text("6th"), None).0,
+            queue.push(text("6th"), None).outcome,
             SendOutcome::Dropped(DropReason::QueueFull)
         );
         assert_eq!(queue.len(), 5);
@@ -153,15 +220,18 @@ mod tests {
     fn byte_cap_and_too_large() {
         let mut queue = Outbox::new(None, Some(10), DropPolicy::DropNewest);
         assert_eq!(
-            queue.push(text("12345678901"), None).0,
+            queue.push(text("12345678901"), None).outcome,
             SendOutcome::Dropped(DropReason::TooLarge)
         );
-        assert_eq!(queue.push(text("123456"), None).0, SendOutcome::Queued);
         assert_eq!(
-            queue.push(text("12345"), None).0,
+            queue.push(text("123456"), None).outcome,
+            SendOutcome::Queued
+        );
+        assert_eq!(
+            queue.push(text("12345"), None).outcome,
             SendOutcome::Dropped(DropReason::QueueFull)
         );
-        assert_eq!(queue.push(text("1234"), None).0, SendOutcome::Queued);
+        assert_eq!(queue.push(text("1234"), None).outcome, SendOutcome::Queued);
         assert_eq!(queue.bytes(), 10);
     }
 
@@ -170,7 +240,7 @@ mod tests {
         let mut queue = Outbox::new(Some(2), None, DropPolicy::DropOldest);
         queue.push(text("a"), None);
         queue.push(text("b"), None);
-        let (outcome, evicted) = queue.push(text("c"), None);
+        let Pushed { outcome, evicted } = queue.push(text("c"), None);
         assert_eq!(outcome, SendOutcome::Queued);
         assert_eq!(evicted, vec![text("a")]);
         assert_eq!(queue.drain(), vec![text("b"), text("c")]);
@@ -182,11 +252,11 @@ mod tests {
         queue.push(text("pos1"), Some("pos".into()));
         queue.push(text("chat"), None);
         assert_eq!(
-            queue.push(text("pos2"), Some("pos".into())).0,
+            queue.push(text("pos2"), Some("pos".into())).outcome,
             SendOutcome::Coalesced
         );
         assert_eq!(
-            queue.push(text("cur1"), Some("cursor".into())).0,
+            queue.push(text("cur1"), Some("cursor".into())).outcome,
             SendOutcome::Queued
         );
         assert_eq!(queue.bytes(), "chatpos2cur1".len());
@@ -199,7 +269,7 @@ mod tests {
         queue.push(text("a"), Some("k".into()));
         queue.push(text("b"), None);
         assert_eq!(
-            queue.push(text("c"), Some("k".into())).0,
+            queue.push(text("c"), Some("k".into())).outcome,
             SendOutcome::Coalesced
         );
         assert_eq!(queue.drain(), ["b", "c"].map(text));
@@ -209,7 +279,7 @@ mod tests {
     fn zero_capacity_queues_nothing() {
         let mut queue = Outbox::new(Some(0), None, DropPolicy::DropOldest);
         assert_eq!(
-            queue.push(text("x"), None).0,
+            queue.push(text("x"), None).outcome,
             SendOutcome::Dropped(DropReason::QueueFull)
         );
         assert_eq!(queue.len(), 0);

@@ -1,16 +1,23 @@
-//! The socket's task: one poll loop that carries out the machine's outputs, writes,
-//! flushes, reads and keeps one timer. It ends when every handle is dropped (after a
-//! graceful close) or with its runtime.
+//! The socket's task: one poll loop that carries out the machine's outputs, reads,
+//! fires timers, pulls frames and writes them, and keeps one timer. It ends when every
+//! handle is dropped (after a graceful close) or with its runtime.
 //!
-//! Each pass: take the machine's outputs under the lock (events go to the shared
-//! queue, frames to the connection's write queue); then, without the lock, feed the
-//! connection everything it accepts and flush once, read frames until none is ready or
-//! the budget is spent (unless the application's events are at capacity), poll the
-//! query or handshake in progress and the timer; then report what happened under the
-//! lock once. A write that cannot progress never stops the reads, the timer or the
-//! commands: the machine's write deadline turns it into a reconnect.
+//! Each pass:
+//!
+//! 1. under the lock, carry out the machine's outputs (events go to the shared queue);
+//!    the application code they ask for (a query provider, the failure policy's
+//!    predicate) runs after the lock is released;
+//! 2. without the lock, poll the query or handshake in progress, and read the frames
+//!    that are ready (within the budget and the room left in the event queue);
+//! 3. under the lock once: report the frames, then fire the timers that are due (so a
+//!    pong already read is never a missed pong), then pull the next batch of frames
+//!    from the machine if the connection can take them;
+//! 4. without the lock, hand the batch to the connection and flush once; report a write
+//!    that starts or stops blocking, and re-arm the timer from the machine's deadline.
+//!
+//! The driver keeps no message of its own: what it has not pulled is still the
+//! machine's, so a failure, a `reconnect()` or a `close()` leaves it queued.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,8 +32,8 @@ use super::shared::{Shared, State};
 use super::tls::TlsConfig;
 use super::transport::{self, Ws};
 use crate::{
-    CloseFrame, ConnectRequest, ConnectionState, Message, Output, QueryFuture, TransportError,
-    TransportId,
+    CloseFrame, ConnectRequest, ConnectionState, Decision, FailurePolicy, Output, QueryFuture,
+    QueryProvider, Transmit, TransportError, TransportId,
 };
 
 /// The current time on tokio's clock (so paused-clock tests drive the machine too).
@@ -39,21 +46,28 @@ type Connecting =
 
 /// Frames read in one pass before the other work gets a turn.
 const READ_BUDGET: usize = 256;
+/// Frames pulled from the machine in one batch (one lock for all of them).
+const WRITE_BATCH: usize = 256;
+/// Payload bytes pulled in one batch: beyond the first frame, a batch stops here, so
+/// that little is handed to the connection ahead of what it can write.
+const WRITE_BATCH_BYTES: usize = 128 * 1024;
 /// Passes in one poll before the task yields to the runtime.
 const PASSES: usize = 16;
-/// Write-queue slots kept allocated between bursts.
-const PENDING_KEPT: usize = 64;
+/// Batch and event slots kept allocated between bursts.
+const SLOTS_KEPT: usize = 64;
 
-/// The open connection and what waits to be written to it.
+/// The open connection.
 struct Open {
     transport: TransportId,
     ws: Ws,
-    /// Messages taken from the machine and not yet handed to tungstenite.
-    pending: VecDeque<Message>,
-    pending_bytes: usize,
-    ping: bool,
     /// Frames were handed to tungstenite since the last completed flush.
     unflushed: bool,
+    /// The machine was told that writing is blocked.
+    blocked: bool,
+    /// The peer broke the protocol: nothing more is read; the connection stays open
+    /// for the application's answers to what came before (see
+    /// [`Machine::handle_peer_fault`](crate::Machine::handle_peer_fault)).
+    faulted: bool,
     /// Bytes written to the operating system at the last look.
     written: u64,
 }
@@ -64,63 +78,30 @@ impl Open {
             transport,
             written: transport::written(&ws),
             ws,
-            pending: VecDeque::new(),
-            pending_bytes: 0,
-            ping: false,
             unflushed: false,
-        })
-    }
-
-    fn has_unwritten(&self) -> bool {
-        !self.pending.is_empty() || self.ping || self.unflushed
-    }
-
-    /// Hands tungstenite everything it accepts, then flushes.
-    fn write(&mut self, cx: &mut Context<'_>) -> Result<WriteStatus, tungstenite::Error> {
-        while self.ping || !self.pending.is_empty() {
-            if self.ws.poll_ready_unpin(cx)?.is_pending() {
-                break;
-            }
-            let frame = if std::mem::take(&mut self.ping) {
-                tungstenite::Message::Ping(bytes::Bytes::new())
-            } else {
-                let Some(message) = self.pending.pop_front() else {
-                    break;
-                };
-                self.pending_bytes -= message.len();
-                transport::to_wire(message)
-            };
-            self.ws.start_send_unpin(frame)?;
-            self.unflushed = true;
-        }
-        if self.pending.is_empty() && self.pending.capacity() > PENDING_KEPT {
-            self.pending = VecDeque::new();
-        }
-        if self.unflushed && self.ws.poll_flush_unpin(cx)?.is_ready() {
-            self.unflushed = false;
-        }
-        let written = transport::written(&self.ws);
-        let progressed = written != self.written;
-        self.written = written;
-        Ok(if self.has_unwritten() {
-            WriteStatus::Blocked { progressed }
-        } else {
-            WriteStatus::Done
+            blocked: false,
+            faulted: false,
         })
     }
 }
 
-enum WriteStatus {
-    Done,
-    Blocked { progressed: bool },
-}
-
-/// What one pass found on the open connection.
+/// What one pass read from the open connection.
 #[derive(Default)]
 struct Reads {
     frames: Vec<tungstenite::Message>,
-    /// The connection ended: `Ok(None)` without a close frame, `Err` on an error.
+    /// The connection ended: `Ok(())` without a close frame, `Err` on an error.
     ended: Option<Result<(), tungstenite::Error>>,
+}
+
+/// Application code an output asked for, run once the lock is released.
+enum UserCall {
+    Resolve(TransportId, QueryProvider),
+    Decide {
+        transport: TransportId,
+        policy: FailurePolicy,
+        close: CloseFrame,
+        failure: Option<TransportError>,
+    },
 }
 
 pub(crate) struct Driver {
@@ -130,6 +111,9 @@ pub(crate) struct Driver {
     connecting: Option<(TransportId, Connecting)>,
     open: Option<Box<Open>>,
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
+    /// The frames of the batch being written (kept allocated between passes).
+    batch: Vec<Transmit>,
+    calls: Vec<UserCall>,
     handles_gone: bool,
 }
 
@@ -148,6 +132,8 @@ impl Driver {
             connecting: None,
             open: None,
             timer: None,
+            batch: Vec::new(),
+            calls: Vec::new(),
             handles_gone: false,
         }
     }
@@ -155,21 +141,17 @@ impl Driver {
     fn pass(&mut self, cx: &mut Context<'_>) -> Step {
         let mut progressed = false;
 
-        // Commands, timers and outputs, under the lock.
+        // 1. Commands and outputs, under the lock.
         let shared = Arc::clone(&self.shared);
-        let (deadline, events_room, wake) = {
+        let events_room = {
             let mut state = shared.lock();
             state.driver_running(cx.waker());
-            let at = now();
             if state.handles == 0 && !self.handles_gone {
                 // Every handle is gone: close gracefully, then stop once closed.
                 self.handles_gone = true;
-                let _ = state.machine.close(CloseFrame::normal(), at);
+                let _ = state.machine.close(CloseFrame::normal(), now());
             }
-            if state.machine.poll_timeout().is_some_and(|due| due <= at) {
-                state.machine.handle_timeout(at);
-            }
-            let (delivered, state_changed) = self.perform_outputs(&mut state);
+            let wakes = self.perform_outputs(&mut state);
             if self.handles_gone
                 && self.open.is_none()
                 && matches!(
@@ -177,37 +159,27 @@ impl Driver {
                     ConnectionState::Closed { .. }
                 )
             {
+                drop(state);
+                wakes.run(&self.shared);
                 return Step::Done;
             }
-            let events_room = state.events_room();
-            let events_full = events_room == 0;
+            let room = state.events_room();
+            let waiting = room == 0 || self.open.as_ref().is_some_and(|open| open.faulted);
             if let Some(open) = &self.open {
-                if state.read_paused != events_full {
-                    state.read_paused = events_full;
+                if !open.faulted && state.read_paused != (room == 0) {
                     state
                         .machine
-                        .handle_read_paused(open.transport, events_full, at);
+                        .handle_read_paused(open.transport, room == 0, now());
                 }
             }
-            let consumer = if delivered {
-                state.consumer.take()
-            } else {
-                None
-            };
-            (
-                state.machine.poll_timeout(),
-                events_room,
-                Wakes {
-                    consumer,
-                    writers: state.writers_to_wake(),
-                    changed: state_changed,
-                },
-            )
+            state.read_paused = waiting;
+            drop(state);
+            wakes.run(&self.shared);
+            room
         };
-        wake.run(&self.shared);
+        progressed |= self.run_user_calls();
 
-        progressed |= self.poll_timer(deadline, cx);
-
+        // 2. The query, the handshake and the reads, without the lock.
         if let Some((transport, query)) = &mut self.resolving {
             if let Poll::Ready(result) = query.as_mut().poll(cx) {
                 let transport = *transport;
@@ -219,7 +191,6 @@ impl Driver {
                 progressed = true;
             }
         }
-
         // Events the open adds are not counted in `events_room` yet: no reading in the
         // pass that opened the connection.
         let mut opened_now = false;
@@ -240,20 +211,175 @@ impl Driver {
                 progressed = true;
             }
         }
-
-        if let Some(open) = &mut self.open {
-            let write = open.write(cx);
-            let reads = if events_room == 0 || opened_now || write.is_err() {
-                Reads::default()
-            } else {
+        let reads = match &mut self.open {
+            Some(open) if events_room > 0 && !opened_now && !open.faulted => {
                 // Each frame makes at most one event: never read past the capacity.
                 read(&mut open.ws, cx, events_room.min(READ_BUDGET))
-            };
-            progressed |= !reads.frames.is_empty() || reads.ended.is_some();
-            progressed |= self.report(write, reads);
-        }
+            }
+            _ => Reads::default(),
+        };
+        progressed |= !reads.frames.is_empty() || reads.ended.is_some();
+        let sink_ready = match &mut self.open {
+            Some(open) => match open.ws.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => Ok(true),
+                Poll::Ready(Err(error)) => Err(error),
+                Poll::Pending => Ok(false),
+            },
+            None => Ok(false),
+        };
+
+        // 3. Facts, timers and the next frames, under the lock once.
+        let deadline = {
+            let mut state = shared.lock();
+            progressed |= self.report_reads(&mut state, reads, sink_ready.as_ref().err());
+            let at = now();
+            if state.machine.poll_timeout().is_some_and(|due| due <= at) {
+                state.machine.handle_timeout(at);
+                progressed = true;
+            }
+            if sink_ready.is_ok_and(|ready| ready) {
+                self.pull_batch(&mut state);
+            }
+            self.check_caught_up(&mut state);
+            let writers = state.writers_to_wake();
+            let deadline = state.machine.poll_timeout();
+            drop(state);
+            for writer in writers {
+                writer.wake();
+            }
+            deadline
+        };
+
+        // 4. The writes, without the lock; then the timer.
+        progressed |= !self.batch.is_empty();
+        let deadline = match self.write(cx) {
+            Some(fact) => self.report_write(fact),
+            None => deadline,
+        };
+        progressed |= self.poll_timer(deadline, cx);
 
         if progressed { Step::Again } else { Step::Idle }
+    }
+
+    /// Pulls the next frames for the open connection, within the batch limits.
+    fn pull_batch(&mut self, state: &mut State) {
+        let Some(open) = &self.open else { return };
+        let mut bytes = 0;
+        while self.batch.len() < WRITE_BATCH && bytes < WRITE_BATCH_BYTES {
+            match state.machine.poll_transmit(open.transport) {
+                Some(frame) => {
+                    if let Transmit::Message(message) = &frame {
+                        bytes += message.len();
+                    }
+                    self.batch.push(frame);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Hands the batch to the connection and flushes; returns what the machine must
+    /// learn about the write, if anything changed.
+    fn write(&mut self, cx: &mut Context<'_>) -> Option<WriteFact> {
+        let Some(open) = &mut self.open else {
+            self.batch.clear();
+            return None;
+        };
+        let mut failed = None;
+        for frame in self.batch.drain(..) {
+            let frame = match frame {
+                Transmit::Message(message) => transport::to_wire(message),
+                Transmit::Ping => tungstenite::Message::Ping(bytes::Bytes::new()),
+                Transmit::Close(frame) => {
+                    tungstenite::Message::Close(Some(transport::close_to_wire(frame)))
+                }
+            };
+            // After a would-block tungstenite keeps the frame buffered: nothing pulled
+            // is dropped here.
+            if let Err(error) = open.ws.start_send_unpin(frame) {
+                failed = Some(error);
+                break;
+            }
+            open.unflushed = true;
+        }
+        if self.batch.capacity() > SLOTS_KEPT {
+            self.batch = Vec::new();
+        }
+        self.batch.clear();
+        if failed.is_none() && open.unflushed {
+            match open.ws.poll_flush_unpin(cx) {
+                Poll::Ready(Ok(())) => open.unflushed = false,
+                Poll::Ready(Err(error)) => failed = Some(error),
+                Poll::Pending => {}
+            }
+        }
+        let transport = open.transport;
+        if let Some(error) = failed {
+            return Some(WriteFact::Failed(transport, error));
+        }
+        let written = transport::written(&open.ws);
+        let moved = written != open.written;
+        open.written = written;
+        match (open.unflushed, open.blocked) {
+            (true, false) => {
+                open.blocked = true;
+                Some(WriteFact::Blocked(transport))
+            }
+            (true, true) if moved => Some(WriteFact::Progressed {
+                transport,
+                still_blocked: true,
+            }),
+            (false, true) => {
+                open.blocked = false;
+                Some(WriteFact::Progressed {
+                    transport,
+                    still_blocked: false,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Tells the machine how the write went; returns its next deadline.
+    fn report_write(&mut self, fact: WriteFact) -> Option<Instant> {
+        let at = now();
+        let mut state = self.shared.lock();
+        let machine = &mut state.machine;
+        match fact {
+            WriteFact::Blocked(transport) => machine.handle_write_blocked(transport, at),
+            WriteFact::Progressed {
+                transport,
+                still_blocked,
+            } => {
+                machine.handle_write_progress(transport);
+                if still_blocked {
+                    machine.handle_write_blocked(transport, at);
+                }
+            }
+            WriteFact::Failed(transport, error) => {
+                if let Some(open) = self.open.take() {
+                    drop(open);
+                    report_end(machine, transport, Err(error), at);
+                }
+            }
+        }
+        state.machine.poll_timeout()
+    }
+
+    /// A faulted connection ends once the application has taken every event and what
+    /// it sent meanwhile is written.
+    fn check_caught_up(&mut self, state: &mut State) {
+        let Some(open) = self.open.as_ref().filter(|open| open.faulted) else {
+            return;
+        };
+        let caught_up = state.events.is_empty()
+            && state.events_in_hand == 0
+            && self.batch.is_empty()
+            && !open.unflushed
+            && !state.machine.wants_transmit(open.transport);
+        if caught_up {
+            state.machine.handle_caught_up(open.transport, now());
+        }
     }
 
     /// Keeps the one timer armed for `deadline`; true when it fired. The timer moves
@@ -285,31 +411,22 @@ impl Driver {
         fired
     }
 
-    /// Tells the machine what the open connection did; true when that changed
-    /// anything.
-    fn report(&mut self, write: Result<WriteStatus, tungstenite::Error>, reads: Reads) -> bool {
+    /// Tells the machine what the open connection read; true when that changed
+    /// anything. `sink_failed` is a write-side error found while polling readiness.
+    fn report_reads(
+        &mut self,
+        state: &mut State,
+        reads: Reads,
+        sink_failed: Option<&tungstenite::Error>,
+    ) -> bool {
         let Some(open) = &mut self.open else {
             return false;
         };
         let transport = open.transport;
         let at = now();
-        let mut state = self.shared.lock();
         let machine = &mut state.machine;
         let mut changed = false;
-        let failure = match write {
-            Ok(WriteStatus::Done) => {
-                machine.handle_write_progress(transport);
-                None
-            }
-            Ok(WriteStatus::Blocked { progressed }) => {
-                if progressed {
-                    machine.handle_write_progress(transport);
-                }
-                machine.handle_write_blocked(transport, at);
-                None
-            }
-            Err(error) => Some(error),
-        };
+        let mut messages = 0usize;
         for frame in reads.frames {
             changed = true;
             match frame {
@@ -321,48 +438,62 @@ impl Driver {
                 tungstenite::Message::Close(frame) => {
                     // Let tungstenite send its echo and see the end of the stream, in
                     // the background and bounded.
-                    let Some(open) = self.open.take() else { break };
-                    let Open { ws, pending, .. } = *open;
-                    machine.requeue(transport, pending.into());
                     let limit = machine.options().close_timeout();
                     machine.handle_closed(transport, Some(transport::close_from_wire(frame)), at);
-                    finish_in_background(&self.shared, transport, ws, None, limit);
-                    break;
+                    if let Some(open) = self.open.take() {
+                        retire(open.ws, None, limit);
+                    }
+                    return true;
                 }
                 frame => match transport::from_wire(frame) {
-                    Some(message) => machine.handle_message(transport, message, at),
-                    None => machine.handle_failed(
-                        transport,
-                        TransportError::Protocol("a text message was not valid UTF-8".into()),
-                        at,
-                    ),
+                    Some(message) => {
+                        messages += 1;
+                        machine.handle_message(transport, message, at);
+                    }
+                    None => {
+                        machine.handle_failed(
+                            transport,
+                            TransportError::Protocol("a text message was not valid UTF-8".into()),
+                            at,
+                        );
+                        self.open = None;
+                        return true;
+                    }
                 },
             }
         }
-        let ended = match (failure, reads.ended) {
-            (Some(error), _) | (None, Some(Err(error))) => Some(Some(error)),
-            (None, Some(Ok(()))) => Some(None),
+        let ended = match (sink_failed, reads.ended) {
+            (_, Some(end)) => Some(end),
+            (Some(_), None) => Some(Err(tungstenite::Error::ConnectionClosed)),
             (None, None) => None,
         };
-        if let Some(error) = ended {
-            if let Some(open) = self.open.take() {
-                changed = true;
-                machine.requeue(transport, open.pending.into());
-                match error {
-                    Some(error) if !transport::is_drop(&error) => {
-                        machine.handle_failed(transport, transport::classify(error), at)
-                    }
-                    _ => machine.handle_closed(transport, None, at),
-                }
+        let Some(end) = ended else {
+            return changed;
+        };
+        // The peer broke the protocol after messages the application has not seen:
+        // keep the connection for its answers (tungstenite still writes after a read
+        // error; not after a close frame).
+        let answerable = matches!(&end, Err(error) if is_peer_fault(error))
+            && (messages > 0 || !state.events.is_empty() || state.events_in_hand > 0);
+        if answerable {
+            if let (Err(error), Some(open)) = (end, self.open.as_mut()) {
+                open.faulted = true;
+                state
+                    .machine
+                    .handle_peer_fault(transport, transport::classify(error), at);
+                state.read_paused = true;
             }
+            return true;
         }
-        state.unwritten_bytes = self.open.as_ref().map_or(0, |open| open.pending_bytes);
-        changed
+        if self.open.take().is_some() {
+            report_end(&mut state.machine, transport, end, at);
+        }
+        true
     }
 
-    /// Carries out the machine's outputs: whether events were delivered, and whether
-    /// the connection state changed.
-    fn perform_outputs(&mut self, state: &mut State) -> (bool, bool) {
+    /// Carries out the machine's outputs; application code they ask for is set aside
+    /// in `self.calls`. Returns who to wake once the lock is released.
+    fn perform_outputs(&mut self, state: &mut State) -> Wakes {
         let mut delivered = false;
         let mut state_changed = false;
         while let Some(output) = state.machine.poll_output() {
@@ -374,44 +505,75 @@ impl Driver {
                         delivered = true;
                     }
                 }
-                Output::Send { transport, message } => match &mut self.open {
-                    Some(open) if open.transport == transport => {
-                        open.pending_bytes += message.len();
-                        open.pending.push_back(message);
-                    }
-                    // The machine only sends on the open transport; keep it anyway (with
-                    // the sends behind it, in order).
-                    _ => state.machine.requeue(transport, vec![message]),
-                },
-                Output::Ping { transport } => {
-                    if let Some(open) = self.open.as_mut().filter(|o| o.transport == transport) {
-                        open.ping = true;
-                    }
-                }
                 Output::ResolveQuery {
                     transport,
                     provider,
-                } => self.resolving = Some((transport, provider.resolve())),
+                } => self.calls.push(UserCall::Resolve(transport, provider)),
+                Output::Decide {
+                    transport,
+                    policy,
+                    close,
+                    failure,
+                } => self.calls.push(UserCall::Decide {
+                    transport,
+                    policy,
+                    close,
+                    failure,
+                }),
                 Output::Connect { transport, request } => {
                     self.connecting = Some((transport, self.connect(request)));
                 }
                 Output::Close { transport, frame } => self.close_transport(state, transport, frame),
             }
         }
-        if state.events.is_empty() && state.events.capacity() > PENDING_KEPT {
-            state.events = VecDeque::new();
+        if state.events.is_empty() && state.events.capacity() > SLOTS_KEPT {
+            state.events = std::collections::VecDeque::new();
         }
-        state.unwritten_bytes = self.open.as_ref().map_or(0, |open| open.pending_bytes);
-        (delivered, state_changed)
+        Wakes {
+            consumer: if delivered {
+                state.consumer.take()
+            } else {
+                None
+            },
+            writers: state.writers_to_wake(),
+            changed: state_changed,
+        }
+    }
+
+    /// Runs the providers and predicates the machine asked for, without the lock (they
+    /// may call back into the socket); true when there were any.
+    fn run_user_calls(&mut self) -> bool {
+        if self.calls.is_empty() {
+            return false;
+        }
+        for call in std::mem::take(&mut self.calls) {
+            match call {
+                UserCall::Resolve(transport, provider) => {
+                    self.resolving = Some((transport, provider.resolve()));
+                }
+                UserCall::Decide {
+                    transport,
+                    policy,
+                    close,
+                    failure,
+                } => {
+                    let decision: Decision = policy.decide(&close, failure.as_ref());
+                    self.shared
+                        .lock()
+                        .machine
+                        .handle_decision(transport, decision, now());
+                }
+            }
+        }
+        true
     }
 
     fn connect(&self, request: ConnectRequest) -> Connecting {
         Box::pin(transport::connect(request, self.tls.clone()))
     }
 
-    /// Drops the query, handshake or connection of `transport`. An open connection
-    /// closed with a frame writes what is pending, then closes gracefully in the
-    /// background; aborted, its unwritten messages go back to the queue.
+    /// Drops the query, handshake or connection of `transport`. A connection given a
+    /// close frame sends it and finishes in the background; without one it is dropped.
     fn close_transport(
         &mut self,
         state: &mut State,
@@ -438,22 +600,53 @@ impl Driver {
             .is_some_and(|open| open.transport == transport)
         {
             if let Some(open) = self.open.take() {
-                let Open { ws, pending, .. } = *open;
                 match frame {
                     Some(frame) => {
                         let limit = state.machine.options().close_timeout();
-                        let last_words = (pending, frame);
-                        finish_in_background(&self.shared, transport, ws, Some(last_words), limit);
+                        retire(open.ws, Some(frame), limit);
                     }
-                    None => {
-                        // Abort: dropping the stream closes TCP without a close frame.
-                        state.machine.requeue(transport, pending.into());
-                        drop(ws);
-                    }
+                    // Abort: dropping the stream closes TCP without a close frame.
+                    None => drop(open),
                 }
             }
         }
     }
+}
+
+/// A change in how the open connection writes.
+enum WriteFact {
+    Blocked(TransportId),
+    Progressed {
+        transport: TransportId,
+        still_blocked: bool,
+    },
+    Failed(TransportId, tungstenite::Error),
+}
+
+/// Reports that `transport` ended: cleanly (`Ok`) or with an error.
+fn report_end(
+    machine: &mut crate::Machine,
+    transport: TransportId,
+    end: Result<(), tungstenite::Error>,
+    at: Instant,
+) {
+    match end {
+        Err(error) if !transport::is_drop(&error) => {
+            machine.handle_failed(transport, transport::classify(error), at)
+        }
+        _ => machine.handle_closed(transport, None, at),
+    }
+}
+
+/// Whether `error` is the peer breaking the protocol (a bad frame, invalid UTF-8, a
+/// message over the limit), as opposed to the connection going away.
+fn is_peer_fault(error: &tungstenite::Error) -> bool {
+    matches!(
+        error,
+        tungstenite::Error::Protocol(_)
+            | tungstenite::Error::Utf8(_)
+            | tungstenite::Error::Capacity(_)
+    ) && !transport::is_drop(error)
 }
 
 impl Future for Driver {
@@ -481,7 +674,6 @@ impl Drop for Driver {
         let wake = {
             let mut state = self.shared.lock();
             state.driver_stopped = true;
-            state.unwritten_bytes = 0;
             Wakes {
                 consumer: state.consumer.take(),
                 writers: std::mem::take(&mut state.writers),
@@ -539,56 +731,27 @@ fn read(ws: &mut Ws, cx: &mut Context<'_>, budget: usize) -> Reads {
     reads
 }
 
-/// Writes `last_words` (pending messages, then our close frame) when given, and reads
-/// until the peer's close frame or the end of the stream, within `limit`; reports the
-/// outcome to the machine when we closed.
-fn finish_in_background(
-    shared: &Arc<Shared>,
-    transport: TransportId,
-    mut ws: Ws,
-    last_words: Option<(VecDeque<Message>, CloseFrame)>,
-    limit: std::time::Duration,
-) {
-    let shared = Arc::clone(shared);
-    let reply_wanted = last_words.is_some();
+/// Lets a connection the machine is done with finish on its own, in the background:
+/// sends `frame` when given (and whatever tungstenite still buffers, such as the answer
+/// to the peer's close), then reads until the end of the stream, within `limit`.
+/// Reports nothing: the machine has moved on.
+fn retire(mut ws: Ws, frame: Option<CloseFrame>, limit: std::time::Duration) {
     tokio::spawn(async move {
-        let handshake = async {
-            if let Some((pending, frame)) = last_words {
-                for message in pending {
-                    if ws.feed(transport::to_wire(message)).await.is_err() {
-                        return None;
-                    }
-                }
-                if ws
-                    .close(Some(transport::close_to_wire(frame)))
-                    .await
-                    .is_err()
-                {
-                    return None;
-                }
+        let finish = async {
+            let sent = match frame {
+                Some(frame) => ws.close(Some(transport::close_to_wire(frame))).await,
+                None => ws.flush().await,
+            };
+            if sent.is_err() {
+                return;
             }
-            let mut answer = None;
             for _ in 0..1024 {
                 match ws.next().await {
-                    Some(Ok(tungstenite::Message::Close(frame))) => {
-                        answer = Some(transport::close_from_wire(frame))
-                    }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => break,
                 }
             }
-            answer
         };
-        let answer = tokio::time::timeout(limit, handshake).await.unwrap_or(None);
-        if reply_wanted {
-            let waker = {
-                let mut state = shared.lock();
-                state.machine.handle_closed(transport, answer, now());
-                state.wake_driver()
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        let _ = tokio::time::timeout(limit, finish).await;
     });
 }

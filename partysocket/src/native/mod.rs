@@ -132,11 +132,12 @@ impl PartySocket {
     /// Sends a text or binary message now when open; otherwise queues it for the next
     /// connection. The outcome says which, or why it was dropped.
     ///
-    /// A message reported [`SendOutcome::Sent`] is handed to the connection: it is
-    /// written in order with the others, and if the connection fails before it is
-    /// written it goes back to the front of the queue. Once written to the operating
-    /// system it is in flight: a connection that dies then loses it (at most once),
-    /// as with any WebSocket.
+    /// A message reported [`SendOutcome::Sent`] is accepted for the open connection:
+    /// it stays in the socket's queue, in order, until the connection can take it, so
+    /// a connection that fails, is replaced ([`reconnect`](Self::reconnect)) or closes
+    /// before taking it leaves it queued for the next one. Once taken (handed to the
+    /// WebSocket layer on its way to the operating system) it is in flight: a
+    /// connection that dies then loses it (at most once), as with any WebSocket.
     ///
     /// # Errors
     ///
@@ -290,12 +291,11 @@ impl PartySocket {
         self.read(Machine::retry_count)
     }
 
-    /// Payload bytes not yet handed to the operating system: the queue while
-    /// disconnected, plus what the open connection has not written yet. UTF-8 bytes
-    /// for text (upstream counts UTF-16 units).
+    /// Payload bytes not yet handed to a connection: queued while disconnected, or
+    /// waiting for the open connection to take them. UTF-8 bytes for text (upstream
+    /// counts UTF-16 units).
     pub fn buffered_amount(&self) -> usize {
-        let state = self.shared.lock();
-        state.machine.buffered_amount() + state.unwritten_bytes
+        self.read(Machine::buffered_amount)
     }
 
     /// Waits until the connection state satisfies `predicate` (checked now, then on
@@ -316,15 +316,17 @@ impl PartySocket {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            {
+            let (current, stopped) = {
                 let state = self.shared.lock();
-                let current = state.machine.connection_state();
-                if predicate(&current) {
-                    return Ok(current);
-                }
-                if state.driver_stopped {
-                    return Err(Error::DriverStopped);
-                }
+                (state.machine.connection_state(), state.driver_stopped)
+            };
+            // The predicate is the application's code: it runs without the lock, so it
+            // may use this socket (or another handle of it).
+            if predicate(&current) {
+                return Ok(current);
+            }
+            if stopped {
+                return Err(Error::DriverStopped);
             }
             changed.await;
         }
@@ -369,9 +371,9 @@ impl PartySocket {
 
 /// For code written against tokio-tungstenite's `Sink`: `send(message).await` through
 /// `SinkExt`. An item is accepted as by [`PartySocket::send`]; a dropped one is an
-/// [`Error::MessageDropped`]. The sink is not ready while more than 1 MiB waits to be
-/// written to an open connection, so a fast producer follows the network's pace;
-/// flushing waits until the open connection has written everything.
+/// [`Error::MessageDropped`]. The sink is not ready while more than 1 MiB waits for
+/// the open connection to take it, so a fast producer follows the network's pace;
+/// flushing waits until the open connection has taken everything.
 impl Sink<Message> for PartySocket {
     type Error = Error;
 
@@ -399,13 +401,13 @@ impl Sink<Message> for PartySocket {
 }
 
 impl PartySocket {
-    /// Ready once fewer than `limit` unwritten bytes wait for an open connection.
+    /// Ready once fewer than `limit` unsent bytes wait for an open connection.
     fn poll_unwritten(&self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
         let mut state = self.shared.lock();
         if state.driver_stopped {
             return Poll::Ready(Err(Error::DriverStopped));
         }
-        if state.unwritten_bytes < limit || state.machine.ready_state() != ReadyState::Open {
+        if state.unsent_for_sink() < limit {
             return Poll::Ready(Ok(()));
         }
         if !state.writers.iter().any(|w| w.will_wake(cx.waker())) {

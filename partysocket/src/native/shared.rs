@@ -38,7 +38,10 @@ pub(crate) struct State {
     /// are discarded and reading never pauses.
     pub(crate) events_alive: bool,
     pub(crate) consumer: Option<Waker>,
-    /// Whether the driver stopped reading because the events are at capacity.
+    /// Whether the driver waits for the application to take its events: it stopped
+    /// reading because they are at capacity, or it keeps a faulted connection open until
+    /// the application has seen what came before the fault. The event stream wakes it
+    /// when it takes events then.
     pub(crate) read_paused: bool,
     driver: Option<Waker>,
     /// Set when the driver has been woken and has not run since: further wakes are
@@ -46,14 +49,11 @@ pub(crate) struct State {
     driver_woken: bool,
     pub(crate) handles: usize,
     pub(crate) driver_stopped: bool,
-    /// Payload bytes the driver holds for the open connection and has not yet handed
-    /// to the operating system.
-    pub(crate) unwritten_bytes: usize,
-    /// `Sink` users waiting for the unwritten bytes to drain.
+    /// `Sink` users waiting for the machine's unsent bytes to drain.
     pub(crate) writers: Vec<Waker>,
 }
 
-/// Above this many unwritten bytes the `Sink` implementation reports "not ready".
+/// Above this many unsent bytes the `Sink` implementation reports "not ready".
 pub(crate) const SINK_HIGH_WATER: usize = 1 << 20;
 
 impl Shared {
@@ -70,7 +70,6 @@ impl Shared {
                 driver_woken: false,
                 handles: 1,
                 driver_stopped: false,
-                unwritten_bytes: 0,
                 writers: Vec::new(),
             }),
             changed: Notify::new(),
@@ -136,9 +135,22 @@ impl State {
             .saturating_sub(self.events.len() + self.events_in_hand)
     }
 
-    /// Takes the wakers of `Sink` users when the unwritten bytes fell below the mark.
+    /// Payload bytes the `Sink` waits for: what the open connection has not taken yet
+    /// (nothing while disconnected: then a send is queued at once).
+    pub(crate) fn unsent_for_sink(&self) -> usize {
+        if self.machine.ready_state() == crate::ReadyState::Open {
+            self.machine.buffered_amount()
+        } else {
+            0
+        }
+    }
+
+    /// Takes the wakers of `Sink` users when the unsent bytes fell below the mark.
     pub(crate) fn writers_to_wake(&mut self) -> Vec<Waker> {
-        if self.unwritten_bytes < SINK_HIGH_WATER || self.driver_stopped {
+        if self.writers.is_empty() {
+            return Vec::new();
+        }
+        if self.unsent_for_sink() < SINK_HIGH_WATER || self.driver_stopped {
             std::mem::take(&mut self.writers)
         } else {
             Vec::new()

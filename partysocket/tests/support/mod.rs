@@ -12,7 +12,7 @@ use std::time::Duration;
 use partysocket::web_time::Instant;
 use partysocket::{
     CloseFrame, ConnectRequest, ConnectionState, Event, Machine, Message, Output,
-    PartySocketOptions, PartySocketOptionsBuilder, Query, QueryProvider, TransportError,
+    PartySocketOptions, PartySocketOptionsBuilder, Query, QueryProvider, Transmit, TransportError,
     TransportId,
 };
 
@@ -33,6 +33,9 @@ pub struct Harness {
     pub now: Instant,
     pub steps: Vec<Step>,
     pub providers: Vec<(TransportId, QueryProvider)>,
+    /// Whether the connection takes every frame at once (pulled on every drain);
+    /// a test of a stalled connection turns it off.
+    pub writable: bool,
 }
 
 pub fn ms(ms: u64) -> Duration {
@@ -58,14 +61,20 @@ impl Harness {
             now: start,
             steps: Vec::new(),
             providers: Vec::new(),
+            writable: true,
         };
         harness.drain();
         harness
     }
 
-    /// Records every pending output.
+    /// Records every pending output, pulling the open connection's frames first (as a
+    /// driver whose connection is always writable), and answers the failure policy.
     pub fn drain(&mut self) {
-        while let Some(output) = self.machine.poll_output() {
+        loop {
+            self.pull();
+            let Some(output) = self.machine.poll_output() else {
+                break;
+            };
             self.steps.push(match output {
                 Output::ResolveQuery {
                     transport,
@@ -75,10 +84,37 @@ impl Harness {
                     Step::Resolve(transport)
                 }
                 Output::Connect { transport, request } => Step::Connect(transport, request),
-                Output::Send { transport, message } => Step::Send(transport, message),
-                Output::Ping { transport } => Step::Ping(transport),
                 Output::Close { transport, frame } => Step::Close(transport, frame),
                 Output::Event(event) => Step::Event(event),
+                Output::Decide {
+                    transport,
+                    policy,
+                    close,
+                    failure,
+                } => {
+                    let decision = policy.decide(&close, failure.as_ref());
+                    self.machine.handle_decision(transport, decision, self.now);
+                    continue;
+                }
+                other => panic!("an output the harness does not know: {other:?}"),
+            });
+        }
+    }
+
+    /// Pulls every frame the connection in use has for it, when writable.
+    pub fn pull(&mut self) {
+        if !self.writable {
+            return;
+        }
+        let Some(transport) = self.machine.transport() else {
+            return;
+        };
+        while let Some(frame) = self.machine.poll_transmit(transport) {
+            self.steps.push(match frame {
+                Transmit::Message(message) => Step::Send(transport, message),
+                Transmit::Ping => Step::Ping(transport),
+                Transmit::Close(frame) => Step::Close(transport, Some(frame)),
+                other => panic!("a frame the harness does not know: {other:?}"),
             });
         }
     }
