@@ -199,3 +199,112 @@ async fn a_flood_is_held_back_by_tcp_while_the_application_does_not_read() {
     assert!(written.load(Ordering::SeqCst) > second);
     drop(socket);
 }
+
+/// Reads one masked client frame; returns its opcode and payload.
+async fn read_client_frame(tcp: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    tcp.read_exact(&mut head).await.ok()?;
+    let mut len = u64::from(head[1] & 0x7f);
+    if len == 126 {
+        let mut ext = [0u8; 2];
+        tcp.read_exact(&mut ext).await.ok()?;
+        len = u64::from(u16::from_be_bytes(ext));
+    } else if len == 127 {
+        let mut ext = [0u8; 8];
+        tcp.read_exact(&mut ext).await.ok()?;
+        len = u64::from_be_bytes(ext);
+    }
+    let mut mask = [0u8; 4];
+    tcp.read_exact(&mut mask).await.ok()?;
+    let mut payload = vec![0u8; usize::try_from(len).ok()?];
+    tcp.read_exact(&mut payload).await.ok()?;
+    for (i, byte) in payload.iter_mut().enumerate() {
+        *byte ^= mask[i % 4];
+    }
+    Some((head[0] & 0x0f, payload))
+}
+
+/// Serves connections that send `first_words` at once after the handshake (one TCP
+/// segment), then report every text frame the client sends, with the connection's
+/// number, on the returned channel.
+async fn serve_first_words(
+    first_words: &'static [u8],
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<(u64, String)>) {
+    let (texts, received) = tokio::sync::mpsc::unbounded_channel();
+    let connections = Arc::new(AtomicU64::new(0));
+    let host = serve(move |mut tcp| {
+        let texts = texts.clone();
+        let number = connections.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            accept(&mut tcp).await;
+            if number == 1 {
+                let _ = tcp.write_all(first_words).await;
+            }
+            let _ = tokio::time::timeout(PATIENCE, async {
+                while let Some((opcode, payload)) = read_client_frame(&mut tcp).await {
+                    if opcode == 1 {
+                        let _ =
+                            texts.send((number, String::from_utf8_lossy(&payload).into_owned()));
+                    }
+                }
+            })
+            .await;
+        }
+    })
+    .await;
+    (host, received)
+}
+
+/// Answers "hello" with "echo:hello" as soon as it arrives.
+async fn answer_hello(socket: &PartySocket, events: &mut partysocket::Events) {
+    let (message, _) = until(events, |e| matches!(e, Event::Message(_))).await;
+    assert_eq!(message, Event::Message("hello".into()));
+    socket.send("echo:hello").unwrap();
+}
+
+/// Autobahn 3.2 and kin: a valid message, then a frame with a reserved bit set, in one
+/// segment. The answer to the message goes out on that connection before it is failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_a_message_before_a_bad_frame_is_written_first() {
+    // "hello" as text; then a text frame with RSV2 set.
+    const WORDS: &[u8] = b"\x81\x05hello\xa1\x05world";
+    let (host, mut received) = serve_first_words(WORDS).await;
+    let (socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+    answer_hello(&socket, &mut events).await;
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert!(
+        matches!(error, Event::Error(TransportError::Protocol(_))),
+        "{error:?}"
+    );
+    let (connection, text) = tokio::time::timeout(PATIENCE, received.recv())
+        .await
+        .expect("the answer arrives")
+        .unwrap();
+    assert_eq!(
+        (connection, text.as_str()),
+        (1, "echo:hello"),
+        "on the same connection"
+    );
+}
+
+/// A valid message, then the server's close frame, in one segment: the message is
+/// delivered before the close, and the answer (which the closing connection can no
+/// longer carry) is not lost: it goes out on the next connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_a_message_before_a_close_is_kept_for_the_next_connection() {
+    // "hello" as text; then close 4000.
+    const WORDS: &[u8] = b"\x81\x05hello\x88\x02\x0f\xa0";
+    let (host, mut received) = serve_first_words(WORDS).await;
+    let (socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+    answer_hello(&socket, &mut events).await;
+    let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
+    assert!(
+        matches!(&close, Event::Close { frame, .. } if frame.code == 4000),
+        "{close:?}"
+    );
+    let (_, text) = tokio::time::timeout(PATIENCE, received.recv())
+        .await
+        .expect("the answer arrives")
+        .unwrap();
+    assert_eq!(text, "echo:hello");
+}
