@@ -182,5 +182,14 @@ async fn an_unknown_party_is_a_rejected_handshake() {
         ),
         "{error:?}"
     );
-    until(&mut events, |e| matches!(e, Event::RetriesExhausted { .. })).await;
+    // A party the server does not have is terminal: the socket stops, no retry.
+    until(&mut events, |e| {
+        matches!(
+            e,
+            Event::StateChanged(partysocket::ConnectionState::Closed {
+                reason: partysocket::StopReason::GaveUp { .. }
+            })
+        )
+    })
+    .await;
 }
