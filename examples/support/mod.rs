@@ -88,10 +88,16 @@ pub fn describe(event: &Event) -> Option<String> {
             StopReason::RetriesExhausted { attempts } => {
                 format!("gave up after {attempts} attempts")
             }
+            StopReason::GaveUp {
+                failure: Some(failure),
+                ..
+            } => format!("gave up: {failure}"),
             StopReason::GaveUp { close, .. } => format!("gave up after close {close}"),
+            other => format!("stopped: {other:?}"),
         },
         Event::StateChanged(_) => return None,
         Event::RetriesExhausted { attempts } => format!("retries exhausted after {attempts}"),
         Event::Evicted(messages) => format!("queue full: evicted {} message(s)", messages.len()),
+        _ => return None,
     })
 }

@@ -44,14 +44,66 @@ fn throws_when_constructing_without_room_or_base_path() {
         .unwrap_err();
     assert_eq!(err, OptionsError::MissingRoom);
     assert!(err.to_string().contains("start_closed(true)"), "{err}");
-    // An empty room is no room.
+}
+
+#[test]
+fn an_empty_room_says_so_rather_than_that_no_room_was_set() {
+    let err = PartySocketOptions::builder("example.com")
+        .room("")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, OptionsError::EmptyName("room"));
+    let text = err.to_string();
+    assert!(text.starts_with("room must not be empty"), "{text}");
+    assert!(!text.contains("base_path"), "{text}");
+    // The same through an update.
+    let options = base().build().unwrap();
     assert_eq!(
-        PartySocketOptions::builder("example.com")
-            .room("")
-            .build()
-            .unwrap_err(),
-        OptionsError::MissingRoom
+        options.updated(OptionsUpdate::new().room("")).unwrap_err(),
+        OptionsError::EmptyName("room")
     );
+}
+
+#[test]
+fn every_options_error_names_the_option_and_the_value() {
+    let cases: Vec<(OptionsError, &[&str])> = vec![
+        (base().party("").build().unwrap_err(), &["party"]),
+        (base().prefix("/").build().unwrap_err(), &["prefix"]),
+        (base().path("/x").build().unwrap_err(), &["path", "\"/x\""]),
+        (
+            base()
+                .reconnection_delay_grow_factor(0.5)
+                .build()
+                .unwrap_err(),
+            &["reconnection_delay_grow_factor", "0.5"],
+        ),
+        (base().jitter(2.0).build().unwrap_err(), &["jitter", "2"]),
+        (
+            base()
+                .connection_timeout(Duration::ZERO)
+                .build()
+                .unwrap_err(),
+            &["connection_timeout"],
+        ),
+        (
+            base().event_capacity(0).build().unwrap_err(),
+            &["event_capacity", "0"],
+        ),
+        (
+            base().header("X-User", "Jos\u{e9}").build().unwrap_err(),
+            &["X-User", "'\u{e9}'", "U+00E9"],
+        ),
+        (
+            base().protocols(["a b"]).build().unwrap_err(),
+            &["subprotocol", "\"a b\""],
+        ),
+    ];
+    for (err, words) in cases {
+        let text = err.to_string();
+        for word in words {
+            assert!(text.contains(word), "{text:?} does not name {word:?}");
+        }
+    }
 }
 
 #[test]
@@ -158,6 +210,43 @@ fn rejects_headers_and_subprotocols_that_cannot_be_sent() {
             .build()
             .is_ok()
     );
+    // Every attempt would fail on these: build() says so, naming the character.
+    assert_eq!(
+        base().header("X-User", "Jos\u{e9}").build().unwrap_err(),
+        OptionsError::InvalidHeader {
+            name: "X-User".into(),
+            character: Some('\u{e9}'),
+            why: "a header value is visible ASCII, spaces and tabs: percent-encode or base64 other text",
+        }
+    );
+    assert!(matches!(
+        base().header("Authorization", "Bearer \u{2026}").build(),
+        Err(OptionsError::InvalidHeader {
+            character: Some('\u{2026}'),
+            ..
+        })
+    ));
+    assert!(matches!(
+        base().header("X-Caf\u{e9}", "x").build(),
+        Err(OptionsError::InvalidHeader {
+            character: Some('\u{e9}'),
+            ..
+        })
+    ));
+    assert!(matches!(
+        base().header("X-Tab", "a\u{7f}").build(),
+        Err(OptionsError::InvalidHeader {
+            character: Some('\u{7f}'),
+            ..
+        })
+    ));
+    assert!(base().header("X-Tab", "a\tb c").build().is_ok());
+    // And an update is checked the same way.
+    let options = base().build().unwrap();
+    assert!(matches!(
+        options.updated(OptionsUpdate::new().headers([("X-User", "Jos\u{e9}")])),
+        Err(OptionsError::InvalidHeader { .. })
+    ));
     assert_eq!(
         base().protocols(["chat v2"]).build().unwrap_err(),
         OptionsError::InvalidSubprotocol("chat v2".into())
@@ -243,4 +332,29 @@ fn updates_change_the_id_only_when_asked() {
         options.updated(OptionsUpdate::new().id("b")).unwrap().id(),
         "b"
     );
+}
+
+#[test]
+fn debug_output_redacts_header_and_query_values() {
+    let options = base()
+        .header("Authorization", "Bearer secret-token")
+        .query(Query::new().with("token", "secret-query"))
+        .build()
+        .unwrap();
+    let update = OptionsUpdate::new()
+        .headers([("Authorization", "Bearer secret-token")])
+        .query(Query::new().with("token", "secret-query"));
+    for text in [
+        format!("{options:?}"),
+        format!("{:?}", options.to_builder()),
+        format!("{update:?}"),
+        format!("{:?}", Query::new().with("token", "secret-query")),
+    ] {
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("REDACTED"), "{text}");
+    }
+    let text = format!("{options:?}");
+    assert!(text.contains("Authorization"), "{text}");
+    assert!(text.contains("token"), "{text}");
+    assert!(text.contains("connection_timeout"), "{text}");
 }

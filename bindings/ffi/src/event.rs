@@ -319,6 +319,18 @@ impl From<partysocket::ConnectionState> for ConnectionState {
             Core::Closed { reason } => ConnectionState::Closed {
                 reason: reason.into(),
             },
+            // A state this binding does not know yet shows as its ready state.
+            other => match other.ready_state() {
+                partysocket::ReadyState::Connecting => ConnectionState::Connecting { attempt: 0 },
+                partysocket::ReadyState::Open => ConnectionState::Open,
+                partysocket::ReadyState::Closing => ConnectionState::Closing,
+                partysocket::ReadyState::Closed => ConnectionState::Closed {
+                    reason: StopReason::GaveUp {
+                        close: partysocket::CloseFrame::abnormal("").into(),
+                        failure: None,
+                    },
+                },
+            },
         }
     }
 }
@@ -334,6 +346,13 @@ impl From<partysocket::StopReason> for StopReason {
             partysocket::StopReason::GaveUp { close, failure } => StopReason::GaveUp {
                 close: close.into(),
                 failure: failure.map(SocketFailure::from),
+            },
+            // A reason this binding does not know yet: stopped on its own.
+            other => StopReason::GaveUp {
+                close: partysocket::CloseFrame::abnormal("").into(),
+                failure: Some(SocketFailure::Protocol {
+                    message: format!("{other:?}"),
+                }),
             },
         }
     }
@@ -407,6 +426,10 @@ impl From<partysocket::Event> for Event {
             }
             Core::Evicted(messages) => Event::error(SocketFailure::MessagesEvicted {
                 messages: messages.into_iter().map(Message::from).collect(),
+            }),
+            // An event this binding does not know yet: reported, never dropped silently.
+            other => Event::error(SocketFailure::Protocol {
+                message: format!("{other:?}"),
             }),
         }
     }

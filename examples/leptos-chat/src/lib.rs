@@ -115,9 +115,7 @@ fn status(state: &ConnectionState, was_open: bool) -> (&'static str, String) {
         ConnectionState::Connecting { .. } | ConnectionState::BackingOff { .. } => {
             ("connecting", "connecting…".to_owned())
         }
-        ConnectionState::Closing | ConnectionState::Closed { .. } => {
-            ("disconnected", "disconnected".to_owned())
-        }
+        _ => ("disconnected", "disconnected".to_owned()),
     }
 }
 

@@ -108,7 +108,7 @@ pub enum OptionsError {
     },
     /// Neither a room nor a base path is set and the socket would connect at once.
     #[error(
-        "either room or base_path must be set to connect; use start_closed(true) to create the socket now and set them later with update()"
+        "neither room nor base_path is set, so there is nothing to connect to: set room(\"lobby\") or base_path(\"...\"), or use start_closed(true) to create the socket now and set them later with update()"
     )]
     MissingRoom,
     /// The path begins with `/`.
@@ -116,8 +116,8 @@ pub enum OptionsError {
         "path must not start with '/': got {0:?}; write it relative to the room, e.g. \"inbox\""
     )]
     PathStartsWithSlash(String),
-    /// A name (party, room, prefix, base path) is empty where one is required.
-    #[error("{0} must not be empty")]
+    /// A name (party, room, prefix) is empty where one is required.
+    #[error("{0} must not be empty: {hint}", hint = empty_name_hint(.0))]
     EmptyName(&'static str),
     /// A party or room name is `.` or `..`, or a path (prefix, base path, path, the
     /// host's path) has such a segment: URL parsers remove them.
@@ -149,14 +149,16 @@ pub enum OptionsError {
     #[error("{0} must be greater than zero; to turn the feature off, leave the option unset")]
     ZeroDuration(&'static str),
     /// The event capacity is zero, so no event could ever be delivered.
-    #[error("event_capacity must be at least 1")]
+    #[error("event_capacity must be at least 1: got 0")]
     ZeroEventCapacity,
     /// A handshake header name or value cannot be sent.
-    #[error("header {name:?} cannot be sent: {why}")]
+    #[error("header {name:?} cannot be sent: {}{why}", offending(*.character))]
     InvalidHeader {
         /// The header name as given.
         name: String,
-        /// What is wrong with it.
+        /// The first character that cannot be sent, when one is to blame.
+        character: Option<char>,
+        /// What is wrong with it, and what to do.
         why: &'static str,
     },
     /// A static query sets `_pk`, which carries the connection id.
@@ -165,6 +167,31 @@ pub enum OptionsError {
     /// A subprotocol name is not a valid token.
     #[error("subprotocol {0:?} is not a valid token (letters, digits and !#$%&'*+-.^_`|~ only)")]
     InvalidSubprotocol(String),
+}
+
+/// What to write instead of an empty name.
+fn empty_name_hint(what: &str) -> &'static str {
+    match what {
+        "room" => {
+            "pass the room's name, e.g. room(\"lobby\"), or leave it unset and use start_closed(true)"
+        }
+        "party" => {
+            "pass the party's name as the server's partykit.json names it, or leave it unset for \"main\""
+        }
+        "prefix" => {
+            "pass a path such as \"parties\" (the default), or use base_path() for a path of your own"
+        }
+        _ => "pass a value or leave the option unset",
+    }
+}
+
+/// `"'é' (U+00E9) "`, naming a character that cannot be sent.
+fn offending(character: Option<char>) -> String {
+    match character {
+        Some(c) if c.is_control() => format!("it contains U+{:04X}; ", u32::from(c)),
+        Some(c) => format!("it contains {c:?} (U+{:04X}); ", u32::from(c)),
+        None => String::new(),
+    }
 }
 
 /// A command the socket cannot carry out.

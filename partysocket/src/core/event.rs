@@ -23,6 +23,7 @@ pub enum ReadyState {
 
 /// Why the socket stopped and will not connect until `reconnect()`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StopReason {
     /// Created with `start_closed(true)` and not yet connected.
     NotStarted,
@@ -57,6 +58,7 @@ impl StopReason {
 /// Where the socket is in its lifecycle: richer than [`ReadyState`], which cannot tell
 /// "waiting 8 seconds to retry" from "connecting now" or "given up".
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// An attempt is under way.
     Connecting {
@@ -116,6 +118,7 @@ impl ConnectionState {
 
 /// Something the application should hear about, in the order it happened.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// A connection opened. Messages queued while disconnected have already been sent
     /// on it, in order.

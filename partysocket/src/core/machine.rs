@@ -13,6 +13,7 @@ use super::options::{OptionsUpdate, PartySocketOptions};
 use super::policy::{Decision, FailurePolicy};
 use super::query::{Query, QueryProvider, QuerySource};
 use super::queue::{Outbox, Pushed};
+use super::redact;
 use super::rng::Rng;
 use super::timers::{Timer, Timers};
 use super::url::redact_url;
@@ -43,20 +44,12 @@ pub struct ConnectRequest {
     pub max_message_size: Option<usize>,
 }
 
-/// The stand-in for a secret in `Debug` output.
-pub(crate) const REDACTED: &str = "REDACTED";
-
 impl fmt::Debug for ConnectRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, _)| (name.as_str(), REDACTED))
-            .collect();
         f.debug_struct("ConnectRequest")
             .field("url", &redact_url(&self.url))
             .field("protocols", &self.protocols)
-            .field("headers", &headers)
+            .field("headers", &redact::Headers(&self.headers))
             .field("max_message_size", &self.max_message_size)
             .finish()
     }

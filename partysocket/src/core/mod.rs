@@ -11,6 +11,7 @@ pub(crate) mod options;
 pub(crate) mod policy;
 pub(crate) mod query;
 pub(crate) mod queue;
+pub(crate) mod redact;
 pub(crate) mod rng;
 pub(crate) mod timers;
 pub(crate) mod url;

@@ -1,11 +1,13 @@
 //! Socket options: every upstream `partysocket` option with its default, plus ours.
 
+use std::fmt;
 use std::time::Duration;
 
 use super::backoff::reconnection_delay;
 use super::error::OptionsError;
 use super::policy::{DropPolicy, FailurePolicy, Heartbeat};
 use super::query::{Query, QuerySource};
+use super::redact;
 use super::rng::Rng;
 use super::url::{self, ID_PARAM, Protocol};
 
@@ -31,7 +33,10 @@ use super::url::{self, ID_PARAM, Protocol};
 /// );
 /// # Ok::<(), partysocket::OptionsError>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// `Debug` output keeps header names and query keys but shows their values as
+/// `REDACTED`: they often carry tokens.
+#[derive(Clone)]
 pub struct PartySocketOptions {
     pub(crate) host: String,
     pub(crate) room: Option<String>,
@@ -68,6 +73,77 @@ pub struct PartySocketOptions {
 pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 1024;
 /// The write timeout when neither `write_timeout` nor a heartbeat is set.
 const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl fmt::Debug for PartySocketOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be left out by accident.
+        let PartySocketOptions {
+            host,
+            room,
+            party,
+            prefix,
+            base_path,
+            path,
+            protocol,
+            protocols,
+            query,
+            id,
+            headers,
+            start_closed,
+            disable_name_validation,
+            min_reconnection_delay,
+            max_reconnection_delay,
+            reconnection_delay_grow_factor,
+            jitter,
+            min_uptime,
+            connection_timeout,
+            close_timeout,
+            max_retries,
+            max_enqueued_messages,
+            max_enqueued_bytes,
+            drop_policy,
+            heartbeat,
+            write_timeout,
+            event_capacity,
+            failure_policy,
+            max_message_size,
+        } = self;
+        f.debug_struct("PartySocketOptions")
+            .field("host", host)
+            .field("room", room)
+            .field("party", party)
+            .field("prefix", prefix)
+            .field("base_path", base_path)
+            .field("path", path)
+            .field("protocol", protocol)
+            .field("protocols", protocols)
+            .field("query", query)
+            .field("id", id)
+            .field("headers", &redact::Headers(headers))
+            .field("start_closed", start_closed)
+            .field("disable_name_validation", disable_name_validation)
+            .field("min_reconnection_delay", min_reconnection_delay)
+            .field("max_reconnection_delay", max_reconnection_delay)
+            .field(
+                "reconnection_delay_grow_factor",
+                reconnection_delay_grow_factor,
+            )
+            .field("jitter", jitter)
+            .field("min_uptime", min_uptime)
+            .field("connection_timeout", connection_timeout)
+            .field("close_timeout", close_timeout)
+            .field("max_retries", max_retries)
+            .field("max_enqueued_messages", max_enqueued_messages)
+            .field("max_enqueued_bytes", max_enqueued_bytes)
+            .field("drop_policy", drop_policy)
+            .field("heartbeat", heartbeat)
+            .field("write_timeout", write_timeout)
+            .field("event_capacity", event_capacity)
+            .field("failure_policy", failure_policy)
+            .field("max_message_size", max_message_size)
+            .finish()
+    }
+}
 
 /// Builds [`PartySocketOptions`]; every setter documents its default.
 #[derive(Debug, Clone)]
@@ -514,7 +590,9 @@ impl PartySocketOptionsBuilder {
     fn validate(mut self, allow_no_room: bool) -> Result<PartySocketOptions, OptionsError> {
         let o = &mut self.draft;
         o.host = url::normalize_host(&o.host)?;
-        o.room = o.room.take().filter(|room| !room.is_empty());
+        if o.room.as_deref() == Some("") {
+            return Err(OptionsError::EmptyName("room"));
+        }
         o.base_path = o
             .base_path
             .take()
@@ -631,23 +709,44 @@ fn is_token_byte(byte: u8) -> bool {
 }
 
 fn validate_header(name: &str, value: &str) -> Result<(), OptionsError> {
-    let invalid = |why| OptionsError::InvalidHeader {
+    let invalid = |character, why| OptionsError::InvalidHeader {
         name: name.to_owned(),
+        character,
         why,
     };
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
+    if name.is_empty() {
+        return Err(invalid(None, "a header needs a name"));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|&c| !u8::try_from(c).is_ok_and(is_token_byte))
+    {
         return Err(invalid(
-            "a header name is letters, digits and !#$%&'*+-.^_`|~",
+            Some(bad),
+            "a header name is ASCII letters, digits and !#$%&'*+-.^_`|~",
         ));
     }
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("sec-websocket-")
         || ["host", "upgrade", "connection"].contains(&lower.as_str())
     {
-        return Err(invalid("the socket sets this header itself"));
+        return Err(invalid(
+            None,
+            "the socket sets this header itself (use protocols() for subprotocols)",
+        ));
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(invalid("a header value cannot contain CR, LF or NUL"));
+    // RFC 9110 §5.5: visible ASCII, spaces and tabs. Other bytes are obsolete or
+    // forbidden, and servers read them differently.
+    if let Some(bad) = value
+        .chars()
+        .find(|&c| !(c == ' ' || c == '\t' || c.is_ascii_graphic()))
+    {
+        let why = if bad.is_ascii() {
+            "a header value cannot contain control characters such as CR, LF or NUL"
+        } else {
+            "a header value is visible ASCII, spaces and tabs: percent-encode or base64 other text"
+        };
+        return Err(invalid(Some(bad), why));
     }
     Ok(())
 }
@@ -655,7 +754,9 @@ fn validate_header(name: &str, value: &str) -> Result<(), OptionsError> {
 /// A partial change to a socket's destination and credentials, applied with
 /// `update`. Unset fields keep their current values; changes accumulate over calls and
 /// the connection id stays unless set here. Takes effect at the next connection.
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` output shows header and query values as `REDACTED`.
+#[derive(Clone, Default)]
 #[must_use]
 pub struct OptionsUpdate {
     host: Option<String>,
@@ -669,6 +770,37 @@ pub struct OptionsUpdate {
     query: Option<QuerySource>,
     id: Option<String>,
     headers: Option<Vec<(String, String)>>,
+}
+
+impl fmt::Debug for OptionsUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let OptionsUpdate {
+            host,
+            room,
+            party,
+            prefix,
+            base_path,
+            path,
+            protocol,
+            protocols,
+            query,
+            id,
+            headers,
+        } = self;
+        f.debug_struct("OptionsUpdate")
+            .field("host", host)
+            .field("room", room)
+            .field("party", party)
+            .field("prefix", prefix)
+            .field("base_path", base_path)
+            .field("path", path)
+            .field("protocol", protocol)
+            .field("protocols", protocols)
+            .field("query", query)
+            .field("id", id)
+            .field("headers", &headers.as_deref().map(redact::Headers))
+            .finish()
+    }
 }
 
 impl OptionsUpdate {

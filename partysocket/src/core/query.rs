@@ -7,9 +7,28 @@ use std::sync::Arc;
 
 /// Ordered query parameters. Entries whose value is `None` are left out of URLs, as
 /// upstream drops `null`/`undefined` values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` output keeps the keys and shows the values as `REDACTED`: query values often
+/// carry tokens.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Query {
     entries: Vec<(String, Option<String>)>,
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries: Vec<(&str, Option<&str>)> = self
+            .entries
+            .iter()
+            .map(|(key, value)| {
+                (
+                    key.as_str(),
+                    value.as_ref().map(|_| super::redact::REDACTED),
+                )
+            })
+            .collect();
+        f.debug_struct("Query").field("entries", &entries).finish()
+    }
 }
 
 impl Query {

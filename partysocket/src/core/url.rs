@@ -377,7 +377,7 @@ pub fn redact_url(url: &str) -> String {
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((key, _)) if key == ID_PARAM => pair.to_owned(),
-            Some((key, _)) => format!("{key}=REDACTED"),
+            Some((key, _)) => format!("{key}={}", super::redact::REDACTED),
             None => pair.to_owned(),
         })
         .collect();
