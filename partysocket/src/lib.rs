@@ -130,6 +130,9 @@ pub use crate::core::policy::parse_retry_after;
 pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};
 pub use crate::core::query::{Query, QueryFuture, QueryProvider, QueryResult, QuerySource};
 pub use crate::core::url::{Protocol, redact_url};
+#[cfg(all(fuzzing, feature = "tokio"))]
+#[doc(hidden)]
+pub use crate::native::fuzz_hooks;
 #[cfg(feature = "tokio")]
 pub use crate::native::{
     Events, FetchError, FetchInit, FetchResponse, PartySocket, TlsConfig, TlsConfigBuilder,

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::process::{output, run as run_command, workspace_root};
 
-const TARGETS: &[&str] = &["options_url", "machine"];
+const TARGETS: &[&str] = &["options_url", "machine", "handshake_response"];
 
 pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let seconds = match args {

@@ -6,8 +6,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::http::header::{
-    CONNECTION, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
-    UPGRADE,
+    CONNECTION, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
 
 use crate::core::policy::parse_retry_after;
@@ -43,6 +43,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let head = request_head(request)?;
+    let expected = Expected::of(request);
     let network = |err: std::io::Error| TransportError::Network(Cause::new(err));
     stream.write_all(head.as_bytes()).await.map_err(network)?;
     stream.flush().await.map_err(network)?;
@@ -57,20 +58,12 @@ where
                 "the server closed the connection during the handshake",
             ))));
         }
-        let searched_from = buffer.len().saturating_sub(3);
         buffer.extend_from_slice(&chunk[..read]);
-        if let Some(end) = find_head_end(&buffer[searched_from..]) {
-            let end = searched_from + end;
-            let protocol = check_response(&buffer[..end], request)?;
+        if let Some((end, protocol)) = parse_response(&buffer, &expected)? {
             return Ok(Upgraded {
                 protocol,
                 leftover: buffer[end..].to_vec(),
             });
-        }
-        if buffer.len() > MAX_HEAD {
-            return Err(protocol_error(format!(
-                "the handshake response head is over {MAX_HEAD} bytes"
-            )));
         }
     }
 }
@@ -79,7 +72,9 @@ fn protocol_error(message: String) -> TransportError {
     TransportError::Protocol(Cause::from(message))
 }
 
-/// `GET path HTTP/1.1` and the request's headers.
+/// `GET path HTTP/1.1` and the request's headers, names in their canonical case
+/// (`Sec-WebSocket-Key`, `Authorization`): HTTP names are case-insensitive, but some
+/// servers and proxies compare them as written.
 fn request_head(request: &Request) -> Result<String, TransportError> {
     let target = request
         .uri()
@@ -90,7 +85,7 @@ fn request_head(request: &Request) -> Result<String, TransportError> {
         let value = value
             .to_str()
             .map_err(|_| TransportError::InvalidUrl(format!("header {name} is not text")))?;
-        head.push_str(name.as_str());
+        push_canonical_name(&mut head, name.as_str());
         head.push_str(": ");
         head.push_str(value);
         head.push_str("\r\n");
@@ -99,28 +94,110 @@ fn request_head(request: &Request) -> Result<String, TransportError> {
     Ok(head)
 }
 
-/// The offset just past `\r\n\r\n`, if the buffer holds it.
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map(|at| at + 4)
+/// Appends `name` (lower case, as the `http` crate stores it) in canonical case: each
+/// word after a `-` capitalised, with the WebSocket headers' own spelling.
+fn push_canonical_name(head: &mut String, name: &str) {
+    const SPELLED: &[&str] = &[
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Sec-WebSocket-Protocol",
+        "Sec-WebSocket-Extensions",
+        "Sec-WebSocket-Accept",
+    ];
+    if let Some(spelled) = SPELLED.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+        head.push_str(spelled);
+        return;
+    }
+    let mut word_start = true;
+    for c in name.chars() {
+        head.push(if word_start {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+        word_start = c == '-';
+    }
 }
 
-/// Checks a complete response head; returns the chosen subprotocol.
-fn check_response(head: &[u8], request: &Request) -> Result<Option<String>, TransportError> {
+/// What the response must agree with: what the request offered.
+#[derive(Debug)]
+pub(crate) struct Expected {
+    /// `Sec-WebSocket-Accept` for the request's key.
+    accept: String,
+    /// The subprotocols offered.
+    protocols: Vec<String>,
+}
+
+impl Expected {
+    fn of(request: &Request) -> Expected {
+        let key = request
+            .headers()
+            .get(SEC_WEBSOCKET_KEY)
+            .map(|key| key.as_bytes())
+            .unwrap_or_default();
+        let protocols = request
+            .headers()
+            .get(SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.split(',').map(|p| p.trim().to_owned()).collect())
+            .unwrap_or_default();
+        Expected {
+            accept: derive_accept_key(key),
+            protocols,
+        }
+    }
+
+    /// For a request with `key` offering `protocols` (the fuzz target's entry).
+    #[cfg_attr(not(fuzzing), allow(dead_code))]
+    pub(crate) fn new(key: &[u8], protocols: &[&str]) -> Expected {
+        Expected {
+            accept: derive_accept_key(key),
+            protocols: protocols.iter().map(|&p| p.to_owned()).collect(),
+        }
+    }
+}
+
+/// Reads a response head from the start of `buffer`, as tungstenite's client does:
+/// `None` while the head is incomplete; once it is complete, its length and the
+/// subprotocol the server chose. Line ends may be `\r\n` or a bare `\n`
+/// (RFC 9112 §2.2).
+///
+/// # Errors
+///
+/// [`TransportError::HandshakeRejected`] for a status other than 101,
+/// [`TransportError::Protocol`] for a head that is too long or malformed, or an
+/// upgrade RFC 6455 §4.1 says the client must fail: not HTTP/1.1, no `Upgrade:
+/// websocket` or `Connection: upgrade`, a wrong `Sec-WebSocket-Accept`, an extension
+/// or subprotocol that was not offered.
+pub(crate) fn parse_response(
+    buffer: &[u8],
+    expected: &Expected,
+) -> Result<Option<(usize, Option<String>)>, TransportError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
-    match response.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(protocol_error("an incomplete handshake response".into()));
+    let end = match response.parse(buffer) {
+        Ok(httparse::Status::Complete(end)) => end,
+        Ok(httparse::Status::Partial) if buffer.len() > MAX_HEAD => {
+            return Err(protocol_error(format!(
+                "the handshake response head is over {MAX_HEAD} bytes"
+            )));
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(protocol_error(format!(
+                "the handshake response has over {MAX_HEADERS} headers"
+            )));
         }
         Err(err) => {
             return Err(protocol_error(format!(
                 "an invalid handshake response: {err}"
             )));
         }
+    };
+    if end > MAX_HEAD {
+        return Err(protocol_error(format!(
+            "the handshake response head is over {MAX_HEAD} bytes"
+        )));
     }
     let header = |name: &str| {
         response
@@ -137,6 +214,12 @@ fn check_response(head: &[u8], request: &Request) -> Result<Option<String>, Tran
             retry_after: header(RETRY_AFTER.as_str()).and_then(parse_retry_after),
         });
     }
+    if response.version != Some(1) {
+        return Err(protocol_error(
+            "the server answered the upgrade with HTTP/1.0; a WebSocket upgrade needs HTTP/1.1"
+                .into(),
+        ));
+    }
     if !header(UPGRADE.as_str()).is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
         return Err(protocol_error(
             "the response does not upgrade to websocket".into(),
@@ -151,33 +234,45 @@ fn check_response(head: &[u8], request: &Request) -> Result<Option<String>, Tran
             "the response's Connection is not upgrade".into(),
         ));
     }
-    let key = request
-        .headers()
-        .get(SEC_WEBSOCKET_KEY)
-        .map(|key| key.as_bytes())
-        .unwrap_or_default();
-    if header(SEC_WEBSOCKET_ACCEPT.as_str()) != Some(derive_accept_key(key).as_str()) {
+    if header(SEC_WEBSOCKET_ACCEPT.as_str()) != Some(expected.accept.as_str()) {
         return Err(protocol_error(
             "the response's Sec-WebSocket-Accept is wrong".into(),
         ));
     }
-    let offered: Vec<&str> = request
-        .headers()
-        .get(SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(',').map(str::trim).collect())
-        .unwrap_or_default();
-    match header(SEC_WEBSOCKET_PROTOCOL.as_str()) {
-        // As browsers: offering subprotocols and getting none back fails.
-        None if !offered.is_empty() => Err(protocol_error(
-            "the server chose none of the offered subprotocols".into(),
-        )),
-        None => Ok(None),
-        Some(chosen) if offered.contains(&chosen) => Ok(Some(chosen.to_owned())),
-        Some(chosen) => Err(protocol_error(format!(
-            "the server chose subprotocol {chosen:?}, which was not offered"
-        ))),
+    // This client offers no extension, so any the server names was not offered.
+    if let Some(extensions) = response
+        .headers
+        .iter()
+        .filter(|header| {
+            header
+                .name
+                .eq_ignore_ascii_case(SEC_WEBSOCKET_EXTENSIONS.as_str())
+        })
+        .map(|header| String::from_utf8_lossy(header.value))
+        .find(|value| !value.trim().is_empty())
+    {
+        return Err(protocol_error(format!(
+            "the server chose extension {:?}, which was not offered",
+            extensions.trim()
+        )));
     }
+    let offered = &expected.protocols;
+    let protocol = match header(SEC_WEBSOCKET_PROTOCOL.as_str()) {
+        // As browsers: offering subprotocols and getting none back fails.
+        None if !offered.is_empty() => {
+            return Err(protocol_error(
+                "the server chose none of the offered subprotocols".into(),
+            ));
+        }
+        None => None,
+        Some(chosen) if offered.iter().any(|p| p == chosen) => Some(chosen.to_owned()),
+        Some(chosen) => {
+            return Err(protocol_error(format!(
+                "the server chose subprotocol {chosen:?}, which was not offered"
+            )));
+        }
+    };
+    Ok(Some((end, protocol)))
 }
 
 #[cfg(test)]
@@ -257,5 +352,126 @@ mod tests {
         server.write_all(&answer).await.unwrap();
         let err = upgrade(&mut client, &request()).await.unwrap_err();
         assert!(matches!(err, TransportError::Protocol(_)));
+    }
+
+    /// The client's view of `answer`; a head never recognised fails after a bound
+    /// instead of hanging.
+    async fn answer(answer: &str, request: &Request) -> Result<Upgraded, TransportError> {
+        let (mut client, mut server) = tokio::io::duplex(64 * 1024);
+        server.write_all(answer.as_bytes()).await.unwrap();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            upgrade(&mut client, request),
+        )
+        .await
+        .expect("the response head was never recognised")
+    }
+
+    #[tokio::test]
+    async fn bare_line_feeds_end_a_head_as_crlf_does() {
+        let request = request();
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: {}\n\n\u{81}\u{0}",
+            accept(&request)
+        );
+        let upgraded = answer(&head, &request).await.unwrap();
+        assert_eq!(upgraded.leftover, "\u{81}\u{0}".as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_head_split_across_reads_is_put_together() {
+        let request = request();
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\nrest",
+            accept(&request)
+        );
+        let (mut client, mut server) = tokio::io::duplex(64 * 1024);
+        let writer = tokio::spawn(async move {
+            for byte in head.as_bytes() {
+                server.write_all(&[*byte]).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            server
+        });
+        let upgraded = upgrade(&mut client, &request).await.unwrap();
+        drop(writer.await.unwrap());
+        // What followed the head is either in the leftover or still in the stream.
+        let mut after = upgraded.leftover;
+        client.read_to_end(&mut after).await.unwrap();
+        assert_eq!(after, b"rest");
+    }
+
+    #[tokio::test]
+    async fn an_http_1_0_upgrade_is_refused_but_its_refusal_keeps_the_status() {
+        let request = request();
+        let head = format!(
+            "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            accept(&request)
+        );
+        let err = answer(&head, &request).await.unwrap_err();
+        assert!(err.to_string().contains("HTTP/1.1"), "{err}");
+        assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
+        let err = answer("HTTP/1.0 403 Forbidden\r\n\r\n", &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TransportError::HandshakeRejected {
+                status: 403,
+                retry_after: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_extension_that_was_not_offered_fails_the_connection() {
+        let request = request();
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+            accept(&request)
+        );
+        let err = answer(&head, &request).await.unwrap_err();
+        assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
+        assert!(err.to_string().contains("permessage-deflate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn too_many_headers_are_refused() {
+        let request = request();
+        let mut head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+            accept(&request)
+        );
+        for n in 0..MAX_HEADERS {
+            head.push_str(&format!("X-{n}: y\r\n"));
+        }
+        head.push_str("\r\n");
+        let err = answer(&head, &request).await.unwrap_err();
+        assert!(err.to_string().contains("headers"), "{err}");
+    }
+
+    #[test]
+    fn request_header_names_go_out_in_canonical_case() {
+        let mut request = request();
+        request.headers_mut().insert(
+            "x-user-id",
+            tokio_tungstenite::tungstenite::http::HeaderValue::from_static("7"),
+        );
+        request.headers_mut().insert(
+            "authorization",
+            tokio_tungstenite::tungstenite::http::HeaderValue::from_static("Bearer t"),
+        );
+        let head = request_head(&request).unwrap();
+        for name in [
+            "\r\nHost: ",
+            "\r\nConnection: Upgrade",
+            "\r\nUpgrade: websocket",
+            "\r\nSec-WebSocket-Version: 13",
+            "\r\nSec-WebSocket-Key: ",
+            "\r\nX-User-Id: 7",
+            "\r\nAuthorization: Bearer t",
+        ] {
+            assert!(head.contains(name), "{name:?} missing from {head:?}");
+        }
     }
 }

@@ -22,6 +22,27 @@ use self::driver::Driver;
 pub use self::fetch::{FetchError, FetchInit, FetchResponse};
 use self::shared::{SINK_HIGH_WATER, Shared};
 pub use self::tls::{TlsConfig, TlsConfigBuilder};
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`; built only with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks {
+    /// Parses `bytes` as the server's answer to a handshake whose key is `key` and which
+    /// offered `protocols`: `Ok(None)` while incomplete, else the head's length and
+    /// the chosen subprotocol.
+    pub fn handshake_response(
+        bytes: &[u8],
+        key: &[u8],
+        protocols: &[&str],
+    ) -> Result<Option<(usize, Option<String>)>, crate::TransportError> {
+        super::handshake::parse_response(bytes, &super::handshake::Expected::new(key, protocols))
+    }
+
+    /// `Sec-WebSocket-Accept` for `key`.
+    pub fn accept_key(key: &[u8]) -> String {
+        tokio_tungstenite::tungstenite::handshake::derive_accept_key(key)
+    }
+}
 use crate::{
     CloseFrame, ConnectionState, Error, Event, Machine, Message, OptionsUpdate, PartySocketOptions,
     ReadyState, SendOutcome,
