@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The error underneath another one (an I/O, TLS, WebSocket or JSON error), shared so
-/// that events stay cheap to clone. It displays as that error, its
+/// that events stay cheap to clone. It displays as that error (after what was being
+/// done, such as `cannot connect to localhost:1999: `), its
 /// [`source`](StdError::source) is that error's source, and
 /// [`downcast_ref`](Cause::downcast_ref) / [`io_kind`](Cause::io_kind) reach the
 /// original value.
@@ -23,7 +24,21 @@ impl Cause {
 
     /// The original error, when it is a `T`.
     pub fn downcast_ref<T: StdError + 'static>(&self) -> Option<&T> {
-        self.0.downcast_ref::<T>()
+        let mut error: &(dyn StdError + Send + Sync + 'static) = &*self.0;
+        while let Some(context) = error.downcast_ref::<Context>() {
+            error = &*context.inner;
+        }
+        error.downcast_ref::<T>()
+    }
+
+    /// This cause behind `context` ("connecting to localhost:1999"): displays as
+    /// `context: cause`, and its source is the original error.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn context(self, context: impl Into<String>) -> Self {
+        Cause::new(Context {
+            context: context.into(),
+            inner: self.0,
+        })
     }
 
     /// The kind of the [`std::io::Error`] underneath, when there is one.
@@ -36,6 +51,25 @@ impl Cause {
             current = error.source();
         }
         None
+    }
+}
+
+/// A cause with what was being done when it happened.
+#[derive(Debug)]
+struct Context {
+    context: String,
+    inner: Arc<dyn StdError + Send + Sync + 'static>,
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.context, self.inner)
+    }
+}
+
+impl StdError for Context {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.inner)
     }
 }
 

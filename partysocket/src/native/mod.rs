@@ -1,6 +1,7 @@
 //! The native driver: a cloneable handle and an event stream over one tokio task per
 //! socket, sharing the core machine behind a lock.
 
+mod dial;
 mod driver;
 mod fetch;
 mod handshake;

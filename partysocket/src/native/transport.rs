@@ -2,7 +2,6 @@
 //! between our types and tungstenite's, and error classification.
 
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -14,6 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
 
+use super::dial::dial;
 use super::handshake;
 use super::tls::TlsConfig;
 use super::wire::{Stream, Wire};
@@ -78,14 +78,12 @@ pub(crate) async fn connect(
         .ok_or_else(|| TransportError::InvalidUrl(format!("{} has no host", request.url)))?;
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let network = |err: std::io::Error| TransportError::Network(Cause::new(err));
-    let tcp = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(network)?;
+    let tcp = dial(&host, port).await?;
     // Small messages go out at once, as browsers send them.
     tcp.set_nodelay(true).map_err(network)?;
     let wire = Wire::new(tcp);
     let mut stream = if secure {
-        let name = ServerName::try_from(host)
+        let name = ServerName::try_from(host.clone())
             .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
         let tls = TlsConnector::from(tls.rustls())
             .connect(name, wire)
@@ -95,7 +93,14 @@ pub(crate) async fn connect(
     } else {
         Stream::Plain(wire)
     };
-    let upgraded = handshake::upgrade(&mut stream, &http).await?;
+    let upgraded = handshake::upgrade(&mut stream, &http)
+        .await
+        .map_err(|err| match err {
+            TransportError::Network(cause) => {
+                TransportError::Network(cause.context(format!("handshake with {host}:{port}")))
+            }
+            other => other,
+        })?;
     let ws =
         WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(config))
             .await;
