@@ -9,8 +9,8 @@ use std::task::Waker;
 
 use partysocket::web_time::Instant;
 use partysocket::{
-    CloseFrame, ConnectionState, Event, FailurePolicy, Machine, Message, Output,
-    PartySocketOptions, QueryProvider, Transmit, TransportError, TransportId,
+    CloseFrame, ConnectionState, Event, Machine, Message, Output, PartySocketOptions, Transmit,
+    TransportError, TransportId, UserCall,
 };
 
 use crate::diagnostics::{change, step};
@@ -34,18 +34,6 @@ pub(crate) struct Callbacks {
     pub(crate) close: Option<OnClose>,
     pub(crate) error: Option<OnError>,
     pub(crate) state: Option<OnState>,
-}
-
-/// Application code the machine asked for: run after the driver's borrow is released,
-/// since it may call back into the socket.
-enum UserCall {
-    Resolve(TransportId, QueryProvider),
-    Decide {
-        transport: TransportId,
-        policy: FailurePolicy,
-        close: CloseFrame,
-        failure: Option<TransportError>,
-    },
 }
 
 /// Events waiting for the [`Events`](crate::Events) stream.
@@ -144,21 +132,7 @@ impl Driver {
                 let listener = self.listener(transport);
                 self.transport = Some(Transport::open(transport, &request, listener));
             }
-            Output::ResolveQuery {
-                transport,
-                provider,
-            } => self.calls.push(UserCall::Resolve(transport, provider)),
-            Output::Decide {
-                transport,
-                policy,
-                close,
-                failure,
-            } => self.calls.push(UserCall::Decide {
-                transport,
-                policy,
-                close,
-                failure,
-            }),
+            Output::UserCall(call) => self.calls.push(call),
             Output::Close { transport, frame } => match frame {
                 Some(frame) => {
                     if let Some(socket) = self.current(transport) {
@@ -350,7 +324,10 @@ pub(crate) fn act<R>(shared: &SharedDriver, f: impl FnOnce(&mut Driver, Instant)
 /// reports the answer.
 fn run_user_call(shared: &SharedDriver, call: UserCall) {
     match call {
-        UserCall::Resolve(transport, provider) => {
+        UserCall::ResolveQuery {
+            transport,
+            provider,
+        } => {
             let query = provider.resolve();
             let this = Rc::downgrade(shared);
             wasm_bindgen_futures::spawn_local(async move {
@@ -362,15 +339,10 @@ fn run_user_call(shared: &SharedDriver, call: UserCall) {
                 }
             });
         }
-        UserCall::Decide {
-            transport,
-            policy,
-            close,
-            failure,
-        } => {
-            let decision = policy.decide(&close, failure.as_ref());
+        UserCall::Decide(question) => {
+            let answer = question.ask();
             act(shared, |driver, now| {
-                driver.machine.handle_decision(transport, decision, now);
+                driver.machine.handle_decision(answer, now);
             });
         }
     }

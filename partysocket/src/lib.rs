@@ -54,8 +54,8 @@
 //! 2. After **every** call into the machine (a command, a transport fact, a timeout),
 //!    drain [`Machine::poll_output`] until it returns `None`, carrying out each
 //!    [`Output`] in order: open a transport ([`Output::Connect`]), resolve a per-attempt
-//!    query ([`Output::ResolveQuery`]), run the failure policy's predicate
-//!    ([`Output::Decide`]), close or abort a transport, or deliver an [`Event`] to the
+//!    query ([`UserCall::ResolveQuery`]), run the failure policy's predicate
+//!    ([`UserCall::Decide`]), close or abort a transport, or deliver an [`Event`] to the
 //!    application. Call application code (providers, predicates) outside any lock.
 //! 3. Whenever the open connection can take a frame, pull the next one with
 //!    [`Machine::poll_transmit`] and hand it over at once. The machine keeps every
@@ -122,7 +122,8 @@ mod native;
 pub use crate::core::error::{Cause, Error, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
 pub use crate::core::machine::{
-    ConnectRequest, FAULT_GRACE, Machine, Output, Transmit, TransportId,
+    ConnectRequest, FAULT_GRACE, Machine, Output, PolicyAnswer, PolicyQuestion, Transmit,
+    TransportId, UserCall,
 };
 pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome};
 pub use crate::core::options::{OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder};
@@ -134,11 +135,11 @@ pub use crate::core::url::{Protocol, redact_url};
 #[doc(hidden)]
 pub use crate::native::fuzz_hooks;
 #[cfg(feature = "tokio")]
-pub use crate::native::{
-    Events, FetchError, FetchInit, FetchResponse, PartySocket, TlsConfig, TlsConfigBuilder,
-};
+pub use crate::native::{Events, PartySocket, TlsConfig, TlsConfigBuilder};
+#[cfg(feature = "fetch")]
+pub use crate::native::{FetchError, FetchInit, FetchResponse};
 pub use bytes::Bytes;
 pub use bytestring::ByteString;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "fetch")]
 pub use reqwest::Method;
 pub use web_time;

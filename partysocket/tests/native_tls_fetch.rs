@@ -7,9 +7,11 @@ mod net;
 use net::{PATIENCE, is_open, mock, next_text, options, until};
 use party_mock::{MockConfig, MockServer};
 use partysocket::{
-    Error, Event, FetchError, FetchInit, PartySocket, PartySocketOptions, Protocol, Query,
-    QueryProvider, TlsConfig, TransportError,
+    Error, Event, PartySocket, PartySocketOptions, Protocol, Query, QueryProvider, TlsConfig,
+    TransportError,
 };
+#[cfg(feature = "fetch")]
+use partysocket::{FetchError, FetchInit};
 
 async fn tls_mock() -> MockServer {
     MockServer::start(MockConfig {
@@ -71,6 +73,7 @@ fn a_pem_without_certificates_is_a_typed_error() {
     assert!(matches!(err, Error::InvalidCertificate(_)));
 }
 
+#[cfg(feature = "fetch")]
 #[tokio::test]
 async fn fetch_get_and_post_on_the_main_party() {
     let server = mock().await;
@@ -97,6 +100,7 @@ async fn fetch_get_and_post_on_the_main_party() {
     assert_eq!(response.status(), 404);
 }
 
+#[cfg(feature = "fetch")]
 #[tokio::test]
 async fn fetch_uses_the_same_url_rules_without_the_id() {
     let server = mock().await;
@@ -124,6 +128,7 @@ async fn fetch_uses_the_same_url_rules_without_the_id() {
     assert_eq!(attempts[0].header("x-extra"), Some("1"));
 }
 
+#[cfg(feature = "fetch")]
 #[tokio::test]
 async fn fetch_propagates_query_provider_errors() {
     let provider = QueryProvider::new(|| async { Err("Query generation failed".to_owned()) });
@@ -138,6 +143,7 @@ async fn fetch_propagates_query_provider_errors() {
     assert!(matches!(err, FetchError::QueryProvider(ref m) if m == "Query generation failed"));
 }
 
+#[cfg(feature = "fetch")]
 #[tokio::test]
 async fn fetch_over_https_with_a_trusted_certificate() {
     let server = tls_mock().await;
@@ -152,6 +158,7 @@ async fn fetch_over_https_with_a_trusted_certificate() {
     assert!(response.url().as_str().starts_with("https://"));
 }
 
+#[cfg(feature = "fetch")]
 #[tokio::test]
 async fn fetch_propagates_network_errors() {
     // Bind and release a port, so nothing listens there.

@@ -190,22 +190,17 @@ fn the_close_predicate_is_asked_through_an_output_not_inside_the_machine() {
     // Until the driver answers, the machine waits: no attempt, no timer.
     let mut decide = None;
     while let Some(output) = h.machine.poll_output() {
-        if let partysocket::Output::Decide {
-            transport,
-            policy,
-            close,
-            failure,
-            ..
-        } = output
-        {
-            decide = Some((transport, policy.decide(&close, failure.as_ref())));
+        if let partysocket::Output::UserCall(partysocket::UserCall::Decide(question)) = output {
+            decide = Some(question);
         }
     }
-    let (asked, decision) = decide.expect("the policy is asked");
-    assert_eq!(asked, transport);
-    assert_eq!(decision, Decision::Stop);
+    let question = decide.expect("the policy is asked");
+    assert_eq!(question.transport(), transport);
+    assert_eq!(question.close().code, 4000);
+    let answer = question.ask();
+    assert_eq!(answer.decision(), Decision::Stop);
     assert_eq!(h.machine.poll_timeout(), None);
-    h.machine.handle_decision(asked, decision, h.now);
+    h.machine.handle_decision(answer, h.now);
     h.drain();
     assert!(matches!(
         h.state(),

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use control::Mock;
 use partysocket::{
-    ConnectionState, Event, Heartbeat, PartySocket, PartySocketOptions, SendOutcome,
+    ConnectionState, Event, Heartbeat, OptionsUpdate, PartySocket, PartySocketOptions, Query,
+    SendOutcome,
 };
 
 /// The server's message size limit; the oversize fault sends twice as much.
@@ -164,6 +165,15 @@ impl Client {
         }
         sends.next += 1;
     }
+}
+
+/// The server stops reading from `target` while it writes large messages.
+fn stall_writes(mock: &Mock, target: &Client) -> Result<(), String> {
+    mock.post(&format!("silent?on=true&id={}", target.id))?;
+    for _ in 0..40 {
+        target.send_next(SIZE_LIMIT / 2);
+    }
+    Ok(())
 }
 
 /// Bytes the checker holds for its records of every send and connection.
@@ -321,7 +331,7 @@ fn run() -> Result<bool, String> {
             stall_until = None;
         }
         let target = &clients[rng.below(clients.len() as u64) as usize];
-        let kind = match rng.below(9) {
+        let kind = match rng.below(12) {
             0 => {
                 mock.post(&format!("drop?id={}", target.id))?;
                 "drop"
@@ -365,12 +375,32 @@ fn run() -> Result<bool, String> {
                 "oversize frame"
             }
             7 => {
-                // The server stops reading while the socket writes large messages.
-                mock.post(&format!("silent?on=true&id={}", target.id))?;
-                for _ in 0..40 {
-                    target.send_next(SIZE_LIMIT / 2);
-                }
+                stall_writes(&mock, target)?;
                 "server stops reading"
+            }
+            // The application acts while its writes are stalled: what the stalled
+            // connection had not taken must go out on the next one, in order.
+            8 => {
+                stall_writes(&mock, target)?;
+                let _ = target.socket.reconnect();
+                "reconnect() during a stalled write"
+            }
+            9 => {
+                stall_writes(&mock, target)?;
+                let _ = target.socket.close();
+                std::thread::sleep(Duration::from_millis(rng.below(1500)));
+                let _ = target.socket.reconnect();
+                "close() and reconnect() during a stalled write"
+            }
+            10 => {
+                stall_writes(&mock, target)?;
+                let generation = rng.next();
+                let _ = target.socket.update(
+                    OptionsUpdate::new()
+                        .query(Query::new().with("generation", generation.to_string())),
+                );
+                let _ = target.socket.reconnect();
+                "update() and reconnect() during a stalled write"
             }
             _ => {
                 mock.post("drop")?;

@@ -268,10 +268,22 @@ where
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         derive_accept_key(key.trim().as_bytes())
     );
+    // The room knows the connection before the client can see it open, so a test that
+    // acts on the server as soon as its socket opens finds the connection there.
+    let (commands, inbox) = mpsc::unbounded_channel();
+    let conn = Connection {
+        serial: shared.next_serial(),
+        id: id.clone(),
+        commands,
+    };
+    lock(&room).connect(conn.clone(), &request);
+    shared.connections_changed();
     if stream.write_all(head.as_bytes()).await.is_err() || stream.flush().await.is_err() {
+        lock(&room).disconnect(conn.serial);
+        shared.connections_changed();
         return;
     }
-    logged.connection_id = Some(id.clone());
+    logged.connection_id = Some(id);
     logged.outcome = Outcome::Accepted;
     shared.record_attempt(logged);
 
@@ -284,14 +296,6 @@ where
     let mut socket =
         WebSocketStream::from_partially_read(stream, buffer, Role::Server, Some(config)).await;
 
-    let (commands, inbox) = mpsc::unbounded_channel();
-    let conn = Connection {
-        serial: shared.next_serial(),
-        id,
-        commands,
-    };
-    lock(&room).connect(conn.clone(), &request);
-    shared.connections_changed();
     let session = Session {
         shared,
         room: &room,

@@ -63,15 +63,10 @@ impl fmt::Debug for ConnectRequest {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Output {
-    /// Resolve the per-attempt query, then report it with
-    /// [`Machine::handle_query_resolved`]. Call the provider without holding any lock
-    /// the provider's code could need (it may call back into the socket).
-    ResolveQuery {
-        /// The attempt.
-        transport: TransportId,
-        /// The provider to call.
-        provider: QueryProvider,
-    },
+    /// Run the application's code: a query provider or a failure policy's predicate.
+    /// Carry it out after releasing every lock or borrow that code could need: it may
+    /// call back into the socket.
+    UserCall(UserCall),
     /// Open a WebSocket; report the outcome with [`Machine::handle_open`],
     /// [`Machine::handle_failed`] or [`Machine::handle_closed`].
     Connect {
@@ -89,21 +84,83 @@ pub enum Output {
         /// The close frame to send, or `None` to abort.
         frame: Option<CloseFrame>,
     },
-    /// Run the failure policy (it holds the application's
-    /// `should_reconnect_on_close` predicate) on how a connection ended, outside any
-    /// lock, and report the result with [`Machine::handle_decision`].
-    Decide {
-        /// The transport that ended.
-        transport: TransportId,
-        /// The policy to ask.
-        policy: FailurePolicy,
-        /// How it ended.
-        close: CloseFrame,
-        /// Why, when it failed rather than closed.
-        failure: Option<TransportError>,
-    },
     /// Deliver an event to the application.
     Event(Event),
+}
+
+/// Work that runs the application's code, from [`Output::UserCall`].
+#[derive(Debug)]
+pub enum UserCall {
+    /// Resolve the per-attempt query, then report it with
+    /// [`Machine::handle_query_resolved`].
+    ResolveQuery {
+        /// The attempt.
+        transport: TransportId,
+        /// The provider to call.
+        provider: QueryProvider,
+    },
+    /// Ask the failure policy (it holds the application's `should_reconnect_on_close`
+    /// predicate) how to go on after a connection ended, with [`PolicyQuestion::ask`],
+    /// and report the answer with [`Machine::handle_decision`].
+    Decide(PolicyQuestion),
+}
+
+/// The failure policy's question about a connection that ended.
+#[derive(Debug, Clone)]
+pub struct PolicyQuestion {
+    transport: TransportId,
+    policy: FailurePolicy,
+    close: CloseFrame,
+    failure: Option<TransportError>,
+}
+
+impl PolicyQuestion {
+    /// The transport that ended.
+    pub fn transport(&self) -> TransportId {
+        self.transport
+    }
+
+    /// How it ended.
+    pub fn close(&self) -> &CloseFrame {
+        &self.close
+    }
+
+    /// Why, when it failed rather than closed.
+    pub fn failure(&self) -> Option<&TransportError> {
+        self.failure.as_ref()
+    }
+
+    /// Runs the policy: the application's predicate runs here, so call this with no
+    /// lock held.
+    pub fn ask(self) -> PolicyAnswer {
+        PolicyAnswer {
+            decision: self.policy.decide(&self.close, self.failure.as_ref()),
+            transport: self.transport,
+        }
+    }
+
+    /// The answer `decision`, given without asking the policy (tests and drivers that
+    /// decide for themselves).
+    pub fn answer(self, decision: Decision) -> PolicyAnswer {
+        PolicyAnswer {
+            decision,
+            transport: self.transport,
+        }
+    }
+}
+
+/// The failure policy's answer, for [`Machine::handle_decision`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyAnswer {
+    transport: TransportId,
+    decision: Decision,
+}
+
+impl PolicyAnswer {
+    /// What the policy decided.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
 }
 
 /// A frame for the connection, pulled with [`Machine::poll_transmit`].
@@ -597,8 +654,14 @@ impl Machine {
         matches!(&self.phase, Phase::Open { transport: t, fault: Some(_), .. } if *t == transport)
     }
 
-    /// Reports the failure policy's answer for `transport`, asked by [`Output::Decide`].
-    pub fn handle_decision(&mut self, transport: TransportId, decision: Decision, now: Instant) {
+    /// Reports the failure policy's answer, asked by [`UserCall::Decide`]. An answer
+    /// about a transport the machine has moved on from (after `reconnect()` or
+    /// `close()`) is ignored.
+    pub fn handle_decision(&mut self, answer: PolicyAnswer, now: Instant) {
+        let PolicyAnswer {
+            transport,
+            decision,
+        } = answer;
         let Phase::Deciding {
             transport: t,
             close,
@@ -1047,10 +1110,11 @@ impl Machine {
                     transport,
                     deadline,
                 };
-                self.outputs.push_back(Output::ResolveQuery {
-                    transport,
-                    provider,
-                });
+                self.outputs
+                    .push_back(Output::UserCall(UserCall::ResolveQuery {
+                        transport,
+                        provider,
+                    }));
             }
         }
         self.emit_state();
@@ -1105,7 +1169,7 @@ impl Machine {
 
     /// A connection (or attempt) ended without the application asking: report it, then
     /// reconnect or stop as the failure policy decides. A policy with an application
-    /// predicate is asked through [`Output::Decide`], so that no application code runs
+    /// predicate is asked through [`UserCall::Decide`], so that no application code runs
     /// inside the machine (or under a driver's lock).
     fn connection_ended(
         &mut self,
@@ -1132,12 +1196,13 @@ impl Machine {
         }
         let policy = &self.options.failure_policy;
         if policy.has_predicate() {
-            self.outputs.push_back(Output::Decide {
-                transport,
-                policy: policy.clone(),
-                close: close.clone(),
-                failure: failure.clone(),
-            });
+            self.outputs
+                .push_back(Output::UserCall(UserCall::Decide(PolicyQuestion {
+                    transport,
+                    policy: policy.clone(),
+                    close: close.clone(),
+                    failure: failure.clone(),
+                })));
             self.phase = Phase::Deciding {
                 transport,
                 close,

@@ -32,8 +32,8 @@ use super::shared::{Shared, State};
 use super::tls::TlsConfig;
 use super::transport::{self, Ws};
 use crate::{
-    CloseFrame, ConnectRequest, ConnectionState, Decision, FailurePolicy, Output, QueryFuture,
-    QueryProvider, Transmit, TransportError, TransportId,
+    CloseFrame, ConnectRequest, ConnectionState, Output, QueryFuture, Transmit, TransportError,
+    TransportId, UserCall,
 };
 
 /// The current time on tokio's clock (so paused-clock tests drive the machine too).
@@ -91,17 +91,6 @@ struct Reads {
     frames: Vec<tungstenite::Message>,
     /// The connection ended: `Ok(())` without a close frame, `Err` on an error.
     ended: Option<Result<(), tungstenite::Error>>,
-}
-
-/// Application code an output asked for, run once the lock is released.
-enum UserCall {
-    Resolve(TransportId, QueryProvider),
-    Decide {
-        transport: TransportId,
-        policy: FailurePolicy,
-        close: CloseFrame,
-        failure: Option<TransportError>,
-    },
 }
 
 pub(crate) struct Driver {
@@ -505,21 +494,7 @@ impl Driver {
                         delivered = true;
                     }
                 }
-                Output::ResolveQuery {
-                    transport,
-                    provider,
-                } => self.calls.push(UserCall::Resolve(transport, provider)),
-                Output::Decide {
-                    transport,
-                    policy,
-                    close,
-                    failure,
-                } => self.calls.push(UserCall::Decide {
-                    transport,
-                    policy,
-                    close,
-                    failure,
-                }),
+                Output::UserCall(call) => self.calls.push(call),
                 Output::Connect { transport, request } => {
                     self.connecting = Some((transport, self.connect(request)));
                 }
@@ -548,20 +523,15 @@ impl Driver {
         }
         for call in std::mem::take(&mut self.calls) {
             match call {
-                UserCall::Resolve(transport, provider) => {
+                UserCall::ResolveQuery {
+                    transport,
+                    provider,
+                } => {
                     self.resolving = Some((transport, provider.resolve()));
                 }
-                UserCall::Decide {
-                    transport,
-                    policy,
-                    close,
-                    failure,
-                } => {
-                    let decision: Decision = policy.decide(&close, failure.as_ref());
-                    self.shared
-                        .lock()
-                        .machine
-                        .handle_decision(transport, decision, now());
+                UserCall::Decide(question) => {
+                    let answer = question.ask();
+                    self.shared.lock().machine.handle_decision(answer, now());
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod dial;
 mod driver;
+#[cfg(feature = "fetch")]
 mod fetch;
 mod handshake;
 mod shared;
@@ -20,6 +21,7 @@ use futures_util::{Sink, Stream};
 use tracing::Instrument;
 
 use self::driver::Driver;
+#[cfg(feature = "fetch")]
 pub use self::fetch::{FetchError, FetchInit, FetchResponse};
 use self::shared::{SINK_HIGH_WATER, Shared};
 pub use self::tls::{TlsConfig, TlsConfigBuilder};

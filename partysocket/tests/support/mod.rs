@@ -13,7 +13,7 @@ use partysocket::web_time::Instant;
 use partysocket::{
     CloseFrame, ConnectRequest, ConnectionState, Event, Machine, Message, Output,
     PartySocketOptions, PartySocketOptionsBuilder, Query, QueryProvider, Transmit, TransportError,
-    TransportId,
+    TransportId, UserCall,
 };
 
 /// One output, recorded.
@@ -76,24 +76,19 @@ impl Harness {
                 break;
             };
             self.steps.push(match output {
-                Output::ResolveQuery {
+                Output::UserCall(UserCall::ResolveQuery {
                     transport,
                     provider,
-                } => {
+                }) => {
                     self.providers.push((transport, provider));
                     Step::Resolve(transport)
                 }
                 Output::Connect { transport, request } => Step::Connect(transport, request),
                 Output::Close { transport, frame } => Step::Close(transport, frame),
                 Output::Event(event) => Step::Event(event),
-                Output::Decide {
-                    transport,
-                    policy,
-                    close,
-                    failure,
-                } => {
-                    let decision = policy.decide(&close, failure.as_ref());
-                    self.machine.handle_decision(transport, decision, self.now);
+                Output::UserCall(UserCall::Decide(question)) => {
+                    let answer = question.ask();
+                    self.machine.handle_decision(answer, self.now);
                     continue;
                 }
                 other => panic!("an output the harness does not know: {other:?}"),
