@@ -493,7 +493,7 @@ fn run() -> Result<bool, String> {
         .sum();
     println!("faults: {}", faults.values().sum::<u64>());
     for (kind, count) in &faults {
-        println!("  {kind:<26} {count}");
+        println!("  {kind:<48} {count}");
     }
     println!(
         "messages: {} sent ({} reported Queued), {} delivered, {} lost in flight ({} of them flushed from the queue into a connection that died within {:?}), {} queued and lost, {} duplicated, {} out of order",
