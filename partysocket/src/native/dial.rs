@@ -23,10 +23,7 @@ pub(crate) const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 /// [`TransportError::Network`] naming `host:port`: when the name does not resolve, or
 /// when every address refused or failed (the last failure is the cause).
 pub(crate) async fn dial(host: &str, port: u16) -> Result<TcpStream, TransportError> {
-    let target = match host.parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
-        _ => format!("{host}:{port}"),
-    };
+    let target = target(host, port);
     let network =
         |context: String, err: io::Error| TransportError::Network(Cause::new(err).context(context));
     let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
@@ -44,6 +41,14 @@ pub(crate) async fn dial(host: &str, port: u16) -> Result<TcpStream, TransportEr
     race(interleave(addresses), ATTEMPT_DELAY)
         .await
         .map_err(|err| network(format!("cannot connect to {target}"), err))
+}
+
+/// `host:port` as errors name it (`[::1]:1999` for an IPv6 address).
+pub(crate) fn target(host: &str, port: u16) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
+        _ => format!("{host}:{port}"),
+    }
 }
 
 /// `addresses` reordered to alternate between families, starting with the family

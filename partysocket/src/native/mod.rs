@@ -26,6 +26,11 @@ pub use self::fetch::{FetchError, FetchInit, FetchResponse};
 use self::shared::{SINK_HIGH_WATER, Shared};
 pub use self::tls::{TlsConfig, TlsConfigBuilder};
 
+use crate::{
+    CloseFrame, ConnectionState, Error, Event, Machine, Message, OptionsUpdate, PartySocketOptions,
+    ReadyState, SendOutcome,
+};
+
 /// Entry points for the cargo-fuzz targets in `fuzz/`; built only with `--cfg fuzzing`.
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -46,10 +51,6 @@ pub mod fuzz_hooks {
         tokio_tungstenite::tungstenite::handshake::derive_accept_key(key)
     }
 }
-use crate::{
-    CloseFrame, ConnectionState, Error, Event, Machine, Message, OptionsUpdate, PartySocketOptions,
-    ReadyState, SendOutcome,
-};
 
 /// A reconnecting PartyKit socket on tokio.
 ///

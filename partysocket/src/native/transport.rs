@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
 
-use super::dial::dial;
+use super::dial::{dial, target};
 use super::handshake;
 use super::tls::TlsConfig;
 use super::wire::{Stream, Wire};
@@ -88,7 +88,11 @@ pub(crate) async fn connect(
         let tls = TlsConnector::from(tls.rustls())
             .connect(name, wire)
             .await
-            .map_err(|err| TransportError::Tls(Cause::new(err)))?;
+            .map_err(|err| {
+                TransportError::Tls(
+                    Cause::new(err).context(format!("TLS with {}", target(&host, port))),
+                )
+            })?;
         Stream::Tls(Box::new(tls))
     } else {
         Stream::Plain(wire)
@@ -96,9 +100,9 @@ pub(crate) async fn connect(
     let upgraded = handshake::upgrade(&mut stream, &http)
         .await
         .map_err(|err| match err {
-            TransportError::Network(cause) => {
-                TransportError::Network(cause.context(format!("handshake with {host}:{port}")))
-            }
+            TransportError::Network(cause) => TransportError::Network(
+                cause.context(format!("handshake with {}", target(&host, port))),
+            ),
             other => other,
         })?;
     let ws =
