@@ -16,8 +16,11 @@ use crate::process::run as run_command;
 /// Set (to the step's name) in the process that runs a step inside the namespace.
 const INSIDE: &str = "XTASK_LOOPBACK_ONLY_STEP";
 
+/// A step that runs inside the namespace.
+type Step = fn() -> Result<(), String>;
+
 /// The steps that can run isolated, by name.
-const STEPS: &[(&str, fn() -> Result<(), String>)] = &[
+const STEPS: &[(&str, Step)] = &[
     ("fidelity", crate::mock::fidelity_observations),
     ("interop", crate::interop::against_partykit_dev),
 ];
