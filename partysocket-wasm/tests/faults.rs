@@ -280,6 +280,9 @@ async fn the_heartbeat_finds_a_silent_server() {
         )
     );
 
+    // The greeting; then the connection stays quiet.
+    until(&mut events, |e| text(e).is_some()).await;
+
     // `cargo xtask test wasm` turns the mock's auto-response on for `echo`: a server that
     // answers the pings. No reconnect, and the pongs are not delivered.
     let quiet = collect_for(&mut events, 1000).await;
