@@ -74,10 +74,16 @@
 //! - Without a host of your own, [`page_options`] uses the page's `location.host`, with
 //!   `ws`/`wss` following the page's `http`/`https`.
 //! - Binary frames arrive as bytes ([`Message::Binary`]), text as text.
-//! - Browsers cannot send ping frames: the heartbeat is a message.
-//!   [`Heartbeat::application`] sets the ping and the expected pong; a protocol
-//!   [`Heartbeat::new`] becomes `"ping"`/`"pong"`, which Cloudflare's
-//!   `setWebSocketAutoResponse` (and the bundled mock server) answer.
+//! - Browsers cannot send ping frames: the heartbeat is a text message, and it needs the
+//!   server's cooperation. [`Heartbeat::application`] sets the ping and the expected
+//!   pong; a protocol [`Heartbeat::new`] becomes [`HEARTBEAT_PING`]/[`HEARTBEAT_PONG`]
+//!   (`"ping"`/`"pong"`), visible in [`PartySocket::options`]. The server must answer
+//!   it: a PartyKit party in its `onMessage` (`if (message === "ping") { sender.send("pong");
+//!   return; }`), a Cloudflare Durable Object with `setWebSocketAutoResponse`. Otherwise
+//!   the ping reaches the party's code like any message (a broadcasting party sends it to
+//!   every other client), and where nothing comes back a quiet connection is declared
+//!   dead ([`TransportError::HeartbeatTimeout`]) and replaced every interval plus
+//!   timeout. Leave the heartbeat off for a server that does not answer.
 //! - Browsers hide the HTTP status of a refused handshake: a 401 looks like any failed
 //!   attempt (an [`Event::Error`], then a close with code `1006`), so the
 //!   [`FailurePolicy`]'s status rules cannot apply. Bound the retries with

@@ -18,10 +18,14 @@ use crate::driver::{
 };
 
 /// The text an application-level heartbeat sends when the options ask for protocol
-/// pings, which browsers cannot send.
+/// pings, which browsers cannot send. It is an ordinary message: the server's code sees
+/// it (and a broadcasting party forwards it to other clients) unless the server answers
+/// and filters it.
 pub const HEARTBEAT_PING: &str = "ping";
-/// The answer that [`HEARTBEAT_PING`] expects, as Cloudflare's
-/// `setWebSocketAutoResponse("ping", "pong")` sends it.
+/// The answer that [`HEARTBEAT_PING`] expects: a PartyKit server sends it from its
+/// `onMessage`, a Cloudflare Durable Object with
+/// `setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"))`. It is
+/// taken by the heartbeat, not delivered.
 pub const HEARTBEAT_PONG: &str = "pong";
 
 /// A reconnecting WebSocket to a PartyKit room, in the browser.
@@ -64,10 +68,13 @@ impl PartySocket {
     /// reconnects as the options say. Events arrive on the returned [`Events`] and at
     /// the callbacks set with [`on_message`](Self::on_message) and friends.
     ///
-    /// Browsers cannot send ping frames: a [`Heartbeat::new`] in the options becomes an
-    /// application-level heartbeat sending [`HEARTBEAT_PING`] and expecting
-    /// [`HEARTBEAT_PONG`]. Handshake headers are not sent (browsers cannot set them);
-    /// pass credentials in the query.
+    /// Browsers cannot send ping frames: a protocol [`Heartbeat::new`] in the options
+    /// becomes an application-level heartbeat sending [`HEARTBEAT_PING`] and expecting
+    /// [`HEARTBEAT_PONG`], as [`options`](Self::options) then reports. Only a server that
+    /// answers the ping keeps such a heartbeat happy: where nothing comes back, a quiet
+    /// connection ends with [`TransportError::HeartbeatTimeout`] and is replaced, every
+    /// interval plus timeout (see the [crate documentation](crate)). Handshake headers
+    /// are not sent (browsers cannot set them); pass credentials in the query.
     ///
     /// # Errors
     ///
@@ -423,7 +430,8 @@ impl Stream for Events {
     }
 }
 
-/// Protocol pings become application pings: browsers cannot send ping frames.
+/// Protocol pings become application pings: browsers cannot send ping frames. The
+/// mapping is visible in the options the socket reports, so it is never silent.
 fn browser_options(options: PartySocketOptions) -> Result<PartySocketOptions, Error> {
     match options.heartbeat() {
         Some(heartbeat) if heartbeat.ping_message().is_none() => {

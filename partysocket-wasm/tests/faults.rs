@@ -8,8 +8,8 @@ mod support;
 use std::time::Duration;
 
 use partysocket_wasm::{
-    CloseFrame, ConnectionState, Event, FailurePolicy, Heartbeat, PartySocket, SendOutcome,
-    StopReason, TransportError, diagnostics,
+    CloseFrame, ConnectionState, Event, FailurePolicy, HEARTBEAT_PING, HEARTBEAT_PONG, Heartbeat,
+    Message, PartySocket, SendOutcome, StopReason, TransportError, diagnostics,
 };
 use serde_json::json;
 use support::{
@@ -260,23 +260,41 @@ async fn the_heartbeat_finds_a_silent_server() {
     reset().await;
     let room = room("heartbeat");
     let heartbeat = Heartbeat::new(Duration::from_millis(150), Duration::from_millis(300));
-    let (_socket, mut events) = PartySocket::connect(
+    let (socket, mut events) = PartySocket::connect(
         options("echo", &room)
             .id("beating")
-            .heartbeat(heartbeat)
+            .heartbeat(heartbeat.clone())
             .build()
             .unwrap(),
     )
     .unwrap();
     until(&mut events, is_open).await;
+    // Browsers cannot send ping frames: the protocol heartbeat became the text pair, and
+    // the socket says so.
+    assert_eq!(
+        socket.options().heartbeat(),
+        Some(
+            &heartbeat
+                .clone()
+                .application(HEARTBEAT_PING, Some(Message::from(HEARTBEAT_PONG)))
+        )
+    );
 
-    // A live server answers the pings: no reconnect, and the pongs are not delivered.
+    // The greeting; then the connection stays quiet.
+    until(&mut events, |e| text(e).is_some()).await;
+
+    // `cargo xtask test wasm` turns the mock's auto-response on for `echo`: a server that
+    // answers the pings. No reconnect, and the pongs are not delivered.
     let quiet = collect_for(&mut events, 1000).await;
     assert!(
         quiet.iter().all(|e| !matches!(e, Event::Close { .. })),
         "{quiet:?}"
     );
-    assert!(quiet.iter().all(|e| text(e) != Some("pong")), "{quiet:?}");
+    // Not even a message: without the auto-response `echo` would send each `ping` back.
+    assert!(
+        quiet.iter().all(|e| !matches!(e, Event::Message(_))),
+        "the pongs are taken by the heartbeat: {quiet:?}"
+    );
     let pings = received("echo", &room).await;
     assert!(pings.len() >= 3, "pinged every 150 ms of quiet: {pings:?}");
     assert!(
@@ -295,6 +313,48 @@ async fn the_heartbeat_finds_a_silent_server() {
         "{seen:?}"
     );
     assert_eq!(outcomes("echo", &room).await, ["accepted", "accepted"]);
+    reset().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_heartbeat_reconnects_where_the_server_does_not_answer_ping() {
+    reset().await;
+    // The Quick Start party has no auto-response and broadcasts what it gets: alone in
+    // the room, the ping reaches the party's code and nothing comes back.
+    let room = room("unanswered");
+    let heartbeat = Heartbeat::new(Duration::from_millis(150), Duration::from_millis(300))
+        .application(HEARTBEAT_PING, Some(Message::from(HEARTBEAT_PONG)));
+    let (_socket, mut events) = PartySocket::connect(
+        options("main", &room)
+            .id("unanswered")
+            .heartbeat(heartbeat)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    until(&mut events, is_open).await;
+    let seen = until(&mut events, is_open).await;
+    assert!(
+        seen.contains(&Event::Error(TransportError::HeartbeatTimeout(
+            Duration::from_millis(300)
+        ))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&Event::Close {
+            frame: CloseFrame::abnormal(""),
+            was_clean: false
+        }),
+        "{seen:?}"
+    );
+    assert_eq!(outcomes("main", &room).await, ["accepted", "accepted"]);
+    let pings = received("main", &room).await;
+    assert!(
+        pings
+            .first()
+            .is_some_and(|(id, kind, data)| id == "unanswered" && kind == "text" && data == "ping"),
+        "the party got the ping: {pings:?}"
+    );
     reset().await;
 }
 

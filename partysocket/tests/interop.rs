@@ -9,8 +9,8 @@ mod net;
 
 use net::{is_message, is_open, next_text, until};
 use partysocket::{
-    CloseFrame, Event, FetchInit, Message, PartySocket, PartySocketOptions,
-    PartySocketOptionsBuilder, TransportError,
+    CloseFrame, ConnectionState, Event, FetchInit, Heartbeat, Message, PartySocket,
+    PartySocketOptions, PartySocketOptionsBuilder, TransportError,
 };
 use serde_json::Value;
 
@@ -192,4 +192,82 @@ async fn an_unknown_party_is_a_rejected_handshake() {
         )
     })
     .await;
+}
+
+/// The browser's heartbeat, run natively: `ping` after 200 ms of quiet, dead when nothing
+/// arrives within 400 ms of it.
+fn text_heartbeat() -> Heartbeat {
+    Heartbeat::new(net::ms(200), net::ms(400)).application("ping", Some(Message::from("pong")))
+}
+
+#[tokio::test]
+#[ignore = "needs a partykit dev server: run `cargo xtask test interop`"]
+async fn the_text_heartbeat_stays_open_where_the_party_answers_ping() {
+    let built = options("heartbeat", "answered")
+        .heartbeat(text_heartbeat())
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built.clone()).unwrap();
+    until(&mut events, is_open).await;
+
+    // Ten intervals of quiet: without the answers the connection would have been
+    // declared dead after 600 ms.
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(net::ms(2000), async {
+        while let Some(event) = events.recv().await {
+            seen.push(event);
+        }
+    })
+    .await;
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::Message(_) | Event::Error(_) | Event::Close { .. })),
+        "no message, error or close: {seen:?}"
+    );
+    assert_eq!(socket.connection_state(), ConnectionState::Open);
+
+    // The party answered the pings (the pongs were taken by the heartbeat, not
+    // delivered above).
+    let response = PartySocket::fetch(&built, FetchInit::get()).await.unwrap();
+    let count: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let pings = count["pings"].as_u64().unwrap();
+    assert!(pings >= 3, "a ping per quiet interval: {count}");
+    drop(socket);
+}
+
+#[tokio::test]
+#[ignore = "needs a partykit dev server: run `cargo xtask test interop`"]
+async fn the_text_heartbeat_reconnects_where_nothing_answers_ping() {
+    // The Quick Start party broadcasts `ping` to everyone else: alone in the room, nothing
+    // comes back, as from most parties that do not filter it.
+    let built = options("main", "unanswered")
+        .heartbeat(text_heartbeat())
+        .build()
+        .unwrap();
+    let (_socket, mut events) = PartySocket::connect(built).unwrap();
+    assert_eq!(next_text(&mut events).await, "Welcome to the party!");
+
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(
+        error,
+        Event::Error(TransportError::HeartbeatTimeout(net::ms(400)))
+    );
+    let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
+    assert_eq!(
+        close,
+        Event::Close {
+            frame: CloseFrame::abnormal(""),
+            was_clean: false
+        }
+    );
+    // The socket reconnects, and the room greets the new connection.
+    let (_, before) = until(&mut events, is_open).await;
+    assert!(
+        before
+            .iter()
+            .any(|e| matches!(e, Event::StateChanged(ConnectionState::BackingOff { .. }))),
+        "{before:?}"
+    );
+    assert_eq!(next_text(&mut events).await, "Welcome to the party!");
 }

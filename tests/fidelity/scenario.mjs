@@ -178,6 +178,10 @@ const obs = {};
   obs.echoText = await named.next();
   named.send(new Uint8Array([0, 1, 2, 255]));
   obs.echoBinary = await named.next();
+  // The text an application-level heartbeat sends. No auto-response is set, so the
+  // party gets it like any other message and echoes it.
+  named.send("ping");
+  obs.echoPing = await named.next();
   named.close();
 
   const anonymous = new Client("echo-anonymous", {
@@ -211,6 +215,10 @@ const obs = {};
   // Each client receives the other two clients' messages, never its own.
   const three = async (client) => [await client.next(), await client.next()].sort();
   obs.mainBroadcast = { a: await three(a), b: await three(b), c: await three(c) };
+  // A heartbeat's `ping` is broadcast like chat; the sender gets nothing back (its next
+  // message is the HTTP broadcast below).
+  a.send("ping");
+  obs.mainPing = [await b.next(), await c.next()];
 
   obs.mainGet = await http(`/parties/main/${room}`);
   obs.mainGetClassic = await http(`/party/${room}`);

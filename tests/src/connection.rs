@@ -28,12 +28,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 const READ_BUFFER: usize = 4 * 1024;
 /// The longest close reason a close frame can carry.
 const MAX_REASON: usize = 123;
-/// The text every connection answers with [`AUTO_PONG`] itself, without the party, as a
-/// server with Cloudflare's `setWebSocketAutoResponse("ping", "pong")` does: the
-/// application-level heartbeat of clients that cannot send ping frames (browsers).
-pub const AUTO_PING: &str = "ping";
-/// The answer to [`AUTO_PING`].
-pub const AUTO_PONG: &str = "pong";
 
 /// Serves one accepted connection until it ends or `stop` fires; on `stop` it is dropped
 /// wherever it is, without a close frame.
@@ -388,9 +382,13 @@ impl Session<'_> {
         let (party, room) = (&self.route.party, &self.route.room);
         self.shared
             .record_received(party, room, &self.conn.id, &message);
-        if message.as_text() == Some(AUTO_PING) {
-            // Answered at the connection, like an auto-response: the party never sees it.
-            self.conn.send(Message::Text(AUTO_PONG.to_owned()));
+        let answer = message
+            .as_text()
+            .and_then(|text| self.shared.auto_response(party, text));
+        if let Some(answer) = answer {
+            // Answered at the connection, like Cloudflare's auto-response: the party
+            // never sees it.
+            self.conn.send(Message::Text(answer.to_owned()));
             return None;
         }
         lock(self.room).message(self.conn.serial, &message);

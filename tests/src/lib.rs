@@ -16,6 +16,9 @@
 //! query value, else a generated UUID; `name` comes from the `name` query parameter. Chat
 //! history lives in per-room storage that survives reconnects and [`MockServer::restart`].
 //! Malformed JSON to `chat`, `presence` or `game` closes the sender with 1003.
+//! Like `partykit dev`, nothing answers a message but the party: an application-level
+//! heartbeat's `ping` reaches it like any other text, unless a
+//! [`WebSocketAutoResponse`] is turned on for that party.
 //!
 //! Faults are armed from Rust ([`MockServer::drop_all`], [`MockServer::refuse_next`], …)
 //! or over HTTP under `/_mock/` (see the crate's README). The server logs every request to
@@ -37,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auto_response;
 mod connection;
 mod control;
 mod http;
@@ -46,7 +50,7 @@ mod routing;
 mod server;
 mod tls;
 
-pub use connection::{AUTO_PING, AUTO_PONG};
+pub use auto_response::WebSocketAutoResponse;
 pub use log::{Attempt, AttemptKind, Message, Outcome, Received};
 pub use parties::PARTY_NAMES;
 pub use routing::{Route, RouteMatch, RouteTable};

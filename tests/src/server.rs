@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::auto_response::WebSocketAutoResponse;
 use crate::connection;
 use crate::log::{Attempt, Log, Message, Received};
 use crate::parties::{ConnCommand, Connection, Room, Storage};
@@ -41,6 +42,18 @@ pub struct MockConfig {
     /// `true`). Turn it off for benchmarks, so memory stays flat however many messages
     /// flow; connection attempts are still logged.
     pub log_messages: bool,
+    /// Texts the connections of a party answer themselves, before the party sees them
+    /// (default: none, as `partykit dev`). See [`WebSocketAutoResponse`].
+    pub websocket_auto_responses: Vec<WebSocketAutoResponse>,
+}
+
+impl MockConfig {
+    /// Adds an automatic answer, such as [`WebSocketAutoResponse::ping_pong`] for one
+    /// party; the first one matching a message wins.
+    pub fn websocket_auto_response(mut self, auto_response: WebSocketAutoResponse) -> Self {
+        self.websocket_auto_responses.push(auto_response);
+        self
+    }
 }
 
 impl Default for MockConfig {
@@ -53,6 +66,7 @@ impl Default for MockConfig {
             routes: RouteTable::default(),
             max_message_size: None,
             log_messages: true,
+            websocket_auto_responses: Vec::new(),
         }
     }
 }
@@ -113,6 +127,7 @@ pub(crate) struct Shared {
     pub(crate) tls: Option<TlsMaterial>,
     addr: SocketAddr,
     log_messages: bool,
+    websocket_auto_responses: Vec<WebSocketAutoResponse>,
     /// The configured message size limit, restored by `reset_faults`.
     default_max_message_size: Option<usize>,
     faults: Mutex<Faults>,
@@ -156,6 +171,13 @@ impl Shared {
             max_message_size: self.default_max_message_size,
             ..Faults::default()
         };
+    }
+
+    /// The answer a connection to `party` gives `text` itself, if an auto-response is on.
+    pub(crate) fn auto_response(&self, party: &str, text: &str) -> Option<&str> {
+        self.websocket_auto_responses
+            .iter()
+            .find_map(|auto_response| auto_response.answer(party, text))
     }
 
     /// A fresh connection serial.
@@ -484,6 +506,7 @@ impl MockServer {
             tls,
             addr,
             log_messages: config.log_messages,
+            websocket_auto_responses: config.websocket_auto_responses,
             default_max_message_size: config.max_message_size,
             faults: Mutex::new(Faults {
                 max_message_size: config.max_message_size,

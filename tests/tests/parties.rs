@@ -2,7 +2,7 @@
 
 mod support;
 
-use party_mock::Message;
+use party_mock::{Message, MockConfig, MockServer, WebSocketAutoResponse};
 use serde_json::json;
 use support::{
     Seen, WAIT, connect, http, next, next_json, next_text, send_binary, send_text, server,
@@ -253,38 +253,64 @@ async fn game_sends_init_join_move_and_leave() {
 }
 
 #[tokio::test]
-async fn the_heartbeat_ping_is_answered_before_any_party_sees_it() {
-    use party_mock::{AUTO_PING, AUTO_PONG};
+async fn by_default_a_ping_reaches_the_party_like_any_other_text() {
+    // As on `partykit dev`: no auto-response unless one is turned on.
     let server = server().await;
 
-    // `echo` would send `ping` back: `pong` comes instead.
     let mut e = connect(&server, "/parties/echo/hb?_pk=e").await;
     next(&mut e).await;
-    send_text(&mut e, AUTO_PING).await;
-    assert_eq!(next(&mut e).await, Seen::Text(AUTO_PONG.into()));
-    // Only the exact text: anything else goes to the party.
-    send_text(&mut e, "ping ").await;
-    assert_eq!(next(&mut e).await, Seen::Text("ping ".into()));
+    send_text(&mut e, "ping").await;
+    assert_eq!(next(&mut e).await, Seen::Text("ping".into()));
 
-    // `main` would broadcast it: `b` sees the next message and not the ping.
     let mut a = connect(&server, "/parties/main/hb?_pk=a").await;
     let mut b = connect(&server, "/parties/main/hb?_pk=b").await;
     next(&mut a).await;
     next(&mut b).await;
-    send_text(&mut a, AUTO_PING).await;
-    assert_eq!(next(&mut a).await, Seen::Text(AUTO_PONG.into()));
-    send_text(&mut a, "after").await;
-    assert_eq!(next(&mut b).await, Seen::Text("after".into()));
+    send_text(&mut a, "ping").await;
+    assert_eq!(next(&mut b).await, Seen::Text("ping".into()));
 
-    // `chat` would close the connection over invalid JSON: it stays open.
     let mut c = connect(&server, "/parties/chat/hb?_pk=c").await;
     next(&mut c).await;
-    send_text(&mut c, AUTO_PING).await;
-    assert_eq!(next(&mut c).await, Seen::Text(AUTO_PONG.into()));
-    send_text(&mut c, r#"{"type":"message","user":"c","text":"hi"}"#).await;
-    assert_eq!(next_json(&mut c).await["type"], "message");
+    send_text(&mut c, "ping").await;
+    assert_eq!(
+        next(&mut c).await,
+        Seen::Close(Some((1003, "invalid JSON".into())))
+    );
 
-    // The log records what arrived, pings included.
+    let received = server.received("echo", "hb");
+    assert_eq!(received[0].message, Message::Text("ping".into()));
+}
+
+#[tokio::test]
+async fn an_auto_response_answers_ping_for_its_party_only() {
+    let config =
+        MockConfig::default().websocket_auto_response(WebSocketAutoResponse::ping_pong("main"));
+    let server = MockServer::start(config).await.unwrap();
+
+    // `main` would broadcast it: the sender gets `pong`, and `b` sees the next message,
+    // not the ping.
+    let mut a = connect(&server, "/parties/main/hb?_pk=a").await;
+    let mut b = connect(&server, "/parties/main/hb?_pk=b").await;
+    next(&mut a).await;
+    next(&mut b).await;
+    send_text(&mut a, "ping").await;
+    assert_eq!(next(&mut a).await, Seen::Text("pong".into()));
+    send_text(&mut a, "after").await;
+    assert_eq!(next(&mut b).await, Seen::Text("after".into()));
+    // Only the exact text: anything else goes to the party.
+    send_text(&mut a, "ping ").await;
+    assert_eq!(next(&mut b).await, Seen::Text("ping ".into()));
+    // The log records what arrived, the answered ping included.
     let received = server.received("main", "hb");
-    assert_eq!(received[0].message, Message::Text(AUTO_PING.into()));
+    let texts: Vec<_> = received.iter().map(|r| r.message.clone()).collect();
+    assert_eq!(
+        texts,
+        ["ping", "after", "ping "].map(|t| Message::Text(t.into()))
+    );
+
+    // Another party on the same server has no auto-response: `echo` sends `ping` back.
+    let mut e = connect(&server, "/parties/echo/hb?_pk=e").await;
+    next(&mut e).await;
+    send_text(&mut e, "ping").await;
+    assert_eq!(next(&mut e).await, Seen::Text("ping".into()));
 }

@@ -15,6 +15,7 @@ mod interop;
 mod leptos;
 mod leptos_chat;
 mod lint;
+mod loopback;
 mod mock;
 mod native_suite;
 mod process;
@@ -99,6 +100,8 @@ fn main() -> ExitCode {
         ["soak", rest @ ..] => soak::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["serve", "leptos-chat"] => leptos_chat::serve(),
+        // Not for people: how `loopback::run` re-enters this program in its namespace.
+        ["loopback-only", step] => loopback::run_step(step),
         ["help" | "--help" | "-h"] => {
             print!("{}", usage());
             Ok(())

@@ -30,14 +30,24 @@ pub(crate) fn run() -> Result<(), String> {
     fidelity()
 }
 
+/// Installs and builds what the fidelity run needs, then runs it with only loopback.
 fn fidelity() -> Result<(), String> {
     eprintln!("==> fidelity: partysocket against partykit dev and party-mock");
+    ensure_npm_packages(&fidelity_project())?;
+    build_mock()?;
+    crate::loopback::run("fidelity")
+}
+
+/// The fidelity run itself (inside the loopback-only namespace): both servers, the
+/// scenario against each, and the comparison. `party-mock` runs as `partykit dev`
+/// behaves, with no auto-response.
+pub(crate) fn fidelity_observations() -> Result<(), String> {
     let project = fidelity_project();
     let out = target_dir()?.join("fidelity");
     fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
 
     let (mut partykit, partykit_addr) = start_partykit_dev(&project, &out)?;
-    let (mut mock, mock_addr) = start_mock()?;
+    let (mut mock, mock_addr) = spawn_mock()?;
 
     let expected = scenario(&project, partykit_addr, &out.join("partykit-dev.json"))?;
     let actual = scenario(&project, mock_addr, &out.join("party-mock.json"))?;
@@ -62,9 +72,16 @@ pub(crate) fn mock_binary() -> Result<PathBuf, String> {
 /// Starts the built `party-mock` on a free loopback port; returns it (stopped by PID on
 /// drop) and its address once it answers HTTP.
 pub(crate) fn spawn_mock() -> Result<(ServerProcess, SocketAddr), String> {
+    spawn_mock_with(&[])
+}
+
+/// [`spawn_mock`] with more `party-mock` flags, such as `--websocket-auto-response PARTY`.
+pub(crate) fn spawn_mock_with(flags: &[&str]) -> Result<(ServerProcess, SocketAddr), String> {
     let mut mock = ServerProcess::spawn(
         "party-mock",
-        Command::new(mock_binary()?).args(["--port", "0"]),
+        Command::new(mock_binary()?)
+            .args(["--port", "0"])
+            .args(flags),
         None,
     )?;
     let addr = mock.first_line_address(MOCK_START)?;
@@ -72,8 +89,20 @@ pub(crate) fn spawn_mock() -> Result<(ServerProcess, SocketAddr), String> {
     Ok((mock, addr))
 }
 
-/// Builds `party-mock`, then starts it as [`spawn_mock`] does.
+/// Builds `party-mock`, then starts it as [`spawn_mock`] does: as `partykit dev`
+/// behaves, with no auto-response.
 pub(crate) fn start_mock() -> Result<(ServerProcess, SocketAddr), String> {
+    start_mock_with(&[])
+}
+
+/// Builds `party-mock`, then starts it with `flags` as [`spawn_mock_with`] does.
+pub(crate) fn start_mock_with(flags: &[&str]) -> Result<(ServerProcess, SocketAddr), String> {
+    build_mock()?;
+    spawn_mock_with(flags)
+}
+
+/// `cargo build -p party-mock --bin party-mock`.
+fn build_mock() -> Result<(), String> {
     run_command(&mut cargo(&[
         "build",
         "--locked",
@@ -81,18 +110,26 @@ pub(crate) fn start_mock() -> Result<(ServerProcess, SocketAddr), String> {
         "party-mock",
         "--bin",
         "party-mock",
-    ]))?;
-    spawn_mock()
+    ]))
 }
 
 /// Installs the npm packages of the fidelity project and starts `partykit dev` on a
 /// free loopback port with the TypeScript parties of `tests/fidelity/`; returns the
 /// running server (stopped by PID on drop) and its address once it answers. Its log
 /// goes to `out/partykit-dev.log`.
+///
+/// Only inside the loopback-only namespace ([`crate::loopback`]): `partykit dev`
+/// listens on every interface and cannot be told otherwise.
 pub(crate) fn start_partykit_dev(
     project: &Path,
     out: &Path,
 ) -> Result<(ServerProcess, SocketAddr), String> {
+    if !crate::loopback::is_isolated() {
+        return Err(
+            "partykit dev listens on every interface: start it from a step run by `loopback::run`"
+                .into(),
+        );
+    }
     ensure_npm_packages(project)?;
     let port = free_port()?;
     let log = out.join("partykit-dev.log");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::mock::start_mock;
+use crate::mock::start_mock_with;
 use crate::process::{cargo, ensure_rust_target, output, run_bounded, workspace_root};
 
 /// The browser target.
@@ -24,12 +24,17 @@ const TEST_TIME: Duration = Duration::from_secs(1500);
 /// for the fault tests).
 const BROWSER_TIMEOUT_SECS: &str = "240";
 
-/// Installs what is missing, starts `party-mock`, runs the browser tests with its
-/// address compiled in, and stops it.
+/// The party whose connections answer the browser heartbeat's `ping` with `pong`: the
+/// heartbeat tests need a server that cooperates, and `partykit dev` (which the mock
+/// imitates by default) has none. The other parties see `ping` like any message.
+const HEARTBEAT_PARTY: &str = "echo";
+
+/// Installs what is missing, starts `party-mock` (with the auto-response the heartbeat
+/// tests need), runs the browser tests with its address compiled in, and stops it.
 pub(crate) fn run() -> Result<(), String> {
     let (_bindgen, runner) = browser_test_tools()?;
 
-    let (mut mock, addr) = start_mock()?;
+    let (mut mock, addr) = start_mock_with(&["--websocket-auto-response", HEARTBEAT_PARTY])?;
 
     let result = run_bounded(
         cargo(&[

@@ -7,10 +7,11 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use party_mock::{MockConfig, MockServer};
+use party_mock::{MockConfig, MockServer, PARTY_NAMES, WebSocketAutoResponse};
 
 const USAGE: &str =
     "usage: party-mock [--port N] [--host ADDR] [--tls] [--cert-dir DIR] [--no-message-log]
+                  [--websocket-auto-response PARTY]...
 
   --port N        port to listen on; 0 (the default) picks a free one
   --host ADDR     address to listen on (default 127.0.0.1)
@@ -19,6 +20,10 @@ const USAGE: &str =
   --cert-dir DIR  where to write ca.pem (default: a fresh temporary folder)
   --no-message-log
                   do not record received messages (for benchmarks: memory stays flat)
+  --websocket-auto-response PARTY
+                  connections to PARTY answer the text `ping` with `pong` themselves,
+                  before the party sees it (Cloudflare's setWebSocketAutoResponse);
+                  repeat for more parties. Off by default, as in `partykit dev`
 
 The first line printed is `listening on HOST:PORT`, followed by ` ca-cert PATH` with --tls.";
 
@@ -47,6 +52,16 @@ fn parse_args(args: &[String]) -> Result<MockConfig, String> {
             "--tls" => config.tls = true,
             "--no-message-log" => config.log_messages = false,
             "--cert-dir" => config.cert_dir = Some(PathBuf::from(value("--cert-dir")?)),
+            "--websocket-auto-response" => {
+                let party = value("--websocket-auto-response")?;
+                if !PARTY_NAMES.contains(&party.as_str()) {
+                    return Err(format!(
+                        "--websocket-auto-response needs one of the parties {}: got {party:?}",
+                        PARTY_NAMES.join(", ")
+                    ));
+                }
+                config = config.websocket_auto_response(WebSocketAutoResponse::ping_pong(party));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -139,6 +154,31 @@ mod tests {
             (config.port, config.tls, config.log_messages),
             (0, false, true)
         );
+        assert!(config.websocket_auto_responses.is_empty());
+    }
+
+    #[test]
+    fn the_auto_response_is_per_party_and_repeatable() {
+        let config = parse(&[
+            "--websocket-auto-response",
+            "echo",
+            "--websocket-auto-response",
+            "main",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.websocket_auto_responses,
+            [
+                WebSocketAutoResponse::ping_pong("echo"),
+                WebSocketAutoResponse::ping_pong("main")
+            ]
+        );
+        assert_eq!(
+            parse(&["--websocket-auto-response"]).unwrap_err(),
+            "--websocket-auto-response needs a value"
+        );
+        let unknown = parse(&["--websocket-auto-response", "nope"]).unwrap_err();
+        assert!(unknown.contains("main, echo, chat"), "{unknown}");
     }
 
     #[test]
