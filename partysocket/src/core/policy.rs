@@ -195,8 +195,14 @@ impl Heartbeat {
 
     /// Application-level pings: send `ping` as a message. An incoming message equal to
     /// `pong` counts as the answer and is not delivered to the application (any other
-    /// incoming message also proves liveness). Pairs with Cloudflare's
-    /// `setWebSocketAutoResponse("ping", "pong")`.
+    /// incoming message also proves liveness).
+    ///
+    /// The server must answer: a PartyKit party does it in `onMessage` (answer `ping`
+    /// with `pong` to the sender and do not broadcast it), or the platform does it with
+    /// Cloudflare's `setWebSocketAutoResponse("ping", "pong")`. A server that does not
+    /// answer sees the ping as an ordinary message (and may pass it to other clients);
+    /// in a quiet room the heartbeat then times out and the socket reconnects every
+    /// interval plus timeout. The README's heartbeat section shows the server side.
     pub fn application(mut self, ping: impl Into<Message>, pong: Option<Message>) -> Self {
         self.ping = Some(ping.into());
         self.pong = pong;
