@@ -51,7 +51,8 @@ fn assemble(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
     }
     head.push_str(eol);
     let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(u.bytes(u.int_in_range(0..=16)?)?);
+    let trailing = u.int_in_range(0..=16)?;
+    bytes.extend_from_slice(u.bytes(trailing)?);
     Ok(bytes)
 }
 

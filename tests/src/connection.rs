@@ -381,7 +381,7 @@ impl Session<'_> {
         }
         let (party, room) = (&self.route.party, &self.route.room);
         self.shared
-            .record_received(party, room, &self.conn.id, &message);
+            .record_received(party, room, &self.conn.id, self.conn.serial, &message);
         let answer = message
             .as_text()
             .and_then(|text| self.shared.auto_response(party, text));

@@ -113,6 +113,9 @@ pub struct Received {
     pub time: SystemTime,
     /// The id of the connection that sent it.
     pub connection_id: String,
+    /// Which of the server's connections it came on: a number that grows with every
+    /// connection the server accepts (several connections may share one id).
+    pub connection: u64,
     /// The message.
     pub message: Message,
 }

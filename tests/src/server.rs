@@ -205,7 +205,14 @@ impl Shared {
     }
 
     /// Appends to the log of what `party`/`room` received, unless message logging is off.
-    pub(crate) fn record_received(&self, party: &str, room: &str, id: &str, message: &Message) {
+    pub(crate) fn record_received(
+        &self,
+        party: &str,
+        room: &str,
+        id: &str,
+        connection: u64,
+        message: &Message,
+    ) {
         if !self.log_messages {
             return;
         }
@@ -216,6 +223,7 @@ impl Shared {
             .push(Received {
                 time: SystemTime::now(),
                 connection_id: id.to_owned(),
+                connection,
                 message: message.clone(),
             });
         self.changed.notify_waiters();
