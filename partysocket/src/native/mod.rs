@@ -162,7 +162,9 @@ impl PartySocket {
     /// a connection that fails, is replaced ([`reconnect`](Self::reconnect)) or closes
     /// before taking it leaves it queued for the next one. Once taken (handed to the
     /// WebSocket layer on its way to the operating system) it is in flight: a
-    /// connection that dies then loses it (at most once), as with any WebSocket.
+    /// connection that dies then loses it, or a server that goes on reading the
+    /// abandoned connection reads it late, after newer messages on the next one (at
+    /// most once, and in order on each connection), as with any WebSocket.
     ///
     /// # Errors
     ///
