@@ -131,11 +131,13 @@ pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};
 pub use crate::core::query::{Query, QueryFuture, QueryProvider, QueryResult, QuerySource};
 pub use crate::core::url::{Protocol, redact_url};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use crate::native::{
     Events, FetchError, FetchInit, FetchResponse, PartySocket, TlsConfig, TlsConfigBuilder,
 };
 pub use bytes::Bytes;
 pub use bytestring::ByteString;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use reqwest::Method;
 pub use web_time;
