@@ -111,7 +111,8 @@ async fn play(
                 let (x, y) = (400.0 + 100.0 * angle.cos(), 300.0 + 100.0 * angle.sin());
                 if last_sent.is_none_or(|at| at.elapsed() >= SEND_EVERY) {
                     let message = Message::to_json(&json!({ "type": "move", "x": x, "y": y })).map_err(|e| e.to_string())?;
-                    socket.send_coalesced("move", message).map_err(|e| e.to_string())?;
+                    // Sent, or (while disconnected) Coalesced with the move still queued.
+                    let _ = socket.send_coalesced("move", message).map_err(|e| e.to_string())?;
                     tally.sent += 1;
                     last_sent = Some(Instant::now());
                 }

@@ -92,8 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     expect_text(&mut alice_texts, "Welcome to the party!").await?;
     expect_text(&mut bob_texts, "Welcome to the party!").await?;
 
-    alice.send("hi bob!")?;
-    timeline.say("alice", "sent \"hi bob!\"");
+    let outcome = alice.send("hi bob!")?;
+    timeline.say("alice", format!("sent \"hi bob!\" ({outcome:?})"));
     expect_text(&mut bob_texts, "hi bob!").await?;
 
     if let Some(server) = &server {

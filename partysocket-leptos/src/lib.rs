@@ -70,6 +70,8 @@
 //! The hook must run under a reactive owner (a component, or an `Owner` in tests); its
 //! socket lives until that owner is cleaned up.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod options;
 mod return_type;
 #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]

@@ -138,9 +138,9 @@ async fn json_variant_decodes_and_skips_what_does_not() {
             },
         ))
     });
-    socket.send_json(&Sent { n: 1 }).unwrap();
-    socket.send("not json").unwrap();
-    socket.send_json(&Sent { n: 2 }).unwrap();
+    let _ = socket.send_json(&Sent { n: 1 }).unwrap();
+    let _ = socket.send("not json").unwrap();
+    let _ = socket.send_json(&Sent { n: 2 }).unwrap();
     until("both JSON echoes", || seen.borrow().len() == 2).await;
     // The greeting `{"id","url"}` has no `n` and was skipped like the plain text.
     assert_eq!(*seen.borrow(), [Echoed { n: 1 }, Echoed { n: 2 }]);

@@ -102,6 +102,8 @@
 //! ["release_max_level_off"] }` in its own `Cargo.toml`. `cargo xtask size` measures a
 //! small demo.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod diagnostics;
 mod driver;
 mod listener;

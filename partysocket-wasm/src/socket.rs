@@ -131,6 +131,7 @@ impl PartySocket {
     ///
     /// [`Error::Json`] when `value` cannot be serialized.
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn send_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<SendOutcome, Error> {
         let message =
             Message::to_json(value).map_err(|err| Error::Json(partysocket::Cause::new(err)))?;

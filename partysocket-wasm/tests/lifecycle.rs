@@ -129,7 +129,7 @@ async fn echo_and_broadcast_between_two_sockets() {
     let echo_room = support::room("echo");
     let (e, mut e_events) =
         PartySocket::connect(options("echo", &echo_room).build().unwrap()).unwrap();
-    e.send("héllo").unwrap();
+    let _ = e.send("héllo").unwrap();
     until(&mut e_events, |event| text(event) == Some("héllo")).await;
     assert_eq!(received("echo", &echo_room).await.len(), 1);
 }
@@ -140,7 +140,7 @@ async fn binary_round_trip() {
     let (socket, mut events) =
         PartySocket::connect(options("echo", &room).build().unwrap()).unwrap();
     let payload: Vec<u8> = (0..=255).collect();
-    socket.send(payload.as_slice()).unwrap();
+    let _ = socket.send(payload.as_slice()).unwrap();
     let seen = until(&mut events, |e| {
         matches!(e, Event::Message(Message::Binary(_)))
     })
@@ -162,7 +162,7 @@ async fn json_is_sent_as_text() {
     let room = room("json");
     let (socket, mut events) =
         PartySocket::connect(options("echo", &room).build().unwrap()).unwrap();
-    socket.send_json(&json!({"type": "move", "x": 1})).unwrap();
+    let _ = socket.send_json(&json!({"type": "move", "x": 1})).unwrap();
     until(&mut events, |e| text(e) == Some(r#"{"type":"move","x":1}"#)).await;
 }
 

@@ -135,11 +135,14 @@ pub use crate::core::url::{Protocol, redact_url};
 #[doc(hidden)]
 pub use crate::native::fuzz_hooks;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use crate::native::{Events, PartySocket, TlsConfig, TlsConfigBuilder};
 #[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub use crate::native::{FetchError, FetchInit, FetchResponse};
 pub use bytes::Bytes;
 pub use bytestring::ByteString;
 #[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub use reqwest::Method;
 pub use web_time;

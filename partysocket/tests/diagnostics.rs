@@ -73,8 +73,8 @@ fn warns_once_when_send_is_called_after_close() {
         h.close();
         h.server_close(None);
         assert_eq!(h.machine.ready_state(), ReadyState::Closed);
-        h.machine.send(Message::from("one"));
-        h.machine.send(Message::from("two"));
+        let _ = h.machine.send(Message::from("one"));
+        let _ = h.machine.send(Message::from("two"));
         assert_eq!(h.machine.queued_messages(), 2);
     });
     assert_eq!(

@@ -149,7 +149,7 @@ fn unpulled_messages_survive_a_failure_in_order() {
         None,
         "the dead transport gets nothing"
     );
-    h.machine.send(Message::from("e"));
+    let _ = h.machine.send(Message::from("e"));
     h.writable = true;
     h.advance_to_next_timer();
     h.open();

@@ -57,9 +57,9 @@ async fn lifecycle_greeting_echo_and_close() {
         "{url}"
     );
 
-    socket.send("text").unwrap();
+    let _ = socket.send("text").unwrap();
     assert_eq!(next_text(&mut events).await, "text");
-    socket.send(vec![1u8, 2, 3]).unwrap();
+    let _ = socket.send(vec![1u8, 2, 3]).unwrap();
     let (binary, _) = until(&mut events, is_message).await;
     assert_eq!(binary, Event::Message(Message::binary(vec![1, 2, 3])));
 
@@ -81,10 +81,10 @@ async fn queued_messages_flush_in_order_and_a_thousand_echo_in_order() {
     let (socket, mut events) =
         PartySocket::connect(options("echo", "order").build().unwrap()).unwrap();
     for i in 0..3 {
-        socket.send(format!("early-{i}")).unwrap();
+        let _ = socket.send(format!("early-{i}")).unwrap();
     }
     for i in 0..1000 {
-        socket.send(format!("m{i}")).unwrap();
+        let _ = socket.send(format!("m{i}")).unwrap();
     }
     let _greeting = json(&mut events).await;
     for i in 0..3 {
@@ -104,7 +104,7 @@ async fn main_party_welcome_broadcast_and_fetch() {
     let (bob, mut bob_events) = PartySocket::connect(id("bob")).unwrap();
     assert_eq!(next_text(&mut alice_events).await, "Welcome to the party!");
     assert_eq!(next_text(&mut bob_events).await, "Welcome to the party!");
-    alice.send("hi bob").unwrap();
+    let _ = alice.send("hi bob").unwrap();
     assert_eq!(next_text(&mut bob_events).await, "hi bob");
 
     let response = PartySocket::fetch(&built, FetchInit::get()).await.unwrap();
@@ -128,7 +128,7 @@ async fn chat_history_survives_a_reconnect() {
         PartySocket::connect(options("chat", "history").build().unwrap()).unwrap();
     let sync = json(&mut events).await;
     assert_eq!(sync["type"], "sync");
-    socket
+    let _ = socket
         .send(r#"{"type":"message","user":"ada","text":"remember me"}"#)
         .unwrap();
     let echoed = json(&mut events).await;

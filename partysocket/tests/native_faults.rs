@@ -33,7 +33,7 @@ async fn reconnect_after_a_drop_delivers_the_queue_exactly_once_in_order() {
     let (socket, mut events) =
         PartySocket::connect(options(&server, "echo", "drop").build().unwrap()).unwrap();
     until(&mut events, is_open).await;
-    socket.send("before").unwrap();
+    let _ = socket.send("before").unwrap();
     server
         .wait_for_received("echo", "drop", 1, PATIENCE)
         .await
@@ -73,7 +73,7 @@ async fn reconnect_after_a_server_restart_delivers_the_queue() {
     server.stop().await;
     until(&mut events, is_close).await;
     for i in 0..20 {
-        socket.send(format!("r{i}")).unwrap();
+        let _ = socket.send(format!("r{i}")).unwrap();
     }
     // A few refused attempts while the server is down.
     server.wait_for_attempts(1, PATIENCE).await.unwrap();
@@ -336,7 +336,7 @@ async fn oversize_message_is_an_error_and_a_reconnect() {
     let (socket, mut events) = PartySocket::connect(built).unwrap();
     until(&mut events, is_open).await;
     let _greeting = next_text(&mut events).await;
-    socket.send("x".repeat(4096)).unwrap();
+    let _ = socket.send("x".repeat(4096)).unwrap();
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert!(
         matches!(error, Event::Error(TransportError::Protocol(_))),

@@ -51,7 +51,7 @@ async fn lifecycle_on_a_multi_thread_runtime() {
     let (socket, mut events) = PartySocket::connect(built).unwrap();
     assert_eq!(socket.ready_state(), ReadyState::Connecting);
     until(&mut events, is_open).await;
-    socket.send("ping me").unwrap();
+    let _ = socket.send("ping me").unwrap();
     let (echo, _) = until(
         &mut events,
         |e| matches!(e, Event::Message(m) if m.as_text() == Some("ping me")),

@@ -259,7 +259,7 @@ async fn serve_first_words(
 async fn answer_hello(socket: &PartySocket, events: &mut partysocket::Events) {
     let (message, _) = until(events, |e| matches!(e, Event::Message(_))).await;
     assert_eq!(message, Event::Message("hello".into()));
-    socket.send("echo:hello").unwrap();
+    let _ = socket.send("echo:hello").unwrap();
 }
 
 /// Autobahn 3.2 and kin: a valid message, then a frame with a reserved bit set, in one

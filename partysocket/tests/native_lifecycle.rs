@@ -38,7 +38,7 @@ async fn lifecycle_open_echo_text_and_binary_then_close() {
 
     assert_eq!(socket.send("hello").unwrap(), SendOutcome::Sent);
     assert_eq!(next_text(&mut events).await, "hello");
-    socket.send(vec![0u8, 1, 2, 255]).unwrap();
+    let _ = socket.send(vec![0u8, 1, 2, 255]).unwrap();
     let (binary, _) = until(&mut events, net::is_message).await;
     assert_eq!(binary, Event::Message(Message::binary(vec![0, 1, 2, 255])));
 
@@ -82,7 +82,7 @@ async fn order_of_ten_thousand_messages() {
         PartySocket::connect(options(&server, "echo", "flood").build().unwrap()).unwrap();
     socket.opened().await.unwrap();
     for i in 0..10_000 {
-        socket.send(format!("m{i}")).unwrap();
+        let _ = socket.send(format!("m{i}")).unwrap();
     }
     let received = server
         .wait_for_received("echo", "flood", 10_000, net::PATIENCE)

@@ -49,7 +49,7 @@ async fn a_stalled_write_never_freezes_the_socket() {
     let chunk = "x".repeat(64 * 1024);
     // 8 MB: far more than the kernel buffers of both ends hold.
     for _ in 0..128 {
-        socket.send(chunk.as_str()).unwrap();
+        let _ = socket.send(chunk.as_str()).unwrap();
     }
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert!(
@@ -86,7 +86,7 @@ async fn unwritten_messages_survive_a_write_timeout_in_order() {
     let total = 400;
     let pad = "p".repeat(32 * 1024);
     for i in 0..total {
-        socket.send(format!("{i:05} {pad}")).unwrap();
+        let _ = socket.send(format!("{i:05} {pad}")).unwrap();
     }
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert_eq!(error, Event::Error(TransportError::WriteTimeout(ms(300))));
@@ -158,7 +158,7 @@ async fn a_slow_consumer_bounds_the_events_and_loses_nothing() {
     let total = 3000;
     let pad = "s".repeat(1024);
     for i in 0..total {
-        socket.send(format!("{i:05} {pad}")).unwrap();
+        let _ = socket.send(format!("{i:05} {pad}")).unwrap();
     }
     // Not reading for longer than the heartbeat's timeout: a paused read must not
     // count against the server.
@@ -214,7 +214,7 @@ async fn sends_from_many_threads_each_arrive_once() {
             let socket = socket.clone();
             std::thread::spawn(move || {
                 for i in 0..250 {
-                    socket.send(format!("{t}-{i}")).unwrap();
+                    let _ = socket.send(format!("{t}-{i}")).unwrap();
                 }
             })
         })

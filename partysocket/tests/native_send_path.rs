@@ -65,7 +65,7 @@ fn assert_nothing_queued_lost(numbers: &[usize], total: usize, taken: usize) {
 async fn stall_with(server: &MockServer, socket: &PartySocket, total: usize) -> usize {
     assert_eq!(server.go_silent(true).await, 1);
     for i in 0..total {
-        socket.send(numbered(i)).unwrap();
+        let _ = socket.send(numbered(i)).unwrap();
     }
     // Let the connection take what the kernel buffers hold.
     tokio::time::sleep(ms(300)).await;
@@ -135,7 +135,7 @@ async fn a_graceful_close_writes_what_was_sent_before_it() {
     let built = options(&server, "main", "bye").build().unwrap();
     let (socket, mut events) = PartySocket::connect(built).unwrap();
     until(&mut events, is_open).await;
-    socket.send("bye").unwrap();
+    let _ = socket.send("bye").unwrap();
     socket.close().unwrap();
     let (close, _) = until(&mut events, |e| matches!(e, Event::Close { .. })).await;
     assert!(
@@ -167,7 +167,7 @@ async fn one_large_send_to_a_silent_peer_hits_the_write_timeout() {
     until(&mut events, is_open).await;
     tokio::time::sleep(ms(50)).await;
     assert_eq!(server.go_silent(true).await, 1);
-    socket.send(vec![7u8; 48 << 20]).unwrap();
+    let _ = socket.send(vec![7u8; 48 << 20]).unwrap();
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
     assert_eq!(error, Event::Error(TransportError::WriteTimeout(ms(1000))));
 }

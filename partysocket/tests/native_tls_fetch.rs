@@ -41,7 +41,7 @@ async fn wss_against_the_tls_mock() {
     let (socket, mut events) = PartySocket::connect_with(built, trusting(&server)).unwrap();
     until(&mut events, is_open).await;
     let _greeting = next_text(&mut events).await;
-    socket.send("over tls").unwrap();
+    let _ = socket.send("over tls").unwrap();
     assert_eq!(next_text(&mut events).await, "over tls");
 }
 

@@ -300,7 +300,7 @@ fn reconnect_after_closing() {
 fn connect_send_receive_reconnect() {
     let mut h = Harness::new(options("example.com"));
     h.open();
-    h.send("one");
+    let _ = h.send("one");
     h.advance(ms(100));
     h.machine.handle_timeout(h.now);
     h.reconnect();
@@ -310,7 +310,7 @@ fn connect_send_receive_reconnect() {
     assert!(h.steps.iter().any(|s| matches!(s, Step::Close(_, Some(_)))));
     assert_eq!(h.connect_count(), 2);
     h.open();
-    h.send("two");
+    let _ = h.send("two");
     assert_eq!(h.sent_texts(), ["one", "two"]);
     assert_eq!(h.opens(), 2);
 }

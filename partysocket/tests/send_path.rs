@@ -35,7 +35,7 @@ fn reconnect_during_a_stall_keeps_every_unsent_message_for_the_new_connection() 
         3,
         "nothing lost to the replaced connection"
     );
-    h.send("4");
+    let _ = h.send("4");
     h.writable = true;
     h.open();
     assert_eq!(h.sent_texts(), ["1", "2", "3", "4"]);
@@ -80,7 +80,7 @@ fn a_close_that_times_out_keeps_what_the_connection_never_took() {
     h.advance(ms(500));
     assert!(matches!(h.state(), ConnectionState::Closed { .. }));
     assert_eq!(h.machine.queued_messages(), 2);
-    h.send("c");
+    let _ = h.send("c");
     h.writable = true;
     h.reconnect();
     h.open();
@@ -92,7 +92,7 @@ fn reconnect_during_a_graceful_close_lifts_the_close_limit() {
     let mut h = stalled();
     send_all(&mut h, &["a"]);
     h.close();
-    h.send("b");
+    let _ = h.send("b");
     h.writable = true;
     h.reconnect();
     h.open();
@@ -123,7 +123,7 @@ fn coalescing_replaces_a_message_the_slow_connection_has_not_taken() {
         h.machine.send_coalesced("pos", Message::from("p1")),
         SendOutcome::Sent
     );
-    h.machine.send(Message::from("chat"));
+    let _ = h.machine.send(Message::from("chat"));
     assert_eq!(
         h.machine.send_coalesced("pos", Message::from("p2")),
         SendOutcome::Coalesced
@@ -142,7 +142,7 @@ fn coalescing_replaces_a_message_the_slow_connection_has_not_taken() {
 fn a_coalesced_replacement_during_a_close_does_not_send_later_messages() {
     let mut h = stalled();
     let transport = h.last_transport();
-    h.machine.send_coalesced("pos", Message::from("p1"));
+    let _ = h.machine.send_coalesced("pos", Message::from("p1"));
     h.close();
     // Replaces p1, which was due before the close frame; p2 itself came after close().
     assert_eq!(

@@ -17,7 +17,7 @@ fn send_returns_sent_when_transmitted_and_queued_when_buffered() {
 fn enqueue_messages() {
     let mut h = Harness::new(options("example.com"));
     for _ in 0..10 {
-        h.send("message");
+        let _ = h.send("message");
     }
     assert_eq!(h.machine.buffered_amount(), 70);
 }
@@ -49,20 +49,20 @@ fn should_queue_messages_up_to_max_enqueued_messages() {
 #[test]
 fn should_calculate_buffered_amount_for_text_and_binary() {
     let mut h = Harness::new(options("example.com"));
-    h.send("hello");
+    let _ = h.send("hello");
     assert_eq!(h.machine.buffered_amount(), 5);
-    h.machine.send(Message::binary(vec![0; 8]));
+    let _ = h.machine.send(Message::binary(vec![0; 8]));
     assert_eq!(h.machine.buffered_amount(), 13);
     // UTF-8 bytes, where upstream counts UTF-16 units.
-    h.send("é");
+    let _ = h.send("é");
     assert_eq!(h.machine.buffered_amount(), 15);
 }
 
 #[test]
 fn should_flush_message_queue_on_connection_before_the_open_event() {
     let mut h = Harness::new(options("example.com"));
-    h.send("queued1");
-    h.send("queued2");
+    let _ = h.send("queued1");
+    let _ = h.send("queued2");
     h.open();
     let first_send = h
         .steps
@@ -83,11 +83,11 @@ fn should_flush_message_queue_on_connection_before_the_open_event() {
 fn enqueue_messages_before_initialization_keep_their_order() {
     let mut h = Harness::new(options("example.com").start_closed(true));
     for text in ["one", "two", "three"] {
-        h.send(text);
+        let _ = h.send(text);
     }
     h.reconnect();
     h.open();
-    h.send("four");
+    let _ = h.send("four");
     assert_eq!(h.sent_texts(), ["one", "two", "three", "four"]);
 }
 
@@ -95,7 +95,7 @@ fn enqueue_messages_before_initialization_keep_their_order() {
 fn handles_extremely_long_message_queue_and_empty_messages() {
     let mut h = Harness::new(options("example.com"));
     for i in 0..1000 {
-        h.send(&format!("m{i}"));
+        let _ = h.send(&format!("m{i}"));
     }
     assert_eq!(h.send(""), SendOutcome::Queued);
     assert_eq!(h.machine.queued_messages(), 1001);
@@ -109,8 +109,8 @@ fn handles_extremely_long_message_queue_and_empty_messages() {
 #[test]
 fn drain_queued_messages_removes_and_returns_buffered_messages() {
     let mut h = Harness::new(options("example.com"));
-    h.send("one");
-    h.send("two");
+    let _ = h.send("one");
+    let _ = h.send("two");
     assert_eq!(h.machine.buffered_amount(), 6);
     assert_eq!(
         h.machine.drain_queue(),
@@ -138,7 +138,7 @@ fn queue_goes_to_the_new_destination_after_update() {
     let mut h = Harness::new(options("example.com"));
     h.open();
     h.server_close(None);
-    h.send("follow-me");
+    let _ = h.send("follow-me");
     h.machine
         .update(OptionsUpdate::new().room("room-b"))
         .unwrap();
@@ -167,8 +167,8 @@ fn ours_drop_oldest_reports_evicted_messages() {
             .max_enqueued_messages(2)
             .drop_policy(DropPolicy::DropOldest),
     );
-    h.send("a");
-    h.send("b");
+    let _ = h.send("a");
+    let _ = h.send("b");
     assert_eq!(h.send("c"), SendOutcome::Queued);
     assert!(
         h.events()
@@ -184,11 +184,13 @@ fn ours_coalesced_sends_deliver_only_the_latest_position() {
     h.open();
     h.server_close(None);
     for x in 0..1000 {
-        h.machine
+        let _ = h
+            .machine
             .send_coalesced("position", Message::from(format!("x={x}")));
     }
-    h.machine.send(Message::from("chat: brb"));
-    h.machine
+    let _ = h.machine.send(Message::from("chat: brb"));
+    let _ = h
+        .machine
         .send_coalesced("position", Message::from("x=final"));
     h.drain();
     assert_eq!(h.machine.queued_messages(), 2);

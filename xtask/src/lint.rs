@@ -1,12 +1,23 @@
-//! Formatting, clippy and documentation checks over the whole workspace.
+//! Formatting, clippy and documentation checks over the whole workspace, the README's
+//! snippets and Markdown structure, and the publishing check.
 
 use crate::process::{cargo, ensure_rust_target, run as run_command};
 use crate::wasm::TARGET;
 
-/// `cargo fmt --check`, `clippy -D warnings` on all targets (every feature, and the core
-/// without any; the browser crates for wasm32 too), and `cargo doc` with `-Dwarnings`.
+/// The Markdown structure check (and its own tests), `cargo fmt --check`,
+/// `clippy -D warnings` on all targets (every feature, and the core without any; the
+/// browser crates for wasm32 too), `cargo doc` with `-Dwarnings`, the README's Rust
+/// snippets compiled as doctests, and `cargo package` of the library crates.
 pub(crate) fn run() -> Result<(), String> {
     eprintln!("==> lint");
+    crate::markdown::run()?;
+    run_command(&mut cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "xtask",
+        "--quiet",
+    ]))?;
     run_command(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
     // The Leptos chat page only runs in a browser: it is linted for wasm32 below.
     run_command(&mut cargo(&[
@@ -95,5 +106,14 @@ pub(crate) fn run() -> Result<(), String> {
             "--locked",
         ])
         .env("RUSTDOCFLAGS", "-Dwarnings"),
-    )
+    )?;
+    // Every Rust snippet of the README, compiled (warnings denied) on the host.
+    run_command(&mut cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "readme-doctests",
+        "--doc",
+    ]))?;
+    crate::package::run()
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation.
 //!
 //! `cargo xtask test` installs what the suites need and runs every check and suite;
-//! `cargo xtask test <suite>` runs one suite. Every install step is idempotent and
+//! `cargo xtask test <suite>` runs one suite; `cargo xtask test quick` runs the lints and
+//! the `core` and `native` suites, which install no system packages. Every install step is idempotent and
 //! cheap when its tool is already present, so the same command works on a fresh
 //! machine and on a warm one.
 
@@ -16,8 +17,10 @@ mod leptos;
 mod leptos_chat;
 mod lint;
 mod loopback;
+mod markdown;
 mod mock;
 mod native_suite;
+mod package;
 mod process;
 mod size;
 mod soak;
@@ -76,7 +79,7 @@ const SUITES: &[Suite] = &[
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test <suite>   one suite\n  lint           fmt, clippy and doc checks only\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test quick     lints, core and native: no system packages, no root\n  test <suite>   one suite\n  lint           Markdown, fmt, clippy, doc, README snippet and packaging checks only\n  markdown [FILE...]\n                 code fences balanced and tables unbroken (default: the repository's)\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<9} {}\n", suite.name, suite.about));
@@ -89,11 +92,14 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["test"] => run_all(),
+        ["test", "quick"] => run_quick(),
         ["test", name] => match SUITES.iter().find(|suite| suite.name == *name) {
             Some(suite) => run_suite(suite),
             None => Err(format!("unknown suite `{name}`\n\n{}", usage())),
         },
         ["lint"] => lint::run(),
+        ["markdown"] => markdown::run(),
+        ["markdown", files @ ..] => markdown::check_files(files),
         ["bindings"] => bindings::generate(),
         ["bench"] => bench::run(),
         ["size"] => size::run(),
@@ -120,6 +126,23 @@ fn main() -> ExitCode {
 fn run_suite(suite: &Suite) -> Result<(), String> {
     eprintln!("==> suite {}", suite.name);
     (suite.run)().map_err(|err| format!("suite `{}` failed: {err}", suite.name))
+}
+
+/// The suites `quick` runs after the lints: they need Rust alone (and the wasm32 target,
+/// which rustup adds), no system package and no root.
+const QUICK: &[&str] = &["core", "native"];
+
+fn run_quick() -> Result<(), String> {
+    lint::run()?;
+    for name in QUICK {
+        let suite = SUITES
+            .iter()
+            .find(|suite| suite.name == *name)
+            .ok_or_else(|| format!("no suite `{name}`"))?;
+        run_suite(suite)?;
+    }
+    eprintln!("==> quick: lint, {} passed", QUICK.join(", "));
+    Ok(())
 }
 
 fn run_all() -> Result<(), String> {

@@ -86,7 +86,7 @@ fn machine_sends(options: &PartySocketOptions) -> f64 {
     let began = Instant::now();
     let mut sent = 0usize;
     for _ in 0..SENDS {
-        machine.send(payload.clone());
+        let _ = machine.send(payload.clone());
         while let Some(frame) = machine.poll_transmit(transport) {
             if matches!(frame, Transmit::Message(_)) {
                 sent += 1;

@@ -76,6 +76,7 @@ impl Message {
 }
 
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 impl Message {
     /// Parses the payload (text or binary) as JSON.
     ///
@@ -218,6 +219,7 @@ impl fmt::Display for CloseFrame {
 ///
 /// Upstream `partysocket` returns `true` only for "sent" and `false` for queued and
 /// dropped alike; this tells the three apart.
+#[must_use = "a message may have been queued or dropped instead of sent; check the outcome"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SendOutcome {
     /// Handed to the open connection.
