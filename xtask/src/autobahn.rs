@@ -638,7 +638,7 @@ mod tests {
 
     #[test]
     fn case_ids_sort_by_number() {
-        let mut ids = vec![
+        let mut ids = [
             CaseId::parse("10.1.1").unwrap(),
             CaseId::parse("2.10").unwrap(),
             CaseId::parse("2.9").unwrap(),
