@@ -308,3 +308,24 @@ async fn an_answer_to_a_message_before_a_close_is_kept_for_the_next_connection()
         .unwrap();
     assert_eq!(text, "echo:hello");
 }
+
+/// Autobahn 6.*: a text frame that is not UTF-8, alone or after a valid message. The
+/// connection fails with a protocol error and the socket reconnects; it never hangs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_fails_the_connection() {
+    for words in [
+        &b"\x81\x02\xc3\x28"[..],
+        &b"\x81\x05hello\x81\x02\xc3\x28"[..],
+    ] {
+        let words: &'static [u8] = Box::leak(words.to_vec().into_boxed_slice());
+        let (host, _received) = serve_first_words(words).await;
+        let (socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
+        let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+        assert!(
+            matches!(error, Event::Error(TransportError::Protocol(_))),
+            "{error:?}"
+        );
+        until(&mut events, |e| matches!(e, Event::Close { .. })).await;
+        drop(socket);
+    }
+}
