@@ -462,8 +462,13 @@ impl Driver {
         // The peer broke the protocol after messages the application has not seen:
         // keep the connection for its answers (tungstenite still writes after a read
         // error; not after a close frame).
+        // The application may also have answered already: what it sent and this
+        // connection has not written yet goes out on it first.
+        let unwritten = !self.batch.is_empty()
+            || self.open.as_ref().is_some_and(|open| open.unflushed)
+            || state.machine.wants_transmit(transport);
         let answerable = matches!(&end, Err(error) if is_peer_fault(error))
-            && (messages > 0 || !state.events.is_empty() || state.events_in_hand > 0);
+            && (messages > 0 || !state.events.is_empty() || state.events_in_hand > 0 || unwritten);
         if answerable {
             if let (Err(error), Some(open)) = (end, self.open.as_mut()) {
                 open.faulted = true;
