@@ -269,6 +269,7 @@ async fn an_answer_to_a_message_before_a_bad_frame_is_written_first() {
     // "hello" as text; then a text frame with RSV2 set.
     const WORDS: &[u8] = b"\x81\x05hello\xa1\x05world";
     let (host, mut received) = serve_first_words(WORDS).await;
+    let started = std::time::Instant::now();
     let (socket, mut events) = PartySocket::connect(options(host).build().unwrap()).unwrap();
     answer_hello(&socket, &mut events).await;
     let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
@@ -280,10 +281,13 @@ async fn an_answer_to_a_message_before_a_bad_frame_is_written_first() {
         .await
         .expect("the answer arrives")
         .unwrap();
-    assert_eq!(
-        (connection, text.as_str()),
-        (1, "echo:hello"),
-        "on the same connection"
+    assert_eq!(text, "echo:hello");
+    // The connection waits for the answer at most FAULT_GRACE after the fault (which
+    // came after `started`): only an answer that arrived later than that may have
+    // gone out on the next connection, as on a machine too busy to answer in time.
+    assert!(
+        connection == 1 || started.elapsed() >= partysocket::FAULT_GRACE,
+        "the answer went out on connection {connection} within the grace"
     );
 }
 
