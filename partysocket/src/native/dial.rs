@@ -162,6 +162,12 @@ mod tests {
         panic!("the listener's backlog never filled");
     }
 
+    /// A loopback address nothing listens on: connecting is refused at once.
+    async fn refusing() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    }
+
     #[tokio::test]
     async fn an_address_that_hangs_loses_to_the_next_one() {
         let (_hole, _held, hanging) = black_hole().await;
@@ -179,10 +185,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_starts_the_next_address_and_all_refused_is_the_last_error() {
-        let refusing = {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            listener.local_addr().unwrap()
-        };
+        let refusing = refusing().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let good = listener.local_addr().unwrap();
         // A long head start: only the refusal can start the second attempt early.
@@ -202,10 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_name_the_host_and_port() {
-        let refusing = {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            listener.local_addr().unwrap()
-        };
+        let refusing = refusing().await;
         let err = dial("127.0.0.1", refusing.port()).await.unwrap_err();
         let text = err.to_string();
         assert!(

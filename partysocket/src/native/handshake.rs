@@ -354,6 +354,15 @@ mod tests {
         assert!(matches!(err, TransportError::Protocol(_)));
     }
 
+    /// A 101 answer to `request` on `version` with `eol` line ends, `extra` header
+    /// lines (each ending in `eol`) and `after` following the head.
+    fn switching(request: &Request, version: &str, eol: &str, extra: &str, after: &str) -> String {
+        format!(
+            "{version} 101 Switching Protocols{eol}Upgrade: websocket{eol}Connection: Upgrade{eol}Sec-WebSocket-Accept: {}{eol}{extra}{eol}{after}",
+            accept(request)
+        )
+    }
+
     /// The client's view of `answer`; a head never recognised fails after a bound
     /// instead of hanging.
     async fn answer(answer: &str, request: &Request) -> Result<Upgraded, TransportError> {
@@ -370,10 +379,7 @@ mod tests {
     #[tokio::test]
     async fn bare_line_feeds_end_a_head_as_crlf_does() {
         let request = request();
-        let head = format!(
-            "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: {}\n\n\u{81}\u{0}",
-            accept(&request)
-        );
+        let head = switching(&request, "HTTP/1.1", "\n", "", "\u{81}\u{0}");
         let upgraded = answer(&head, &request).await.unwrap();
         assert_eq!(upgraded.leftover, "\u{81}\u{0}".as_bytes());
     }
@@ -381,10 +387,7 @@ mod tests {
     #[tokio::test]
     async fn a_head_split_across_reads_is_put_together() {
         let request = request();
-        let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\nrest",
-            accept(&request)
-        );
+        let head = switching(&request, "HTTP/1.1", "\r\n", "", "rest");
         let (mut client, mut server) = tokio::io::duplex(64 * 1024);
         let writer = tokio::spawn(async move {
             for byte in head.as_bytes() {
@@ -404,10 +407,7 @@ mod tests {
     #[tokio::test]
     async fn an_http_1_0_upgrade_is_refused_but_its_refusal_keeps_the_status() {
         let request = request();
-        let head = format!(
-            "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept(&request)
-        );
+        let head = switching(&request, "HTTP/1.0", "\r\n", "", "");
         let err = answer(&head, &request).await.unwrap_err();
         assert!(err.to_string().contains("HTTP/1.1"), "{err}");
         assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
@@ -426,9 +426,12 @@ mod tests {
     #[tokio::test]
     async fn an_extension_that_was_not_offered_fails_the_connection() {
         let request = request();
-        let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
-            accept(&request)
+        let head = switching(
+            &request,
+            "HTTP/1.1",
+            "\r\n",
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+            "",
         );
         let err = answer(&head, &request).await.unwrap_err();
         assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
