@@ -125,7 +125,7 @@ pub use crate::core::machine::{
     ConnectRequest, FAULT_GRACE, Machine, Output, PolicyAnswer, PolicyQuestion, Transmit,
     TransportId, UserCall,
 };
-pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome};
+pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome, Violation};
 pub use crate::core::options::{OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder};
 pub use crate::core::policy::parse_retry_after;
 pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};

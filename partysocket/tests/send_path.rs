@@ -6,7 +6,7 @@ mod support;
 
 use partysocket::{
     CloseFrame, ConnectionState, Decision, Event, FailurePolicy, Message, OptionsUpdate,
-    SendOutcome, StopReason, Transmit, TransportError,
+    SendOutcome, StopReason, Transmit, TransportError, Violation,
 };
 use support::{Harness, Step, ms, options};
 
@@ -217,7 +217,8 @@ fn a_peer_fault_leaves_the_connection_open_for_answers_until_caught_up() {
     let transport = h.last_transport();
     h.receive("question");
     let fault = TransportError::Protocol("reserved bits set".into());
-    h.machine.handle_peer_fault(transport, fault.clone(), h.now);
+    h.machine
+        .handle_peer_fault(transport, Violation::Protocol, fault.clone(), h.now);
     h.drain();
     assert!(h.machine.is_faulted(transport));
     assert_eq!(h.state(), ConnectionState::Open);
@@ -226,7 +227,13 @@ fn a_peer_fault_leaves_the_connection_open_for_answers_until_caught_up() {
     h.machine.handle_caught_up(transport, h.now);
     h.drain();
     assert!(h.events().contains(&&Event::Error(fault)));
-    assert!(h.steps.contains(&Step::Close(transport, None)));
+    // Failed with the close frame RFC 6455 gives a protocol error, not dropped.
+    let frame = CloseFrame::new(CloseFrame::PROTOCOL_ERROR, "protocol error");
+    assert!(
+        h.steps.contains(&Step::Close(transport, Some(frame))),
+        "{:?}",
+        h.steps
+    );
     assert!(matches!(h.state(), ConnectionState::BackingOff { .. }));
 }
 
@@ -235,14 +242,21 @@ fn a_peer_fault_ends_the_connection_after_the_grace_when_nobody_answers() {
     let mut h = Harness::new(options("localhost:1999"));
     h.open();
     let transport = h.last_transport();
+    let error = TransportError::Protocol("not UTF-8".into());
     h.machine
-        .handle_peer_fault(transport, TransportError::Protocol("bad".into()), h.now);
+        .handle_peer_fault(transport, Violation::InvalidPayload, error, h.now);
     assert_eq!(
         h.machine.poll_timeout(),
         Some(h.now + partysocket::FAULT_GRACE)
     );
     h.advance(partysocket::FAULT_GRACE);
-    assert!(h.steps.contains(&Step::Close(transport, None)));
+    let frame = Violation::InvalidPayload.close_frame();
+    assert_eq!(frame.code, CloseFrame::INVALID_PAYLOAD);
+    assert!(
+        h.steps.contains(&Step::Close(transport, Some(frame))),
+        "{:?}",
+        h.steps
+    );
     assert!(!h.machine.is_faulted(transport));
 }
 

@@ -8,7 +8,7 @@ use web_time::Instant;
 
 use super::error::{Error, OptionsError, TransportError};
 use super::event::{ConnectionState, Event, ReadyState, StopReason};
-use super::message::{CloseFrame, Message, SendOutcome};
+use super::message::{CloseFrame, Message, SendOutcome, Violation};
 use super::options::{OptionsUpdate, PartySocketOptions};
 use super::policy::{Decision, FailurePolicy};
 use super::query::{Query, QueryProvider, QuerySource};
@@ -220,7 +220,7 @@ enum Phase {
         ping_due: bool,
         /// The peer broke the protocol: the connection ends at [`Timer::End`] or when
         /// the driver reports the application caught up.
-        fault: Option<TransportError>,
+        fault: Option<(Violation, TransportError)>,
     },
     Closing {
         transport: TransportId,
@@ -311,6 +311,11 @@ impl Machine {
     }
 
     // ----- driver contract -------------------------------------------------------------
+
+    /// Whether [`poll_output`](Self::poll_output) has an output waiting.
+    pub fn has_output(&self) -> bool {
+        !self.outputs.is_empty()
+    }
 
     /// The next piece of work for the driver, in order, or `None` when there is none.
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -449,10 +454,13 @@ impl Machine {
             };
             match timer {
                 Timer::End => {
-                    let error = fault
-                        .take()
-                        .unwrap_or_else(|| TransportError::Protocol("protocol error".into()));
-                    self.fail_current(now, error, true);
+                    let fault = fault.take().unwrap_or_else(|| {
+                        (
+                            Violation::Protocol,
+                            TransportError::Protocol("protocol error".into()),
+                        )
+                    });
+                    self.fail_faulted(now, fault);
                 }
                 Timer::Write => {
                     let timeout = TransportError::WriteTimeout(self.write_timeout());
@@ -601,14 +609,19 @@ impl Machine {
         }
     }
 
-    /// Reports that the peer of the open `transport` broke the protocol after messages
-    /// the application may not have seen yet. The connection stays open for writing,
-    /// so that answers to those messages go out on it, until the driver reports
-    /// [`handle_caught_up`](Self::handle_caught_up) or [`FAULT_GRACE`] passes; then it
-    /// fails with `error`. Read nothing more from it meanwhile.
+    /// Reports that the peer of the open `transport` broke the protocol (`violation`,
+    /// described by `error`). The connection stays open for writing, so that what the
+    /// application sends in answer to the messages before the fault goes out on it,
+    /// until the driver reports [`handle_caught_up`](Self::handle_caught_up) (report it
+    /// at once when nothing is left to answer) or [`FAULT_GRACE`] passes. Then the
+    /// connection fails with `error`: the machine asks to close it with the
+    /// violation's close frame (RFC 6455 §7.4.1; `Output::Close` with a frame, sent
+    /// after what was pulled before it), and reconnects as the failure policy decides.
+    /// Read nothing more from it meanwhile.
     pub fn handle_peer_fault(
         &mut self,
         transport: TransportId,
+        violation: Violation,
         error: TransportError,
         now: Instant,
     ) {
@@ -621,7 +634,7 @@ impl Machine {
             } if *t == transport => {
                 if fault.is_none() {
                     tracing::debug!(%error, "peer fault: answering what came before it first");
-                    *fault = Some(error);
+                    *fault = Some((violation, error));
                     *timers = Timers::default();
                     timers.set(Timer::End, later(now, FAULT_GRACE));
                 }
@@ -632,7 +645,7 @@ impl Machine {
 
     /// Reports that the application has taken every event of `transport` and that the
     /// driver wrote everything pulled for it: a connection kept open after a
-    /// [peer fault](Self::handle_peer_fault) ends now.
+    /// [peer fault](Self::handle_peer_fault) fails now.
     pub fn handle_caught_up(&mut self, transport: TransportId, now: Instant) {
         if let Phase::Open {
             transport: t,
@@ -641,11 +654,23 @@ impl Machine {
         } = &mut self.phase
         {
             if *t == transport {
-                if let Some(error) = fault.take() {
-                    self.fail_current(now, error, true);
+                if let Some(fault) = fault.take() {
+                    self.fail_faulted(now, fault);
                 }
             }
         }
+    }
+
+    /// Fails the open connection after a peer fault: closes it with the violation's
+    /// close frame, then reports `error`.
+    fn fail_faulted(&mut self, now: Instant, (violation, error): (Violation, TransportError)) {
+        if let Phase::Open { transport, .. } = self.phase {
+            self.outputs.push_back(Output::Close {
+                transport,
+                frame: Some(violation.close_frame()),
+            });
+        }
+        self.fail_current(now, error, false);
     }
 
     /// Whether the open `transport` is kept only to answer what came before a peer

@@ -168,12 +168,18 @@ impl CloseFrame {
     pub const NORMAL: u16 = 1000;
     /// The endpoint is going away.
     pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke the protocol (a reserved bit or opcode, a bad fragment).
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// Reserved: a close frame arrived without a status code. Never sent on the wire.
     pub const NO_STATUS: u16 = 1005;
     /// Reserved: the connection closed without a close frame. Never sent on the wire.
     pub const ABNORMAL: u16 = 1006;
+    /// A message's data did not match its type (a text message that is not UTF-8).
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// Policy violation.
     pub const POLICY: u16 = 1008;
+    /// A message was larger than the endpoint accepts.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an unexpected condition.
     pub const INTERNAL_ERROR: u16 = 1011;
     /// The longest reason a close frame can carry, in UTF-8 bytes.
@@ -196,6 +202,34 @@ impl CloseFrame {
     /// close frame (a drop, a failed handshake, a timeout).
     pub fn abnormal(reason: impl Into<String>) -> Self {
         CloseFrame::new(Self::ABNORMAL, reason)
+    }
+}
+
+/// How the peer broke the WebSocket protocol: it decides the status code of the close
+/// frame the socket fails the connection with (RFC 6455 §7.4.1). See
+/// [`Machine::handle_peer_fault`](crate::Machine::handle_peer_fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A frame the protocol forbids: a reserved bit or opcode, a bad fragment, a control
+    /// frame too long. Answered with `1002`.
+    Protocol,
+    /// A text message that is not UTF-8. Answered with `1007`.
+    InvalidPayload,
+    /// A message or frame over the `max_message_size` option. Answered with `1009`.
+    TooBig,
+}
+
+impl Violation {
+    /// The close frame that fails the connection for this violation.
+    pub fn close_frame(self) -> CloseFrame {
+        match self {
+            Violation::Protocol => CloseFrame::new(CloseFrame::PROTOCOL_ERROR, "protocol error"),
+            Violation::InvalidPayload => {
+                CloseFrame::new(CloseFrame::INVALID_PAYLOAD, "invalid UTF-8")
+            }
+            Violation::TooBig => CloseFrame::new(CloseFrame::MESSAGE_TOO_BIG, "message too big"),
+        }
     }
 }
 

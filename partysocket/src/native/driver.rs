@@ -33,7 +33,7 @@ use super::tls::TlsConfig;
 use super::transport::{self, Ws};
 use crate::{
     CloseFrame, ConnectRequest, ConnectionState, Output, QueryFuture, Transmit, TransportError,
-    TransportId, UserCall,
+    TransportId, UserCall, Violation,
 };
 
 /// The current time on tokio's clock (so paused-clock tests drive the machine too).
@@ -229,7 +229,8 @@ impl Driver {
             if sink_ready.is_ok_and(|ready| ready) {
                 self.pull_batch(&mut state);
             }
-            self.check_caught_up(&mut state);
+            // Its outputs (the close, the events) are carried out in the next pass.
+            progressed |= self.check_caught_up(&mut state);
             let writers = state.writers_to_wake();
             let deadline = state.machine.poll_timeout();
             drop(state);
@@ -355,13 +356,15 @@ impl Driver {
         state.machine.poll_timeout()
     }
 
-    /// A faulted connection ends once the application has taken every event and what
-    /// it sent meanwhile is written.
-    fn check_caught_up(&mut self, state: &mut State) {
+    /// A faulted connection ends once the application has taken every event (those
+    /// still among the machine's outputs too) and what it sent meanwhile is written;
+    /// true when it ended.
+    fn check_caught_up(&mut self, state: &mut State) -> bool {
         let Some(open) = self.open.as_ref().filter(|open| open.faulted) else {
-            return;
+            return false;
         };
-        let caught_up = state.events.is_empty()
+        let caught_up = !state.machine.has_output()
+            && state.events.is_empty()
             && state.events_in_hand == 0
             && self.batch.is_empty()
             && !open.unflushed
@@ -369,6 +372,7 @@ impl Driver {
         if caught_up {
             state.machine.handle_caught_up(open.transport, now());
         }
+        caught_up
     }
 
     /// Keeps the one timer armed for `deadline`; true when it fired. The timer moves
@@ -415,7 +419,6 @@ impl Driver {
         let at = now();
         let machine = &mut state.machine;
         let mut changed = false;
-        let mut messages = 0usize;
         for frame in reads.frames {
             changed = true;
             match frame {
@@ -435,17 +438,10 @@ impl Driver {
                     return true;
                 }
                 frame => match transport::from_wire(frame) {
-                    Some(message) => {
-                        messages += 1;
-                        machine.handle_message(transport, message, at);
-                    }
+                    Some(message) => machine.handle_message(transport, message, at),
                     None => {
-                        machine.handle_failed(
-                            transport,
-                            TransportError::Protocol("a text message was not valid UTF-8".into()),
-                            at,
-                        );
-                        self.open = None;
+                        let error = TransportError::Protocol(transport::INVALID_UTF8.into());
+                        self.peer_fault(state, transport, Violation::InvalidPayload, error, at);
                         return true;
                     }
                 },
@@ -459,30 +455,41 @@ impl Driver {
         let Some(end) = ended else {
             return changed;
         };
-        // The peer broke the protocol after messages the application has not seen:
-        // keep the connection for its answers (tungstenite still writes after a read
-        // error; not after a close frame).
-        // The application may also have answered already: what it sent and this
-        // connection has not written yet goes out on it first.
-        let unwritten = !self.batch.is_empty()
-            || self.open.as_ref().is_some_and(|open| open.unflushed)
-            || state.machine.wants_transmit(transport);
-        let answerable = matches!(&end, Err(error) if is_peer_fault(error))
-            && (messages > 0 || !state.events.is_empty() || state.events_in_hand > 0 || unwritten);
-        if answerable {
-            if let (Err(error), Some(open)) = (end, self.open.as_mut()) {
-                open.faulted = true;
-                state
-                    .machine
-                    .handle_peer_fault(transport, transport::classify(error), at);
-                state.read_paused = true;
+        match end.map_err(|error| (violation(&error), error)) {
+            Err((Some(violation), error)) => {
+                let error = transport::classify(error);
+                self.peer_fault(state, transport, violation, error, at);
             }
-            return true;
-        }
-        if self.open.take().is_some() {
-            report_end(&mut state.machine, transport, end, at);
+            end => {
+                if self.open.take().is_some() {
+                    let end = end.map_err(|(_, error)| error);
+                    report_end(&mut state.machine, transport, end, at);
+                }
+            }
         }
         true
+    }
+
+    /// The peer broke the protocol: nothing more is read, and the connection stays
+    /// open for the application's answers to what came before (tungstenite still
+    /// writes after a read error; not after a close frame). It ends with the
+    /// violation's close frame once the application caught up (see
+    /// [`check_caught_up`](Self::check_caught_up)), or after the machine's grace.
+    fn peer_fault(
+        &mut self,
+        state: &mut State,
+        transport: TransportId,
+        violation: Violation,
+        error: TransportError,
+        at: Instant,
+    ) {
+        if let Some(open) = self.open.as_mut() {
+            open.faulted = true;
+            state.read_paused = true;
+        }
+        state
+            .machine
+            .handle_peer_fault(transport, violation, error, at);
     }
 
     /// Carries out the machine's outputs; application code they ask for is set aside
@@ -613,15 +620,18 @@ fn report_end(
     }
 }
 
-/// Whether `error` is the peer breaking the protocol (a bad frame, invalid UTF-8, a
-/// message over the limit), as opposed to the connection going away.
-fn is_peer_fault(error: &tungstenite::Error) -> bool {
-    matches!(
-        error,
-        tungstenite::Error::Protocol(_)
-            | tungstenite::Error::Utf8(_)
-            | tungstenite::Error::Capacity(_)
-    ) && !transport::is_drop(error)
+/// How `error` breaks the protocol, when it is the peer breaking it (a bad frame,
+/// invalid UTF-8, a message over the limit) rather than the connection going away.
+fn violation(error: &tungstenite::Error) -> Option<Violation> {
+    if transport::is_drop(error) {
+        return None;
+    }
+    match error {
+        tungstenite::Error::Protocol(_) => Some(Violation::Protocol),
+        tungstenite::Error::Utf8(_) => Some(Violation::InvalidPayload),
+        tungstenite::Error::Capacity(_) => Some(Violation::TooBig),
+        _ => None,
+    }
 }
 
 impl Future for Driver {

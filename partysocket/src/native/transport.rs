@@ -128,6 +128,9 @@ pub(crate) fn is_drop(error: &WsError) -> bool {
     }
 }
 
+/// What the socket reports for a text message that is not UTF-8.
+pub(crate) const INVALID_UTF8: &str = "a text message was not valid UTF-8";
+
 /// Sorts a tungstenite error into what the failure policy understands.
 pub(crate) fn classify(error: WsError) -> TransportError {
     match error {
@@ -149,7 +152,7 @@ pub(crate) fn classify(error: WsError) -> TransportError {
         WsError::Tls(err) => TransportError::Tls(Cause::new(err)),
         WsError::Url(err) => TransportError::InvalidUrl(err.to_string()),
         WsError::Capacity(err) => TransportError::Protocol(Cause::new(err)),
-        WsError::Utf8(_) => TransportError::Protocol("a text message was not valid UTF-8".into()),
+        WsError::Utf8(_) => TransportError::Protocol(INVALID_UTF8.into()),
         WsError::Protocol(err) => TransportError::Protocol(Cause::new(err)),
         WsError::ConnectionClosed | WsError::AlreadyClosed => {
             TransportError::Network("connection closed".into())
