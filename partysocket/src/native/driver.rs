@@ -699,6 +699,10 @@ fn read(ws: &mut Ws, cx: &mut Context<'_>, budget: usize) -> Reads {
                 let closing = matches!(frame, tungstenite::Message::Close(_));
                 reads.frames.push(frame);
                 if closing {
+                    // Write tungstenite's answer to the close now, before the
+                    // application hears of the close (and perhaps exits); what cannot
+                    // be written at once is finished in the background.
+                    let _ = ws.poll_flush_unpin(cx);
                     break;
                 }
             }
