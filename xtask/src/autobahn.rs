@@ -1,4 +1,4 @@
-//! `cargo xtask autobahn`: WebSocket conformance with the Autobahn|Testsuite fuzzing
+//! `cargo xtask test autobahn`: WebSocket conformance with the Autobahn|Testsuite fuzzing
 //! server, our native socket against bare tokio-tungstenite in the same run.
 //!
 //! `wstest` runs on Python 2.7 only, which current Debian lacks: the first run builds a
@@ -121,7 +121,7 @@ const SERVER_START: Duration = Duration::from_secs(60);
 const CLIENT_TIME: Duration = Duration::from_secs(1500);
 const REPORT_TIME: Duration = Duration::from_secs(180);
 
-/// `cargo xtask autobahn`.
+/// `cargo xtask test autobahn`.
 pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
     let home = target_dir()?.join("autobahn");
