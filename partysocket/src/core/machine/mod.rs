@@ -27,7 +27,7 @@ pub use contract::{
 /// what the application sends in answer to the messages before the fault goes out on it.
 pub const FAULT_GRACE: Duration = Duration::from_secs(1);
 
-/// Output slots kept allocated between bursts.
+/// Output slots kept allocated by [`Machine::trim`].
 const OUTPUTS_KEPT: usize = 64;
 
 /// How far ahead a deadline may lie: far enough to mean "never", near enough that no
@@ -162,12 +162,27 @@ impl Machine {
 
     /// The next piece of work for the driver, in order, or `None` when there is none.
     pub fn poll_output(&mut self) -> Option<Output> {
-        let output = self.outputs.pop_front();
-        if output.is_none() && self.outputs.capacity() > OUTPUTS_KEPT {
-            // A burst must not pin its peak.
-            self.outputs = VecDeque::new();
+        self.outputs.pop_front()
+    }
+
+    /// Gives back the capacity a burst left in the machine's queues (its outputs and
+    /// its unsent messages) beyond a few slots.
+    ///
+    /// The queues keep their capacity while the socket is busy, so that a steady flow
+    /// does not allocate anew for every burst; a driver calls this once the socket has
+    /// been quiet for a while (the native driver: a second), so that a burst does not
+    /// pin its peak either.
+    pub fn trim(&mut self) {
+        if self.outputs.capacity() > OUTPUTS_KEPT {
+            self.outputs.shrink_to(OUTPUTS_KEPT);
         }
-        output
+        self.outbox.trim();
+    }
+
+    /// Whether [`trim`](Self::trim) would give capacity back.
+    pub fn has_spare_capacity(&self) -> bool {
+        self.outputs.capacity() > OUTPUTS_KEPT.max(self.outputs.len())
+            || self.outbox.has_spare_capacity()
     }
 
     /// The next frame for `transport`, or `None` when it has nothing to send (or is
