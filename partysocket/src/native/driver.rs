@@ -97,13 +97,9 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// What one pass read from the open connection.
-#[derive(Default)]
-struct Reads {
-    frames: Vec<tungstenite::Message>,
-    /// The connection ended: `Ok(())` without a close frame, `Err` on an error.
-    ended: Option<Result<(), tungstenite::Error>>,
-}
+/// How the open connection ended, when a pass found it ended: `Ok(())` without a
+/// close frame, `Err` on an error.
+type Ended = Option<Result<(), tungstenite::Error>>;
 
 pub(crate) struct Driver {
     shared: Arc<Shared>,
@@ -114,6 +110,8 @@ pub(crate) struct Driver {
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
     /// The frames of the batch being written (kept allocated between passes).
     batch: Vec<Transmit>,
+    /// The frames one pass read (kept allocated between passes).
+    frames: Vec<tungstenite::Message>,
     calls: Vec<UserCall>,
     handles_gone: bool,
     /// When the buffers are trimmed next; `None` while none holds spare capacity.
@@ -136,6 +134,7 @@ impl Driver {
             open: None,
             timer: None,
             batch: Vec::new(),
+            frames: Vec::new(),
             calls: Vec::new(),
             handles_gone: false,
             trim_at: None,
@@ -215,14 +214,19 @@ impl Driver {
                 progressed = true;
             }
         }
-        let reads = match &mut self.open {
+        let ended = match &mut self.open {
             Some(open) if events_room > 0 && !opened_now && !open.faulted => {
                 // Each frame makes at most one event: never read past the capacity.
-                read(&mut open.ws, cx, events_room.min(READ_BUDGET))
+                read(
+                    &mut open.ws,
+                    cx,
+                    events_room.min(READ_BUDGET),
+                    &mut self.frames,
+                )
             }
-            _ => Reads::default(),
+            _ => None,
         };
-        progressed |= !reads.frames.is_empty() || reads.ended.is_some();
+        progressed |= !self.frames.is_empty() || ended.is_some();
         let sink_ready = match &mut self.open {
             Some(open) => match open.ws.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => Ok(true),
@@ -235,7 +239,7 @@ impl Driver {
         // 3. Facts, timers and the next frames, under the lock once.
         let deadline = {
             let mut state = shared.lock();
-            progressed |= self.report_reads(&mut state, reads, sink_ready.as_ref().err());
+            progressed |= self.report_reads(&mut state, ended, sink_ready.as_ref().err());
             let at = now();
             if state.machine.poll_timeout().is_some_and(|due| due <= at) {
                 state.machine.handle_timeout(at);
@@ -278,6 +282,7 @@ impl Driver {
                 state.events.shrink_to(SLOTS_KEPT);
                 state.trims += 1;
                 self.batch.shrink_to(SLOTS_KEPT);
+                self.frames.shrink_to(SLOTS_KEPT);
                 if let Some(open) = &mut self.open {
                     transport::trim(&mut open.ws);
                 }
@@ -287,6 +292,7 @@ impl Driver {
                 let spare = state.machine.has_spare_capacity()
                     || state.events.capacity() > SLOTS_KEPT.max(state.events.len())
                     || self.batch.capacity() > SLOTS_KEPT
+                    || self.frames.capacity() > SLOTS_KEPT
                     || self
                         .open
                         .as_ref()
@@ -454,7 +460,21 @@ impl Driver {
     fn report_reads(
         &mut self,
         state: &mut State,
-        reads: Reads,
+        ended: Ended,
+        sink_failed: Option<&tungstenite::Error>,
+    ) -> bool {
+        let mut frames = std::mem::take(&mut self.frames);
+        // Frames after one that ended the connection are dropped with the iterator.
+        let changed = self.report_frames(state, frames.drain(..), ended, sink_failed);
+        self.frames = frames;
+        changed
+    }
+
+    fn report_frames(
+        &mut self,
+        state: &mut State,
+        frames: impl Iterator<Item = tungstenite::Message>,
+        ended: Ended,
         sink_failed: Option<&tungstenite::Error>,
     ) -> bool {
         let Some(open) = &mut self.open else {
@@ -464,7 +484,7 @@ impl Driver {
         let at = now();
         let machine = &mut state.machine;
         let mut changed = false;
-        for frame in reads.frames {
+        for frame in frames {
             changed = true;
             match frame {
                 tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => {
@@ -492,7 +512,7 @@ impl Driver {
                 },
             }
         }
-        let ended = match (sink_failed, reads.ended) {
+        let ended = match (sink_failed, ended) {
             (_, Some(end)) => Some(end),
             (Some(_), None) => Some(Err(tungstenite::Error::ConnectionClosed)),
             (None, None) => None,
@@ -733,13 +753,17 @@ impl Wakes {
 }
 
 /// Reads the frames that are ready, up to `budget`.
-fn read(ws: &mut Ws, cx: &mut Context<'_>, budget: usize) -> Reads {
-    let mut reads = Reads::default();
-    while reads.frames.len() < budget {
+fn read(
+    ws: &mut Ws,
+    cx: &mut Context<'_>,
+    budget: usize,
+    frames: &mut Vec<tungstenite::Message>,
+) -> Ended {
+    while frames.len() < budget {
         match ws.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 let closing = matches!(frame, tungstenite::Message::Close(_));
-                reads.frames.push(frame);
+                frames.push(frame);
                 if closing {
                     // Write tungstenite's answer to the close now, before the
                     // application hears of the close (and perhaps exits); what cannot
@@ -748,18 +772,12 @@ fn read(ws: &mut Ws, cx: &mut Context<'_>, budget: usize) -> Reads {
                     break;
                 }
             }
-            Poll::Ready(Some(Err(error))) => {
-                reads.ended = Some(Err(error));
-                break;
-            }
-            Poll::Ready(None) => {
-                reads.ended = Some(Ok(()));
-                break;
-            }
+            Poll::Ready(Some(Err(error))) => return Some(Err(error)),
+            Poll::Ready(None) => return Some(Ok(())),
             Poll::Pending => break,
         }
     }
-    reads
+    None
 }
 
 /// Lets a connection the machine is done with finish on its own, in the background:
