@@ -281,8 +281,10 @@ impl Driver {
                 state.machine.trim();
                 state.events.shrink_to(SLOTS_KEPT);
                 state.trims += 1;
-                self.batch.shrink_to(SLOTS_KEPT);
-                self.frames.shrink_to(SLOTS_KEPT);
+                // An idle socket keeps neither (the batch may hold the frames just
+                // pulled: those stay).
+                self.batch.shrink_to_fit();
+                self.frames.shrink_to_fit();
                 if let Some(open) = &mut self.open {
                     transport::trim(&mut open.ws);
                 }
@@ -291,8 +293,8 @@ impl Driver {
             None => {
                 let spare = state.machine.has_spare_capacity()
                     || state.events.capacity() > SLOTS_KEPT.max(state.events.len())
-                    || self.batch.capacity() > SLOTS_KEPT
-                    || self.frames.capacity() > SLOTS_KEPT
+                    || self.batch.capacity() > self.batch.len()
+                    || self.frames.capacity() > self.frames.len()
                     || self
                         .open
                         .as_ref()

@@ -4,13 +4,15 @@
 //! tungstenite reads into a buffer it keeps for the connection's lifetime, sized by
 //! its `read_buffer_size`: large buffers make every idle socket expensive, small ones
 //! make a large message cost many system calls. Here tungstenite keeps a small buffer
-//! and each system call reads up to [`READ_AHEAD`] bytes into a read-ahead buffer that
-//! tungstenite then takes from. The buffer is allocated on the first read that needs
-//! it and kept while the connection is busy (no allocation per read); the driver frees
-//! it with [`Wire::trim`] once the connection has been quiet, so an idle connection
-//! holds no read-ahead.
+//! and each system call reads up to [`READ_AHEAD`] bytes. A read that brings more than
+//! tungstenite asked for (the connection is busy) moves the rest into a heap
+//! read-ahead buffer, which is then kept, and read into directly, while the connection
+//! stays busy (no allocation per read); the driver frees it with [`Wire::trim`] once the
+//! connection has been quiet. Reads that fit, the greeting of an idle connection among
+//! them, go through a stack array: an idle connection holds no read-ahead.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -25,8 +27,8 @@ const READ_AHEAD: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct Wire<S> {
     inner: S,
-    /// The read-ahead buffer: `READ_AHEAD` bytes once allocated, empty before and
-    /// after a [`trim`](Self::trim). Bytes `consumed..filled` wait to be read.
+    /// The read-ahead buffer: `READ_AHEAD` bytes once a read overflowed, empty before
+    /// and after a [`trim`](Self::trim). Bytes `consumed..filled` wait to be read.
     ahead: Vec<u8>,
     consumed: usize,
     filled: usize,
@@ -86,14 +88,28 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
         if buf.remaining() >= READ_AHEAD {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        if this.ahead.is_empty() {
-            this.ahead = vec![0; READ_AHEAD];
+        if !this.ahead.is_empty() {
+            // Busy: read straight into the kept buffer.
+            let mut chunk = ReadBuf::new(&mut this.ahead);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk))?;
+            this.filled = chunk.filled().len();
+            this.consumed = 0;
+            this.take_ahead(buf);
+            return Poll::Ready(Ok(()));
         }
-        let mut chunk = ReadBuf::new(&mut this.ahead);
+        let mut scratch = [const { MaybeUninit::<u8>::uninit() }; READ_AHEAD];
+        let mut chunk = ReadBuf::uninit(&mut scratch);
         ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk))?;
-        this.filled = chunk.filled().len();
-        this.consumed = 0;
-        this.take_ahead(buf);
+        let read = chunk.filled();
+        let direct = read.len().min(buf.remaining());
+        buf.put_slice(&read[..direct]);
+        if direct < read.len() {
+            let rest = &read[direct..];
+            this.ahead = vec![0; READ_AHEAD];
+            this.ahead[..rest.len()].copy_from_slice(rest);
+            this.filled = rest.len();
+            this.consumed = 0;
+        }
         Poll::Ready(Ok(()))
     }
 }
@@ -186,6 +202,22 @@ mod tests {
         server.write_all(b"after").await.unwrap();
         let n = wire.read(&mut small).await.unwrap();
         assert_eq!(&small[..n], b"after", "reads go on after a trim");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fits_keeps_no_read_ahead() {
+        let (mut server, client) = tokio::io::duplex(1024);
+        server.write_all(b"a greeting").await.unwrap();
+        let mut wire = Wire::new(client);
+        let mut buf = [0u8; 1000];
+        let n = wire.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"a greeting");
+        assert_eq!(
+            wire.ahead.capacity(),
+            0,
+            "an idle connection holds no read-ahead"
+        );
+        assert!(!wire.has_spare_capacity());
     }
 
     #[tokio::test]
