@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod autobahn;
 mod bench;
+mod bevy_suite;
 mod bindings;
 mod cli_suite;
 mod core_suite;
@@ -81,6 +82,11 @@ const SUITES: &[Suite] = &[
         name: "cli",
         about: "the `partysocket` command line against the mock: pipes, a restart, a 401, fetch; then against party-mock",
         run: cli_suite::run,
+    },
+    Suite {
+        name: "bevy",
+        about: "partysocket-bevy: two headless apps exchange moves across a restart; the headless game runs",
+        run: bevy_suite::run,
     },
     Suite {
         name: "autobahn",
