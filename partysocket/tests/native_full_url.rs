@@ -98,3 +98,39 @@ async fn a_full_url_to_a_route_the_server_does_not_have_reports_the_status() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn an_update_moves_a_room_socket_to_a_full_url_then_a_host_is_refused() {
+    let server = mock().await;
+    let options = net::options(&server, "echo", "room-first")
+        .id("mover")
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(options).unwrap();
+    until(&mut events, is_open).await;
+    let target = server.ws_url("/parties/echo/url-second?via=update");
+    socket
+        .update(partysocket::OptionsUpdate::new().url(&target))
+        .unwrap();
+    socket.reconnect().unwrap();
+    let (open, _) = until(&mut events, is_open).await;
+    assert!(
+        matches!(&open, Event::Open { url, .. } if *url == target),
+        "{open:?}"
+    );
+    assert_eq!(socket.send("moved").unwrap(), SendOutcome::Sent);
+    server
+        .wait_for_received("echo", "url-second", 1, PATIENCE)
+        .await
+        .unwrap();
+    // A host cannot be set on a socket that now follows a URL.
+    assert!(
+        socket
+            .update(partysocket::OptionsUpdate::new().host("localhost:1"))
+            .is_err()
+    );
+    assert_eq!(
+        socket.options().full_url().as_deref(),
+        Some(target.as_str())
+    );
+}
