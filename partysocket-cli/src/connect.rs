@@ -218,6 +218,21 @@ pub(crate) async fn run(args: ConnectArgs) -> u8 {
             return exit::CONFIG;
         }
     };
+    // Ctrl-C is listened for before anything connects, so it always closes cleanly.
+    let (interrupt, mut interrupted_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => {
+                let _ = interrupt.send(());
+            }
+            // No signal handling here: never report an interrupt.
+            Err(_) => {
+                let _held = interrupt;
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    tokio::task::yield_now().await;
     let (socket, mut events) = match PartySocket::connect_with(options, tls) {
         Ok(connected) => connected,
         Err(err) => {
@@ -242,8 +257,8 @@ pub(crate) async fn run(args: ConnectArgs) -> u8 {
         }
     }
     let mut received = 0u64;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    // After Ctrl-C: the close is reported, bounded by the close timeout.
+    let mut interrupted: Option<tokio::time::Instant> = None;
     loop {
         if phase == Phase::Finishing && socket.ready_state() == partysocket::ReadyState::Open {
             if let Err(err) = socket.close() {
@@ -282,6 +297,9 @@ pub(crate) async fn run(args: ConnectArgs) -> u8 {
                     Err(_) => return exit::FAILED,
                 }
                 if let Event::StateChanged(ConnectionState::Closed { reason: StopReason::ClosedByApp }) = event {
+                    if interrupted.is_some() {
+                        return exit::INTERRUPTED;
+                    }
                     if phase == Phase::Closing {
                         return exit::OK;
                     }
@@ -293,10 +311,16 @@ pub(crate) async fn run(args: ConnectArgs) -> u8 {
                     }
                 }
             }
-            _ = &mut ctrl_c => {
-                let _ = socket.close();
+            _ = &mut interrupted_rx, if interrupted.is_none() => {
+                if socket.close().is_err() {
+                    return exit::INTERRUPTED;
+                }
                 let limit = socket.options().close_timeout() + Duration::from_secs(1);
-                let _ = tokio::time::timeout(limit, socket.closed()).await;
+                interrupted = Some(tokio::time::Instant::now() + limit);
+                reading = false;
+                phase = Phase::Closing;
+            }
+            () = tokio::time::sleep_until(interrupted.unwrap_or_else(tokio::time::Instant::now)), if interrupted.is_some() => {
                 return exit::INTERRUPTED;
             }
         }

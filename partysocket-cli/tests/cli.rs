@@ -491,3 +491,27 @@ fn fetch_calls_the_room_handler_and_maps_error_statuses_to_exit_4() {
         .collect();
     assert_eq!(requests, ["GET", "POST", "POST", "GET"]);
 }
+
+#[test]
+fn ctrl_c_closes_the_socket_then_exits_130() {
+    let mock = Mock::start();
+    let mut cli = Cli::spawn(&[
+        "connect",
+        &mock.host(),
+        "--party",
+        "echo",
+        "--room",
+        "sigint",
+    ]);
+    cli.err(|line| line.starts_with("connected: "));
+    // SIGINT to this test's own child, by its PID.
+    let pid = cli.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let closed = cli.err(|line| line.starts_with("closed: "));
+    assert_eq!(closed, "closed: code 1000 (no reason)");
+    assert_eq!(cli.exit().code(), Some(130));
+}
