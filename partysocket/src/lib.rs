@@ -7,6 +7,9 @@
 //! connections with heartbeats, and stops on terminal failures (a 401 handshake) instead
 //! of retrying forever.
 //!
+//! For a server that is not PartyKit, [`PartySocketOptions::for_url`] gives the same
+//! socket for any `ws://` or `wss://` URL, used as given.
+//!
 //! ```
 //! # #[cfg(feature = "tokio")]
 //! # #[tokio::main(flavor = "current_thread")]

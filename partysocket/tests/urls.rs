@@ -478,3 +478,194 @@ fn dot_segments_in_paths_are_refused() {
         ));
     }
 }
+
+// Full URLs (`PartySocketOptions::for_url`): any WebSocket server, no PartyKit rules.
+
+fn full(url: &str) -> PartySocketOptions {
+    PartySocketOptions::for_url(url)
+        .id("test-id")
+        .build()
+        .expect("valid URL")
+}
+
+#[test]
+fn full_url_is_used_as_given_without_room_path_or_pk() {
+    let options = full("wss://stream.example.com/v1/feed?format=json");
+    assert_eq!(options.room_url(), "wss://stream.example.com/v1/feed");
+    assert_eq!(
+        options.socket_url(None),
+        "wss://stream.example.com/v1/feed?format=json"
+    );
+    assert_eq!(
+        options.full_url().as_deref(),
+        Some("wss://stream.example.com/v1/feed?format=json")
+    );
+    assert_eq!(options.host(), "stream.example.com");
+    assert_eq!(options.protocol(), Protocol::Wss);
+    assert_eq!(options.room(), None);
+    assert_eq!(options.id(), "test-id");
+}
+
+#[test]
+fn full_url_is_written_as_a_browser_writes_it() {
+    for (input, expected) in [
+        ("ws://localhost:1999", "ws://localhost:1999/"),
+        ("WSS://Example.COM:443/Path", "wss://example.com/Path"),
+        ("ws://example.com:80/", "ws://example.com/"),
+        ("ws://127.1:8080/a", "ws://127.0.0.1:8080/a"),
+        ("ws://[0:0::1]:9000/x", "ws://[::1]:9000/x"),
+        ("wss://h/caf\u{e9}?q=\u{e9}", "wss://h/caf%C3%A9?q=%C3%A9"),
+        ("wss://h/already%20encoded", "wss://h/already%20encoded"),
+        ("wss://h/a?", "wss://h/a"),
+        ("  wss://h/a  ", "wss://h/a"),
+        ("wss://h/x?a=1&b", "wss://h/x?a=1&b"),
+    ] {
+        assert_eq!(full(input).socket_url(None), expected, "{input}");
+    }
+}
+
+#[test]
+fn full_url_appends_the_query_and_sends_pk_only_when_asked() {
+    let options = PartySocketOptions::for_url("ws://localhost:1999/socket?v=2")
+        .query(Query::new().with("token", "a b").with("_pk", "mine"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        options.socket_url(None),
+        "ws://localhost:1999/socket?v=2&token=a+b&_pk=mine"
+    );
+    assert_eq!(
+        options.http_url(None),
+        "http://localhost:1999/socket?v=2&token=a+b&_pk=mine"
+    );
+    let resolved = Query::new().with("token", "fresh");
+    assert_eq!(
+        options.socket_url(Some(&resolved)),
+        "ws://localhost:1999/socket?v=2&token=fresh"
+    );
+    let plain = full("ws://localhost:1999/socket");
+    let with_query = plain
+        .to_builder()
+        .query(Query::new().with("k", "v"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        with_query.socket_url(None),
+        "ws://localhost:1999/socket?k=v"
+    );
+}
+
+#[test]
+fn full_url_refuses_what_a_websocket_cannot_connect_to() {
+    let cases = [
+        ("", "empty"),
+        ("example.com/socket", "no scheme"),
+        ("https://example.com/socket", "not http:// or https://"),
+        ("http://example.com/socket", "not http:// or https://"),
+        ("ftp://example.com/socket", "must be ws:// or wss://"),
+        ("wss://example.com/socket#part", "fragment"),
+        ("wss://user:secret@example.com/", "credentials"),
+        ("wss://exa mple.com/", "whitespace"),
+        ("wss://example.com/a b", "whitespace"),
+        ("wss://example.com\\socket", "backslash"),
+        ("wss://example.com/a/../b", "`..`"),
+        ("wss://example.com/a/%2E%2e/b", "`..`"),
+        ("wss:///socket", "host is missing"),
+        ("wss://h:99999/", "port"),
+        ("wss://ex\u{e4}mple.com/", "punycode"),
+    ];
+    for (input, why) in cases {
+        let err = PartySocketOptions::for_url(input).build().unwrap_err();
+        assert!(
+            matches!(err, OptionsError::InvalidUrl { .. }),
+            "{input}: {err:?}"
+        );
+        assert!(err.to_string().contains(why), "{input}: {err}");
+    }
+}
+
+#[test]
+fn full_url_errors_do_not_show_query_values() {
+    let err = PartySocketOptions::for_url("https://h/socket?token=secret")
+        .build()
+        .unwrap_err();
+    assert!(!err.to_string().contains("secret"), "{err}");
+    let debug = format!(
+        "{:?}",
+        PartySocketOptions::for_url("wss://h/socket?token=secret")
+    );
+    assert!(!debug.contains("secret"), "{debug}");
+    let debug = format!("{:?}", full("wss://h/socket?token=secret"));
+    assert!(!debug.contains("secret"), "{debug}");
+}
+
+#[test]
+fn full_url_refuses_room_options() {
+    let builder = || PartySocketOptions::for_url("wss://example.com/socket");
+    for (what, result) in [
+        ("room", builder().room("lobby").build()),
+        ("party", builder().party("chat").build()),
+        ("prefix", builder().prefix("rooms").build()),
+        ("base_path", builder().base_path("x").build()),
+        ("path", builder().path("x").build()),
+        ("protocol", builder().protocol(Protocol::Ws).build()),
+    ] {
+        let err = result.unwrap_err();
+        assert_eq!(err, OptionsError::RoomOptionWithUrl(what));
+        assert!(err.to_string().starts_with(what), "{err}");
+    }
+    // The URL's own protocol, set again, is no conflict.
+    assert!(builder().protocol(Protocol::Wss).build().is_ok());
+}
+
+#[test]
+fn full_url_keeps_reconnect_options_and_round_trips() {
+    let options = PartySocketOptions::for_url("ws://127.0.0.1:9/echo")
+        .max_retries(3)
+        .min_reconnection_delay(std::time::Duration::from_millis(10))
+        .max_reconnection_delay(std::time::Duration::from_millis(100))
+        .header("Authorization", "Bearer t")
+        .protocols(["chat"])
+        .build()
+        .unwrap();
+    assert_eq!(options.max_retries(), Some(3));
+    assert_eq!(
+        options.reconnection_delay(2),
+        std::time::Duration::from_millis(13)
+    );
+    assert_eq!(options.protocols(), ["chat".to_owned()]);
+    let again = options.to_builder().build().unwrap();
+    assert_eq!(again.socket_url(None), "ws://127.0.0.1:9/echo");
+    assert_eq!(again.id(), options.id());
+}
+
+#[test]
+fn full_url_updates_replace_the_url_and_refuse_a_host() {
+    use partysocket::OptionsUpdate;
+    let options = full("wss://a.example.com/one");
+    let moved = options
+        .updated(OptionsUpdate::new().url("wss://b.example.com/two?x=1"))
+        .unwrap();
+    assert_eq!(moved.socket_url(None), "wss://b.example.com/two?x=1");
+    assert_eq!(moved.id(), "test-id");
+    assert_eq!(
+        options
+            .updated(OptionsUpdate::new().host("c.example.com"))
+            .unwrap_err(),
+        OptionsError::RoomOptionWithUrl("host")
+    );
+    assert_eq!(
+        options
+            .updated(OptionsUpdate::new().room("lobby"))
+            .unwrap_err(),
+        OptionsError::RoomOptionWithUrl("room")
+    );
+    // A room socket can move to a full URL: the room path goes.
+    let room = base("example.com").party("chat").build().unwrap();
+    let moved = room
+        .updated(OptionsUpdate::new().url("ws://localhost:1999/raw"))
+        .unwrap();
+    assert_eq!(moved.socket_url(None), "ws://localhost:1999/raw");
+    assert_eq!(moved.room(), None);
+    assert_eq!(moved.party(), "main");
+}

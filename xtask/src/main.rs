@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 mod autobahn;
 mod bench;
+mod bevy_suite;
 mod bindings;
+mod cli_suite;
 mod core_suite;
 mod fuzz;
 mod interop;
@@ -75,6 +77,16 @@ const SUITES: &[Suite] = &[
         name: "leptos",
         about: "partysocket-leptos hook tests in headless Chromium; the leptos-chat page end to end",
         run: leptos::run,
+    },
+    Suite {
+        name: "cli",
+        about: "the `partysocket` command line against the mock: pipes, a restart, a 401, fetch; then against party-mock",
+        run: cli_suite::run,
+    },
+    Suite {
+        name: "bevy",
+        about: "partysocket-bevy: two headless apps exchange moves across a restart; the headless game runs",
+        run: bevy_suite::run,
     },
     Suite {
         name: "autobahn",

@@ -198,6 +198,20 @@ pub enum OptionsError {
     /// A static query sets `_pk`, which carries the connection id.
     #[error("query must not set _pk: it carries the connection id; set the id with id() instead")]
     ReservedQueryKey,
+    /// A full socket URL ([`PartySocketOptions::for_url`](crate::PartySocketOptions::for_url))
+    /// cannot be used.
+    #[error("URL {url:?} cannot be used for a socket: {why}")]
+    InvalidUrl {
+        /// The URL as given, query values redacted.
+        url: String,
+        /// What is wrong with it, and what to do.
+        why: &'static str,
+    },
+    /// An option that builds a PartyKit room URL was set on options for a full URL.
+    #[error(
+        "{0} cannot be set on options made with PartySocketOptions::for_url: the URL is used as given; write it into the URL, or use PartySocketOptions::builder(host) for a PartyKit room"
+    )]
+    RoomOptionWithUrl(&'static str),
     /// A subprotocol name is not a valid token.
     #[error("subprotocol {0:?} is not a valid token (letters, digits and !#$%&'*+-.^_`|~ only)")]
     InvalidSubprotocol(String),

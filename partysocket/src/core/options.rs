@@ -9,7 +9,7 @@ use super::policy::{DropPolicy, FailurePolicy, Heartbeat};
 use super::query::{Query, QuerySource};
 use super::redact;
 use super::rng::Rng;
-use super::url::{self, ID_PARAM, Protocol};
+use super::url::{self, FullUrl, ID_PARAM, Protocol};
 
 /// Everything a socket needs to know: where to connect, how to reconnect, what to queue.
 ///
@@ -67,6 +67,9 @@ pub struct PartySocketOptions {
     pub(crate) event_capacity: usize,
     pub(crate) failure_policy: FailurePolicy,
     pub(crate) max_message_size: Option<usize>,
+    /// The URL of options made with [`PartySocketOptions::for_url`]: no room path, no
+    /// `_pk`.
+    pub(crate) full_url: Option<FullUrl>,
 }
 
 /// The default of [`PartySocketOptionsBuilder::event_capacity`].
@@ -107,7 +110,11 @@ impl fmt::Debug for PartySocketOptions {
             event_capacity,
             failure_policy,
             max_message_size,
+            full_url,
         } = self;
+        let full_url = full_url
+            .as_ref()
+            .map(|full| url::redact_url(&full.with_query(full.protocol.websocket_scheme(), "")));
         f.debug_struct("PartySocketOptions")
             .field("host", host)
             .field("room", room)
@@ -141,16 +148,30 @@ impl fmt::Debug for PartySocketOptions {
             .field("event_capacity", event_capacity)
             .field("failure_policy", failure_policy)
             .field("max_message_size", max_message_size)
+            .field("full_url", &full_url)
             .finish()
     }
 }
 
 /// Builds [`PartySocketOptions`]; every setter documents its default.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct PartySocketOptionsBuilder {
     draft: PartySocketOptions,
     id: Option<String>,
+    /// The URL given to [`PartySocketOptions::for_url`], parsed by `build`.
+    url: Option<String>,
+}
+
+impl fmt::Debug for PartySocketOptionsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let PartySocketOptionsBuilder { draft, id, url } = self;
+        f.debug_struct("PartySocketOptionsBuilder")
+            .field("draft", draft)
+            .field("id", id)
+            .field("url", &url.as_deref().map(url::redact_url))
+            .finish()
+    }
 }
 
 impl PartySocketOptions {
@@ -189,9 +210,42 @@ impl PartySocketOptions {
                 event_capacity: DEFAULT_EVENT_CAPACITY,
                 failure_policy: FailurePolicy::default(),
                 max_message_size: None,
+                full_url: None,
             },
             id: None,
+            url: None,
         }
+    }
+
+    /// Starts options for a socket to any WebSocket server at `url`, a full `ws://` or
+    /// `wss://` URL used as given: no `/parties/<party>/<room>` path and no `_pk`
+    /// parameter (upstream's `partysocket/ws`). Reconnection, the queue, heartbeats,
+    /// the failure policy and every other option work as for a room; a
+    /// [`query`](PartySocketOptionsBuilder::query) is appended to the URL's own query.
+    ///
+    /// ```
+    /// use partysocket::{PartySocketOptions, Query};
+    ///
+    /// let options = PartySocketOptions::for_url("wss://stream.example.com/v1/feed?format=json")
+    ///     .query(Query::new().with("token", "abc"))
+    ///     .build()?;
+    /// assert_eq!(options.room_url(), "wss://stream.example.com/v1/feed");
+    /// assert_eq!(
+    ///     options.socket_url(None),
+    ///     "wss://stream.example.com/v1/feed?format=json&token=abc"
+    /// );
+    /// # Ok::<(), partysocket::OptionsError>(())
+    /// ```
+    ///
+    /// The URL is checked by [`build`](PartySocketOptionsBuilder::build): an
+    /// [`OptionsError::InvalidUrl`] for another scheme (`http://`, none), a fragment,
+    /// credentials, whitespace, a backslash, `.`/`..` segments or a bad host, and an
+    /// [`OptionsError::RoomOptionWithUrl`] when room, party, prefix, base path, path or
+    /// a protocol other than the URL's is set as well.
+    pub fn for_url(url: impl Into<String>) -> PartySocketOptionsBuilder {
+        let mut builder = PartySocketOptions::builder(String::new());
+        builder.url = Some(url.into());
+        builder
     }
 
     /// A builder holding these options, id included, to change some of them.
@@ -199,7 +253,17 @@ impl PartySocketOptions {
         PartySocketOptionsBuilder {
             id: Some(self.id.clone()),
             draft: self.clone(),
+            url: self.full_url(),
         }
+    }
+
+    /// The URL of options made with [`for_url`](Self::for_url), as a browser writes it
+    /// (without the [`query`](PartySocketOptionsBuilder::query) entries); `None` for a
+    /// PartyKit room.
+    pub fn full_url(&self) -> Option<String> {
+        self.full_url
+            .as_ref()
+            .map(|full| full.with_query(full.protocol.websocket_scheme(), ""))
     }
 
     /// The host, without scheme or trailing slash.
@@ -226,7 +290,8 @@ impl PartySocketOptions {
     pub fn path(&self) -> Option<&str> {
         self.path.as_deref()
     }
-    /// The connection id, sent as `_pk`.
+    /// The connection id, sent as `_pk` (options made with
+    /// [`for_url`](Self::for_url) do not send it; it still names the socket in logs).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -312,10 +377,13 @@ impl PartySocketOptions {
 
     /// Whether a room (or base path) is set, so a connection can be made.
     pub(crate) fn has_destination(&self) -> bool {
-        self.room.is_some() || self.base_path.is_some()
+        self.full_url.is_some() || self.room.is_some() || self.base_path.is_some()
     }
 
     fn base(&self, scheme: &str) -> String {
+        if let Some(full) = &self.full_url {
+            return full.without_query(scheme);
+        }
         let host = url::serialized_host(&self.host, self.protocol());
         let path = url::room_path(
             &self.prefix,
@@ -327,7 +395,8 @@ impl PartySocketOptions {
         format!("{scheme}://{host}{path}")
     }
 
-    /// The room's URL without query: `ws(s)://host/prefix/party/room[/path]`.
+    /// The room's URL without query: `ws(s)://host/prefix/party/room[/path]`; for
+    /// options made with [`for_url`](Self::for_url), that URL without its query.
     pub fn room_url(&self) -> String {
         self.base(self.protocol().websocket_scheme())
     }
@@ -335,8 +404,15 @@ impl PartySocketOptions {
     /// The WebSocket URL: the room URL, then `_pk=<id>`, then the query in insertion
     /// order (values of `None` and any `_pk` entry left out). `resolved` is the query of
     /// a per-attempt provider; with `None`, the static query is used.
+    ///
+    /// For options made with [`for_url`](Self::for_url): the URL with its own query,
+    /// then the query's entries (no `_pk`, and none is left out).
     pub fn socket_url(&self, resolved: Option<&Query>) -> String {
         let params = self.query_for(resolved);
+        if let Some(full) = &self.full_url {
+            let extra = url::form_encode(params.present());
+            return full.with_query(self.protocol().websocket_scheme(), &extra);
+        }
         let query = url::form_encode(
             std::iter::once((ID_PARAM, self.id.as_str())).chain(url::user_params(params)),
         );
@@ -345,7 +421,14 @@ impl PartySocketOptions {
 
     /// The HTTP URL for the same room: `http(s)://…?query`, no `_pk`, and a `?` even
     /// when the query is empty (as upstream's `PartySocket.fetch`).
+    ///
+    /// For options made with [`for_url`](Self::for_url): the URL under `http(s)`, with
+    /// its own query and the query's entries.
     pub fn http_url(&self, resolved: Option<&Query>) -> String {
+        if let Some(full) = &self.full_url {
+            let extra = url::form_encode(self.query_for(resolved).present());
+            return full.with_query(self.protocol().http_scheme(), &extra);
+        }
         let query = url::form_encode(url::user_params(self.query_for(resolved)));
         format!("{}?{query}", self.base(self.protocol().http_scheme()))
     }
@@ -380,8 +463,22 @@ impl PartySocketOptions {
             query,
             id,
             headers,
+            url,
         } = update;
+        if let Some(url) = url {
+            // A new URL replaces the whole destination.
+            builder.url = Some(url);
+            draft.room = None;
+            draft.base_path = None;
+            draft.path = None;
+            draft.party = "main".to_owned();
+            draft.prefix = "parties".to_owned();
+            draft.protocol = None;
+        }
         if let Some(host) = host {
+            if builder.url.is_some() {
+                return Err(OptionsError::RoomOptionWithUrl("host"));
+            }
             draft.host = host;
         }
         if let Some(room) = room {
@@ -589,7 +686,32 @@ impl PartySocketOptionsBuilder {
 
     fn validate(mut self, allow_no_room: bool) -> Result<PartySocketOptions, OptionsError> {
         let o = &mut self.draft;
-        o.host = url::normalize_host(&o.host)?;
+        match self.url.take() {
+            Some(input) => {
+                let full = url::parse_full_url(&input)?;
+                let room_options = [
+                    ("room", o.room.is_some()),
+                    ("party", o.party != "main"),
+                    ("prefix", o.prefix != "parties"),
+                    ("base_path", o.base_path.is_some()),
+                    ("path", o.path.is_some()),
+                    (
+                        "protocol",
+                        o.protocol.is_some_and(|protocol| protocol != full.protocol),
+                    ),
+                ];
+                if let Some((what, _)) = room_options.iter().find(|(_, set)| *set) {
+                    return Err(OptionsError::RoomOptionWithUrl(what));
+                }
+                o.host = full.host.clone();
+                o.protocol = Some(full.protocol);
+                o.full_url = Some(full);
+            }
+            None => {
+                o.full_url = None;
+                o.host = url::normalize_host(&o.host)?;
+            }
+        }
         if o.room.as_deref() == Some("") {
             return Err(OptionsError::EmptyName("room"));
         }
@@ -679,7 +801,7 @@ impl PartySocketOptionsBuilder {
                 return Err(OptionsError::InvalidSubprotocol(protocol.clone()));
             }
         }
-        if let QuerySource::Static(query) = &o.query {
+        if let (QuerySource::Static(query), None) = (&o.query, &o.full_url) {
             if query.get(ID_PARAM).is_some() {
                 return Err(OptionsError::ReservedQueryKey);
             }
@@ -770,6 +892,7 @@ pub struct OptionsUpdate {
     query: Option<QuerySource>,
     id: Option<String>,
     headers: Option<Vec<(String, String)>>,
+    url: Option<String>,
 }
 
 impl fmt::Debug for OptionsUpdate {
@@ -786,7 +909,9 @@ impl fmt::Debug for OptionsUpdate {
             query,
             id,
             headers,
+            url,
         } = self;
+        let url = url.as_deref().map(url::redact_url);
         f.debug_struct("OptionsUpdate")
             .field("host", host)
             .field("room", room)
@@ -799,6 +924,7 @@ impl fmt::Debug for OptionsUpdate {
             .field("query", query)
             .field("id", id)
             .field("headers", &headers.as_deref().map(redact::Headers))
+            .field("url", &url)
             .finish()
     }
 }
@@ -807,6 +933,14 @@ impl OptionsUpdate {
     /// An update that changes nothing.
     pub fn new() -> Self {
         OptionsUpdate::default()
+    }
+    /// Connects to a full `ws(s)://` URL from now on, as
+    /// [`PartySocketOptions::for_url`] does: room, party, prefix, base path, path and
+    /// protocol go back to unset. Options made with `for_url` change their URL this way
+    /// (setting their host is an [`OptionsError::RoomOptionWithUrl`]).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
     }
     /// Changes the host.
     pub fn host(mut self, host: impl Into<String>) -> Self {

@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use super::error::OptionsError;
 use super::query::Query;
 
-/// The WHATWG path percent-encode set.
+/// The WHATWG path percent-encode set (`%` is not in it: an encoded path stays as is).
 const PATH: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -161,6 +161,133 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
         authority.find(':').map_or("", |at| &authority[at..])
     };
     Ok(format!("{canonical}{port}{path}"))
+}
+
+/// The WHATWG query percent-encode set of special schemes (`ws`, `wss`): what a
+/// browser encodes in a query it is given.
+const SPECIAL_QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\'');
+
+/// A full WebSocket URL, checked and written the way a browser's URL parser writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FullUrl {
+    /// `ws` or `wss`, from the scheme.
+    pub(crate) protocol: Protocol,
+    /// The authority, normalized (`normalize_host`), with the default port kept as given.
+    pub(crate) host: String,
+    /// The path, starting with `/`, percent-encoded.
+    pub(crate) path: String,
+    /// The query without `?`, percent-encoded; `None` when the URL has none.
+    pub(crate) query: Option<String>,
+}
+
+impl FullUrl {
+    /// `ws(s)://host/path`, without the query.
+    pub(crate) fn without_query(&self, scheme: &str) -> String {
+        let host = serialized_host(&self.host, self.protocol);
+        format!("{scheme}://{host}{}", self.path)
+    }
+
+    /// The URL under `scheme` with its own query, then `extra` (form-encoded entries)
+    /// after a `&`; no `?` when both are empty.
+    pub(crate) fn with_query(&self, scheme: &str, extra: &str) -> String {
+        let base = self.without_query(scheme);
+        match (self.query.as_deref().filter(|own| !own.is_empty()), extra) {
+            (None, "") => base,
+            (None, extra) => format!("{base}?{extra}"),
+            (Some(own), "") => format!("{base}?{own}"),
+            (Some(own), extra) => format!("{base}?{own}&{extra}"),
+        }
+    }
+}
+
+/// Parses a full `ws://` or `wss://` URL for a socket that follows no PartyKit path
+/// rules. Refused: another scheme or none, a fragment, credentials, whitespace, a
+/// backslash, `.` or `..` path segments, and hosts `normalize_host` refuses.
+pub(crate) fn parse_full_url(input: &str) -> Result<FullUrl, OptionsError> {
+    let invalid = |why| OptionsError::InvalidUrl {
+        url: redact_url(input),
+        why,
+    };
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(invalid(
+            "it is empty: pass a URL such as \"wss://echo.example.com/socket\"",
+        ));
+    }
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        return Err(invalid(
+            "it has no scheme: write ws:// or wss:// in front (for a PartyKit host and room, use PartySocketOptions::builder)",
+        ));
+    };
+    let protocol = if scheme.eq_ignore_ascii_case("ws") {
+        Protocol::Ws
+    } else if scheme.eq_ignore_ascii_case("wss") {
+        Protocol::Wss
+    } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        return Err(invalid(
+            "a socket URL starts with ws:// or wss://, not http:// or https:// (write ws for http, wss for https)",
+        ));
+    } else {
+        return Err(invalid("the scheme must be ws:// or wss://"));
+    };
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "it contains whitespace or control characters: percent-encode them (%20 for a space)",
+        ));
+    }
+    if rest.contains('#') {
+        return Err(invalid(
+            "WebSocket URLs cannot have a fragment (#...): remove it, or encode # as %23",
+        ));
+    }
+    if rest.contains('\\') {
+        return Err(invalid(
+            "it contains a backslash, which URL parsers read as '/': write '/' or encode it as %5C",
+        ));
+    }
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.find('/') {
+        Some(at) => before_query.split_at(at),
+        None => (before_query, "/"),
+    };
+    if authority.contains('@') {
+        return Err(invalid(
+            "credentials in the URL (user:password@) are not sent by WebSocket clients: pass them with header(\"Authorization\", ...) or in the query",
+        ));
+    }
+    if authority.is_empty() {
+        return Err(invalid("the host is missing after the scheme"));
+    }
+    let host = normalize_host(authority).map_err(|err| match err {
+        OptionsError::InvalidHost { why, .. } => invalid(why),
+        _ => invalid("the host is missing after the scheme"),
+    })?;
+    let is_dot_segment = |segment: &str| {
+        matches!(
+            segment.to_ascii_lowercase().replace("%2e", ".").as_str(),
+            "." | ".."
+        )
+    };
+    if path.split('/').any(is_dot_segment) {
+        return Err(invalid(
+            "its path has a `.` or `..` segment, which URL parsers remove: write the path it stands for",
+        ));
+    }
+    Ok(FullUrl {
+        protocol,
+        host,
+        path: utf8_percent_encode(path, PATH).to_string(),
+        query: query.map(|query| utf8_percent_encode(query, SPECIAL_QUERY).to_string()),
+    })
 }
 
 /// Whether a host name is meant as an IPv4 address (WHATWG "ends in a number"): its
