@@ -1,0 +1,243 @@
+//! Where a browser could behave differently from the native driver, it does not (or
+//! says so with a typed error): headers, query futures, the browser's own buffer,
+//! `closed()`, and `max_message_size`. Each test checks what the mock observed too.
+
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use partysocket_wasm::{
+    ConnectionState, Error, Event, OptionsError, OptionsUpdate, PartySocket, Query, QueryProvider,
+    SendOutcome, StopReason, TransportError, diagnostics,
+};
+use support::{eventually, options, outcomes, received, room, sleep, until};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn handshake_headers_are_a_typed_error_not_silently_left_out() {
+    let room = room("headers");
+    let with_header = options("echo", &room)
+        .header("Authorization", "Bearer secret")
+        .build()
+        .unwrap();
+    let err = PartySocket::connect(with_header).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Options(OptionsError::HeadersInBrowser("Authorization".into()))
+    );
+    assert!(err.to_string().contains("query"), "{err}");
+
+    // An update cannot add them either; nothing changes then.
+    let (socket, mut events) =
+        PartySocket::connect(options("echo", &room).build().unwrap()).unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    assert_eq!(
+        socket.update(OptionsUpdate::new().headers([("X-Token", "t")])),
+        Err(Error::Options(OptionsError::HeadersInBrowser(
+            "X-Token".into()
+        )))
+    );
+    assert!(socket.options().headers().is_empty());
+    assert_eq!(socket.connection_state(), ConnectionState::Open);
+    // The refused socket never reached the server.
+    assert_eq!(outcomes("echo", &room).await, ["accepted"]);
+}
+
+/// A query future that never resolves and counts how many of its kind are alive.
+struct Hanging {
+    live: Rc<Cell<u32>>,
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.live.set(self.live.get() - 1);
+    }
+}
+
+fn hanging_provider(live: &Rc<Cell<u32>>, calls: &Rc<Cell<u32>>) -> QueryProvider {
+    let (live, calls) = (Rc::clone(live), Rc::clone(calls));
+    QueryProvider::new(move || {
+        calls.set(calls.get() + 1);
+        live.set(live.get() + 1);
+        let guard = Hanging {
+            live: Rc::clone(&live),
+        };
+        async move {
+            std::future::pending::<()>().await;
+            drop(guard);
+            Ok(Query::new())
+        }
+    })
+}
+
+#[wasm_bindgen_test]
+async fn query_futures_are_dropped_on_timeout_replacement_and_close() {
+    let (live, calls) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let before = diagnostics().live_queries;
+    let room = room("hanging-query");
+    let (socket, _events) = PartySocket::connect(
+        options("echo", &room)
+            .query(hanging_provider(&live, &calls))
+            .connection_timeout(Duration::from_millis(150))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+
+    // Timeouts: every attempt asks again, and the futures of timed-out ones are gone.
+    eventually("several attempts timed out", || {
+        let calls = Rc::clone(&calls);
+        async move { calls.get() >= 4 }
+    })
+    .await;
+    assert!(live.get() <= 1, "{} futures alive", live.get());
+    assert!(diagnostics().live_queries - before <= 1);
+
+    // Replacement: reconnect() drops the running one and starts one.
+    let asked = calls.get();
+    socket.reconnect().unwrap();
+    assert_eq!(calls.get(), asked + 1);
+    sleep(20).await;
+    assert_eq!(live.get(), 1);
+
+    // Close: nothing is left running.
+    socket.close().unwrap();
+    sleep(20).await;
+    assert_eq!(live.get(), 0);
+    assert_eq!(diagnostics().live_queries, before);
+    // No attempt ever reached the server.
+    assert!(outcomes("echo", &room).await.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_query_that_resolves_is_used_and_its_task_ends() {
+    let before = diagnostics().live_queries;
+    let room = room("query");
+    let (socket, mut events) = PartySocket::connect(
+        options("echo", &room)
+            .query(QueryProvider::new(|| async {
+                Ok(Query::new().with("token", "t1"))
+            }))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    assert!(socket.url().unwrap().contains("token=t1"));
+    assert_eq!(diagnostics().live_queries, before);
+}
+
+#[wasm_bindgen_test]
+async fn buffered_amount_counts_the_browser_socket_buffer() {
+    let room = room("buffered");
+    let (socket, mut events) =
+        PartySocket::connect(options("echo", &room).build().unwrap()).unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    assert_eq!(socket.buffered_amount(), 0);
+
+    // Handed to the browser at once (the machine holds nothing), but the browser only
+    // empties its buffer once this task yields.
+    let big = "x".repeat(256 * 1024);
+    assert_eq!(socket.send(big.as_str()).unwrap(), SendOutcome::Sent);
+    assert!(
+        socket.buffered_amount() >= big.len(),
+        "{} bytes buffered",
+        socket.buffered_amount()
+    );
+    eventually("the browser sent its buffer", || {
+        let socket = socket.clone();
+        async move { socket.buffered_amount() == 0 }
+    })
+    .await;
+    eventually("the server has the message", || {
+        let room = room.clone();
+        async move { received("echo", &room).await.len() == 1 }
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn closed_resolves_with_the_stop_reason() {
+    let room = room("closed");
+    let (socket, mut events) =
+        PartySocket::connect(options("echo", &room).build().unwrap()).unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    let waiter = socket.clone();
+    let closer = socket.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(30).await;
+        closer.close().unwrap();
+    });
+    assert_eq!(waiter.closed().await, Ok(StopReason::ClosedByApp));
+
+    // Retries exhausted: a refused address, no retries.
+    let (refused, _events) = PartySocket::connect(
+        partysocket_wasm::PartySocketOptions::builder("127.0.0.1:9")
+            .protocol(partysocket_wasm::Protocol::Ws)
+            .room("r")
+            .max_retries(0)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        refused.closed().await,
+        Ok(StopReason::RetriesExhausted { .. } | StopReason::GaveUp { .. })
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_message_over_max_message_size_fails_the_connection_by_the_core_rule() {
+    let room = room("too-big");
+    let (socket, mut events) = PartySocket::connect(
+        options("echo", &room)
+            .id("too-big-client")
+            .max_message_size(1000)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+
+    // A small echo comes back; the big one is over the limit. (The JSON greeting of
+    // each connection is under it.)
+    let _ = socket.send("small").unwrap();
+    let _ = socket.send("y".repeat(2000)).unwrap();
+    let seen = until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    let messages: Vec<_> = seen
+        .iter()
+        .filter_map(support::text)
+        .filter(|text| !text.starts_with('{'))
+        .collect();
+    assert_eq!(messages, ["small"], "{seen:?}");
+    assert!(
+        seen.iter().any(|e| matches!(
+            e,
+            Event::Error(TransportError::Protocol(cause)) if cause.to_string().contains("max_message_size")
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(
+            e,
+            Event::Close {
+                was_clean: false,
+                ..
+            }
+        )),
+        "{seen:?}"
+    );
+    // The faulted connection was closed and replaced.
+    assert_eq!(outcomes("echo", &room).await, ["accepted", "accepted"]);
+    eventually("one connection left", || {
+        let room = room.clone();
+        async move { support::connections("echo", &room).await.len() == 1 }
+    })
+    .await;
+}
