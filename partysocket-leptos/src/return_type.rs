@@ -12,13 +12,16 @@ use crate::session::Session;
 
 /// The message callbacks components added with
 /// [`on_message`](UsePartySocketReturn::on_message), each with its key.
-pub(crate) type Subscribers<In> = StoredValue<Vec<(u64, Rc<dyn Fn(&In)>)>, LocalStorage>;
+pub(crate) type Subscribers<In> = StoredValue<Vec<(u64, Subscriber<In>)>, LocalStorage>;
+
+/// One component's message callback.
+pub(crate) type Subscriber<In> = Rc<dyn Fn(&In)>;
 
 /// Calls every subscriber with `value`; none runs while the list is borrowed (one may
 /// subscribe or unsubscribe).
 #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
 pub(crate) fn notify<In: 'static>(subscribers: Subscribers<In>, value: &In) {
-    let current: Vec<Rc<dyn Fn(&In)>> = subscribers
+    let current: Vec<Subscriber<In>> = subscribers
         .try_with_value(|list| list.iter().map(|(_, f)| Rc::clone(f)).collect())
         .unwrap_or_default();
     for subscriber in current {
