@@ -241,3 +241,98 @@ async fn a_message_over_max_message_size_fails_the_connection_by_the_core_rule()
     })
     .await;
 }
+
+/// The browser build has the page's `URL` parser canonicalize IP hosts (the native one
+/// imitates it): the same inputs give the same URLs, protocols and errors as natively
+/// (these expectations are the native unit tests').
+#[wasm_bindgen_test]
+fn hosts_are_canonicalized_and_classified_as_natively() {
+    use partysocket_wasm::{PartySocketOptions, Protocol};
+    let built = |host: &str| PartySocketOptions::builder(host).room("r").build();
+    for (input, url, protocol) in [
+        ("127.1", "ws://127.0.0.1/parties/main/r", Protocol::Ws),
+        (
+            "0x7f.0.0.1:1999",
+            "ws://127.0.0.1:1999/parties/main/r",
+            Protocol::Ws,
+        ),
+        ("0177.0.0.1", "ws://127.0.0.1/parties/main/r", Protocol::Ws),
+        ("127.0.0.1.", "ws://127.0.0.1/parties/main/r", Protocol::Ws),
+        (
+            "[0:0::1]:1999",
+            "ws://[::1]:1999/parties/main/r",
+            Protocol::Ws,
+        ),
+        (
+            "[::FFFF:127.0.0.1]",
+            "ws://[::ffff:7f00:1]/parties/main/r",
+            Protocol::Ws,
+        ),
+        (
+            "[2001:db8:0:0:1:0:0:1]",
+            "wss://[2001:db8::1:0:0:1]/parties/main/r",
+            Protocol::Wss,
+        ),
+        (
+            "10.0.0.1:1999",
+            "ws://10.0.0.1:1999/parties/main/r",
+            Protocol::Ws,
+        ),
+        (
+            "172.31.255.255",
+            "ws://172.31.255.255/parties/main/r",
+            Protocol::Ws,
+        ),
+        (
+            "172.32.0.1",
+            "wss://172.32.0.1/parties/main/r",
+            Protocol::Wss,
+        ),
+        (
+            "192.168.1.100:1999",
+            "ws://192.168.1.100:1999/parties/main/r",
+            Protocol::Ws,
+        ),
+        ("8.8.8.8", "wss://8.8.8.8/parties/main/r", Protocol::Wss),
+        (
+            "0.0.0.0:1999",
+            "wss://0.0.0.0:1999/parties/main/r",
+            Protocol::Wss,
+        ),
+        (
+            "10.example.com",
+            "wss://10.example.com/parties/main/r",
+            Protocol::Wss,
+        ),
+        (
+            "Example.COM",
+            "wss://example.com/parties/main/r",
+            Protocol::Wss,
+        ),
+        (
+            "app.localhost:8080",
+            "ws://app.localhost:8080/parties/main/r",
+            Protocol::Ws,
+        ),
+    ] {
+        let options = built(input).unwrap_or_else(|err| panic!("{input}: {err}"));
+        assert_eq!(options.room_url(), url, "{input}");
+        assert_eq!(options.protocol(), protocol, "{input}");
+    }
+    for bad in [
+        "1.2.3.256",
+        "example.123",
+        "[1::2::3]",
+        "[::1",
+        "[127.0.0.1]",
+        "::1",
+        "h:99999",
+        "a<b.com",
+    ] {
+        assert!(
+            matches!(built(bad), Err(OptionsError::InvalidHost { .. })),
+            "{bad}: {:?}",
+            built(bad).map(|options| options.room_url())
+        );
+    }
+}
