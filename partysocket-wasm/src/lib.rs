@@ -111,8 +111,11 @@
 //!
 //! The core's `tracing` calls cost bytes; an application that does not collect them
 //! can compile them out with `tracing = { version = "0.1", features =
-//! ["release_max_level_off"] }` in its own `Cargo.toml`. `cargo xtask size` measures a
-//! small demo.
+//! ["release_max_level_off"] }` in its own `Cargo.toml`. The allocator is the
+//! application's choice: in the measured demo `lol_alloc`'s free-list allocator is
+//! 3.1 KB gzipped smaller than the standard library's dlmalloc. IP hosts are
+//! canonicalized by the page's own `URL` parser, so no IP parser is compiled in.
+//! `cargo xtask size` measures a small demo and prints where its bytes go.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
