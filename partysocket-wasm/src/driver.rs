@@ -140,6 +140,11 @@ impl Driver {
                 break;
             }
         }
+        // The browser socket buffers what it is handed: once nothing waits here, a
+        // burst or an outage must not pin its peak.
+        if self.machine.queued_messages() == 0 && self.machine.has_spare_capacity() {
+            self.machine.trim();
+        }
         self.timer.arm(self.machine.poll_timeout(), now);
     }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: speed and memory as ratios against baselines in the same run.
 //!
-//! Builds the `party-mock` server and the `native` bench of the `partysocket` crate in
+//! Builds `bench-server` (an echo and broadcast server that flushes once per batch, so
+//! that it does not set the pace) and the `native` bench of `partysocket-bench` in
 //! release mode, installs the JS client's npm packages, starts the server in its own
 //! process and runs the bench against it. With two cores or more (and `taskset`),
 //! client and server are pinned to different cores. Both run with the soft descriptor
@@ -15,8 +16,8 @@ use std::time::{Duration, Instant};
 use crate::mock::{ServerProcess, ensure_npm_packages, fidelity_project, target_dir, wait_bounded};
 use crate::process::{cargo, output, run as run_command, workspace_root};
 
-/// How long `party-mock` may take to print its address and answer.
-const MOCK_START: Duration = Duration::from_secs(20);
+/// How long `bench-server` may take to print its address.
+const SERVER_START: Duration = Duration::from_secs(20);
 /// How long the bench may run; every measurement inside is bounded on its own.
 const BENCH_TIME: Duration = Duration::from_secs(15 * 60);
 
@@ -27,15 +28,15 @@ pub(crate) fn run() -> Result<(), String> {
         "--locked",
         "--release",
         "--package",
-        "party-mock",
+        "bench-server",
         "--bin",
-        "party-mock",
+        "bench-server",
     ]))?;
     let bench = bench_executable()?;
     let target = target_dir()?;
     let server_binary = target
         .join("release")
-        .join(format!("party-mock{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("bench-server{}", std::env::consts::EXE_SUFFIX));
     let report = target.join("bench").join("report.json");
     let project = fidelity_project();
     let js = match ensure_npm_packages(&project) {
@@ -54,16 +55,17 @@ pub(crate) fn run() -> Result<(), String> {
         None => eprintln!("--> client and server not pinned (one core, or no taskset)"),
     }
     let mut server = ServerProcess::spawn(
-        "party-mock",
+        "bench-server",
         &mut limited(
             cores.map(|(_, server)| server),
             &server_binary,
-            &["--port", "0", "--host", "127.0.0.1", "--no-message-log"],
+            &["--port", "0", "--host", "127.0.0.1"],
         ),
         None,
     )?;
-    let addr = server.first_line_address(MOCK_START)?;
-    server.wait_until_serving(addr, MOCK_START)?;
+    // It prints its address once it listens: connections made from then on wait in
+    // the backlog until it accepts them.
+    let addr = server.first_line_address(SERVER_START)?;
 
     let mut args = vec![
         "--server".to_owned(),
@@ -114,7 +116,7 @@ fn bench_executable() -> Result<PathBuf, String> {
         "bench",
         "--locked",
         "--package",
-        "partysocket",
+        "partysocket-bench",
         "--bench",
         "native",
         "--no-run",

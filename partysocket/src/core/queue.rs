@@ -115,12 +115,7 @@ impl Outbox {
         if self.limit == Some(0) {
             return None;
         }
-        let message = self.remove(0)?;
-        if self.items.is_empty() && self.items.capacity() > ITEMS_KEPT {
-            // A long outage or a burst must not pin its peak.
-            self.items = VecDeque::new();
-        }
-        Some(message)
+        self.remove(0)
     }
 
     /// From now on [`pop`](Self::pop) yields only the messages queued so far.
@@ -147,6 +142,18 @@ impl Outbox {
             .into_iter()
             .map(|item| item.message)
             .collect()
+    }
+
+    /// Gives back the capacity a long outage or a burst left beyond a few slots.
+    pub(crate) fn trim(&mut self) {
+        if self.has_spare_capacity() {
+            self.items.shrink_to(ITEMS_KEPT);
+        }
+    }
+
+    /// Whether [`trim`](Self::trim) would give capacity back.
+    pub(crate) fn has_spare_capacity(&self) -> bool {
+        self.items.capacity() > ITEMS_KEPT.max(self.items.len())
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -187,7 +194,7 @@ impl Outbox {
     }
 }
 
-/// Queue slots kept allocated once the queue is empty.
+/// Queue slots kept by [`Outbox::trim`].
 const ITEMS_KEPT: usize = 64;
 
 #[cfg(test)]

@@ -53,8 +53,12 @@ const WRITE_BATCH: usize = 256;
 const WRITE_BATCH_BYTES: usize = 128 * 1024;
 /// Passes in one poll before the task yields to the runtime.
 const PASSES: usize = 16;
-/// Batch and event slots kept allocated between bursts.
+/// Batch and event slots kept when the driver trims.
 const SLOTS_KEPT: usize = 64;
+/// How long after it grew a buffer the driver gives back what a burst left: buffers
+/// keep their capacity while the socket is busy (no allocation per burst) and shrink
+/// back once it has been quiet.
+const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The open connection.
 struct Open {
@@ -85,6 +89,14 @@ impl Open {
     }
 }
 
+/// The earlier of two deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What one pass read from the open connection.
 #[derive(Default)]
 struct Reads {
@@ -104,6 +116,8 @@ pub(crate) struct Driver {
     batch: Vec<Transmit>,
     calls: Vec<UserCall>,
     handles_gone: bool,
+    /// When the buffers are trimmed next; `None` while none holds spare capacity.
+    trim_at: Option<Instant>,
 }
 
 enum Step {
@@ -124,6 +138,7 @@ impl Driver {
             batch: Vec::new(),
             calls: Vec::new(),
             handles_gone: false,
+            trim_at: None,
         }
     }
 
@@ -232,7 +247,8 @@ impl Driver {
             // Its outputs (the close, the events) are carried out in the next pass.
             progressed |= self.check_caught_up(&mut state);
             let writers = state.writers_to_wake();
-            let deadline = state.machine.poll_timeout();
+            let trim_at = self.schedule_trim(&mut state, at);
+            let deadline = earliest(state.machine.poll_timeout(), trim_at);
             drop(state);
             for writer in writers {
                 writer.wake();
@@ -243,12 +259,44 @@ impl Driver {
         // 4. The writes, without the lock; then the timer.
         progressed |= !self.batch.is_empty();
         let deadline = match self.write(cx) {
-            Some(fact) => self.report_write(fact),
+            Some(fact) => earliest(self.report_write(fact), self.trim_at),
             None => deadline,
         };
         progressed |= self.poll_timer(deadline, cx);
 
         if progressed { Step::Again } else { Step::Idle }
+    }
+
+    /// Gives back what a burst left in the buffers once [`TRIM_AFTER`] has passed
+    /// since one grew, at most once per period however busy the socket; returns when
+    /// to look again.
+    fn schedule_trim(&mut self, state: &mut State, now: Instant) -> Option<Instant> {
+        match self.trim_at {
+            Some(due) if due <= now => {
+                self.trim_at = None;
+                state.machine.trim();
+                state.events.shrink_to(SLOTS_KEPT);
+                state.trims += 1;
+                self.batch.shrink_to(SLOTS_KEPT);
+                if let Some(open) = &mut self.open {
+                    transport::trim(&mut open.ws);
+                }
+            }
+            Some(_) => {}
+            None => {
+                let spare = state.machine.has_spare_capacity()
+                    || state.events.capacity() > SLOTS_KEPT.max(state.events.len())
+                    || self.batch.capacity() > SLOTS_KEPT
+                    || self
+                        .open
+                        .as_ref()
+                        .is_some_and(|open| transport::has_spare_capacity(&open.ws));
+                if spare {
+                    self.trim_at = Some(now + TRIM_AFTER);
+                }
+            }
+        }
+        self.trim_at
     }
 
     /// Pulls the next frames for the open connection, within the batch limits.
@@ -291,9 +339,6 @@ impl Driver {
                 break;
             }
             open.unflushed = true;
-        }
-        if self.batch.capacity() > SLOTS_KEPT {
-            self.batch = Vec::new();
         }
         self.batch.clear();
         if failed.is_none() && open.unflushed {
@@ -512,9 +557,6 @@ impl Driver {
                 }
                 Output::Close { transport, frame } => self.close_transport(state, transport, frame),
             }
-        }
-        if state.events.is_empty() && state.events.capacity() > SLOTS_KEPT {
-            state.events = std::collections::VecDeque::new();
         }
         Wakes {
             consumer: if delivered {

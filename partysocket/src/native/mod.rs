@@ -150,6 +150,7 @@ impl PartySocket {
             Events {
                 shared,
                 batch: VecDeque::new(),
+                trims: 0,
             },
         ))
     }
@@ -456,9 +457,11 @@ pub struct Events {
     shared: Arc<Shared>,
     /// Events taken from the shared queue in one batch, yielded one by one.
     batch: VecDeque<Event>,
+    /// The driver's trim count when the batch was last trimmed.
+    trims: u64,
 }
 
-/// Event slots kept allocated between bursts.
+/// Event slots the batch keeps once the driver trimmed.
 const BATCH_KEPT: usize = 64;
 
 impl fmt::Debug for Events {
@@ -505,12 +508,13 @@ impl Events {
         if let Some(event) = self.batch.pop_front() {
             return Poll::Ready(Some(event));
         }
-        if self.batch.capacity() > BATCH_KEPT {
-            // A burst must not pin its peak.
-            self.batch = VecDeque::new();
-        }
         let driver = {
             let mut state = self.shared.lock();
+            if state.trims != self.trims {
+                // The socket was quiet: a burst must not pin its peak here either.
+                self.trims = state.trims;
+                self.batch.shrink_to(BATCH_KEPT);
+            }
             if state.events.is_empty() {
                 state.events_in_hand = 0;
                 if state.driver_stopped {

@@ -51,6 +51,9 @@ pub(crate) struct State {
     pub(crate) driver_stopped: bool,
     /// `Sink` users waiting for the machine's unsent bytes to drain.
     pub(crate) writers: Vec<Waker>,
+    /// How many times the driver gave back the capacity of a burst: the event stream
+    /// then trims the batch it holds.
+    pub(crate) trims: u64,
 }
 
 /// Above this many unsent bytes the `Sink` implementation reports "not ready".
@@ -68,6 +71,7 @@ impl Shared {
                 read_paused: false,
                 driver: None,
                 driver_woken: false,
+                trims: 0,
                 handles: 1,
                 driver_stopped: false,
                 writers: Vec::new(),

@@ -35,6 +35,16 @@ pub(crate) fn written(ws: &Ws) -> u64 {
     ws.get_ref().written()
 }
 
+/// Frees the read-ahead buffer when nothing in it waits to be read.
+pub(crate) fn trim(ws: &mut Ws) {
+    ws.get_mut().trim();
+}
+
+/// Whether [`trim`] would free anything.
+pub(crate) fn has_spare_capacity(ws: &Ws) -> bool {
+    ws.get_ref().has_spare_capacity()
+}
+
 /// Opens the WebSocket for `request`; returns it and the subprotocol the server chose.
 pub(crate) async fn connect(
     request: ConnectRequest,

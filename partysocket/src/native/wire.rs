@@ -4,12 +4,13 @@
 //! tungstenite reads into a buffer it keeps for the connection's lifetime, sized by
 //! its `read_buffer_size`: large buffers make every idle socket expensive, small ones
 //! make a large message cost many system calls. Here tungstenite keeps a small buffer
-//! and each system call reads up to [`READ_AHEAD`] bytes into a stack array; what
-//! tungstenite does not take at once is kept in a heap buffer that is freed as soon as
-//! it has been consumed. An idle connection holds no read-ahead at all.
+//! and each system call reads up to [`READ_AHEAD`] bytes into a read-ahead buffer that
+//! tungstenite then takes from. The buffer is allocated on the first read that needs
+//! it and kept while the connection is busy (no allocation per read); the driver frees
+//! it with [`Wire::trim`] once the connection has been quiet, so an idle connection
+//! holds no read-ahead.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -24,10 +25,11 @@ const READ_AHEAD: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct Wire<S> {
     inner: S,
-    /// Bytes read from the socket and not yet consumed, from `consumed` on. Empty, with
-    /// no allocation, whenever everything has been consumed.
+    /// The read-ahead buffer: `READ_AHEAD` bytes once allocated, empty before and
+    /// after a [`trim`](Self::trim). Bytes `consumed..filled` wait to be read.
     ahead: Vec<u8>,
     consumed: usize,
+    filled: usize,
     written: u64,
 }
 
@@ -37,6 +39,7 @@ impl<S> Wire<S> {
             inner,
             ahead: Vec::new(),
             consumed: 0,
+            filled: 0,
             written: 0,
         }
     }
@@ -46,16 +49,26 @@ impl<S> Wire<S> {
         self.written
     }
 
-    /// Copies read-ahead bytes into `buf`; frees the read-ahead once consumed.
+    /// Frees the read-ahead buffer unless bytes in it wait to be read.
+    pub(crate) fn trim(&mut self) {
+        if self.consumed == self.filled {
+            self.ahead = Vec::new();
+            self.consumed = 0;
+            self.filled = 0;
+        }
+    }
+
+    /// Whether [`trim`](Self::trim) would free anything.
+    pub(crate) fn has_spare_capacity(&self) -> bool {
+        !self.ahead.is_empty() && self.consumed == self.filled
+    }
+
+    /// Copies read-ahead bytes into `buf`.
     fn take_ahead(&mut self, buf: &mut ReadBuf<'_>) {
-        let available = &self.ahead[self.consumed..];
+        let available = &self.ahead[self.consumed..self.filled];
         let n = available.len().min(buf.remaining());
         buf.put_slice(&available[..n]);
         self.consumed += n;
-        if self.consumed == self.ahead.len() {
-            self.ahead = Vec::new();
-            self.consumed = 0;
-        }
     }
 }
 
@@ -66,23 +79,21 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.consumed < this.ahead.len() {
+        if this.consumed < this.filled {
             this.take_ahead(buf);
             return Poll::Ready(Ok(()));
         }
         if buf.remaining() >= READ_AHEAD {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        let mut scratch = [const { MaybeUninit::<u8>::uninit() }; READ_AHEAD];
-        let mut chunk = ReadBuf::uninit(&mut scratch);
-        ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk))?;
-        let read = chunk.filled();
-        let direct = read.len().min(buf.remaining());
-        buf.put_slice(&read[..direct]);
-        if direct < read.len() {
-            this.ahead = read[direct..].to_vec();
-            this.consumed = 0;
+        if this.ahead.is_empty() {
+            this.ahead = vec![0; READ_AHEAD];
         }
+        let mut chunk = ReadBuf::new(&mut this.ahead);
+        ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk))?;
+        this.filled = chunk.filled().len();
+        this.consumed = 0;
+        this.take_ahead(buf);
         Poll::Ready(Ok(()))
     }
 }
@@ -129,22 +140,30 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
-    async fn small_reads_take_from_one_large_read_and_free_it() {
+    async fn small_reads_take_from_one_large_read_and_trim_frees_it() {
         let (mut server, client) = tokio::io::duplex(256 * 1024);
         let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         server.write_all(&payload).await.unwrap();
         let mut wire = Wire::new(client);
+        assert!(
+            !wire.has_spare_capacity(),
+            "nothing is allocated before a read"
+        );
         let mut got = Vec::new();
         let mut small = [0u8; 1000];
         let mut saw_read_ahead = false;
+        let mut allocations = std::collections::HashSet::new();
         while got.len() < payload.len() {
             let n = wire.read(&mut small).await.unwrap();
             assert!(n > 0);
             got.extend_from_slice(&small[..n]);
-            if wire.ahead.is_empty() {
-                assert_eq!(wire.ahead.capacity(), 0, "a consumed read-ahead is freed");
-            } else {
-                saw_read_ahead = true;
+            saw_read_ahead |= wire.consumed < wire.filled;
+            allocations.insert(wire.ahead.as_ptr());
+            if got.len() == n {
+                // Trimming while bytes wait frees nothing and loses nothing.
+                assert!(wire.consumed < wire.filled);
+                wire.trim();
+                assert!(!wire.ahead.is_empty());
             }
         }
         assert_eq!(got, payload);
@@ -152,7 +171,21 @@ mod tests {
             saw_read_ahead,
             "one read took more than the caller asked for"
         );
-        assert_eq!(wire.ahead.capacity(), 0);
+        assert_eq!(
+            allocations.len(),
+            1,
+            "the read-ahead is kept across reads, not allocated per read"
+        );
+        assert!(
+            wire.has_spare_capacity(),
+            "kept while the connection is busy"
+        );
+        wire.trim();
+        assert_eq!(wire.ahead.capacity(), 0, "trim frees a consumed read-ahead");
+        assert!(!wire.has_spare_capacity());
+        server.write_all(b"after").await.unwrap();
+        let n = wire.read(&mut small).await.unwrap();
+        assert_eq!(&small[..n], b"after", "reads go on after a trim");
     }
 
     #[tokio::test]
@@ -176,9 +209,26 @@ pub(crate) enum Stream {
 impl Stream {
     /// Bytes handed to the operating system so far (TLS records included).
     pub(crate) fn written(&self) -> u64 {
+        self.wire().written()
+    }
+
+    /// See [`Wire::trim`].
+    pub(crate) fn trim(&mut self) {
         match self {
-            Stream::Plain(wire) => wire.written(),
-            Stream::Tls(tls) => tls.get_ref().0.written(),
+            Stream::Plain(wire) => wire.trim(),
+            Stream::Tls(tls) => tls.get_mut().0.trim(),
+        }
+    }
+
+    /// See [`Wire::has_spare_capacity`].
+    pub(crate) fn has_spare_capacity(&self) -> bool {
+        self.wire().has_spare_capacity()
+    }
+
+    fn wire(&self) -> &Wire<TcpStream> {
+        match self {
+            Stream::Plain(wire) => wire,
+            Stream::Tls(tls) => tls.get_ref().0,
         }
     }
 }

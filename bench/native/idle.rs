@@ -37,6 +37,8 @@ enum Kind {
     Ours,
     BareDefault,
     BareSmall,
+    /// tokio-websockets, the second reference.
+    Tws,
 }
 
 impl Kind {
@@ -45,11 +47,12 @@ impl Kind {
             Kind::Ours => "ours",
             Kind::BareDefault => "bare-default",
             Kind::BareSmall => "bare-8k",
+            Kind::Tws => "tws",
         }
     }
 
     fn parse(name: &str) -> Option<Kind> {
-        [Kind::Ours, Kind::BareDefault, Kind::BareSmall]
+        [Kind::Ours, Kind::BareDefault, Kind::BareSmall, Kind::Tws]
             .into_iter()
             .find(|kind| kind.name() == name)
     }
@@ -80,7 +83,7 @@ pub(crate) fn run(setup: &Setup, report: &mut Report) {
     report.value("idle_sockets", sockets as f64);
     println!("idle memory: {sockets} idle sockets per client, each kind in a fresh process");
     let mut measured = Vec::new();
-    for kind in [Kind::Ours, Kind::BareDefault, Kind::BareSmall] {
+    for kind in [Kind::Ours, Kind::BareDefault, Kind::BareSmall, Kind::Tws] {
         let result = rust_child(kind, &setup.host, sockets);
         settle();
         match result {
@@ -135,11 +138,17 @@ pub(crate) fn run(setup: &Setup, report: &mut Report) {
             .find(|(kind, _)| kind.name() == wanted)
             .map(|(_, growth)| growth.per_socket())
     };
-    let (ours, bare, small) = (find("ours"), find("bare-default"), find("bare-8k"));
+    let (ours, bare, small, tws) = (
+        find("ours"),
+        find("bare-default"),
+        find("bare-8k"),
+        find("tws"),
+    );
     for (key, value) in [
         ("idle_socket_bytes", ours),
         ("idle_socket_bare_bytes", bare),
         ("idle_socket_bare_8k_bytes", small),
+        ("idle_socket_tws_bytes", tws),
         ("idle_socket_js_bytes", js),
     ] {
         if let Some(value) = value {
@@ -172,6 +181,32 @@ pub(crate) fn run(setup: &Setup, report: &mut Report) {
         bytes(small),
         pair(ours, small),
         Target::None,
+    );
+    // Below every reference (the smallest of them), and at most 4 KB.
+    let smallest = [bare, small, tws, js]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+    let smallest = smallest.is_finite().then_some(smallest);
+    if let Some(value) = pair(ours, smallest) {
+        report.value("idle_socket_vs_smallest", value);
+    }
+    report.row(
+        "idle vs the smallest reference",
+        bytes(ours),
+        bytes(smallest),
+        pair(ours, smallest),
+        Target::AtMost(1.0),
+    );
+    if let Some(ours) = ours {
+        report.value("idle_socket_vs_4kb", ours / 4_000.0);
+    }
+    report.row(
+        "idle_socket_bytes vs 4 KB",
+        bytes(ours),
+        "4000 B".to_owned(),
+        ours.map(|ours| ours / 4_000.0),
+        Target::AtMost(1.0),
     );
 }
 
@@ -238,7 +273,7 @@ pub(crate) fn child(args: &[String]) -> ExitCode {
         args.get(1).cloned(),
         args.get(2).and_then(|count| count.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: idle-child ours|bare-default|bare-8k HOST:PORT COUNT");
+        eprintln!("usage: idle-child ours|bare-default|bare-8k|tws HOST:PORT COUNT");
         return ExitCode::from(2);
     };
     let runtime = crate::runtime();
@@ -251,6 +286,7 @@ pub(crate) fn child(args: &[String]) -> ExitCode {
                     let config = WebSocketConfig::default().read_buffer_size(SMALL_READ_BUFFER);
                     bare_idle(&host, count, Some(config)).await
                 }
+                Kind::Tws => tws_idle(&host, count).await,
             }
         })
         .await
@@ -323,23 +359,49 @@ async fn bare_idle(
     count: usize,
     config: Option<WebSocketConfig>,
 ) -> Result<Growth, String> {
-    let open = |index: usize| {
+    raw_idle(count, |index| {
         let url = format!("ws://{host}/parties/echo/idle-bare?_pk=bare-{index}");
         async move {
             let mut ws = bare::open(url, config)
                 .await
                 .map_err(|err| format!("socket {index}: {err}"))?;
-            Ok::<_, String>(tokio::spawn(async move {
+            Ok(tokio::spawn(async move {
                 while let Some(Ok(_)) = ws.next().await {}
             }))
         }
-    };
+    })
+    .await
+}
+
+/// Bare tokio-websockets, read by a task per connection like the bare baseline.
+async fn tws_idle(host: &str, count: usize) -> Result<Growth, String> {
+    raw_idle(count, |index| {
+        let url = format!("ws://{host}/parties/echo/idle-tws?_pk=tws-{index}");
+        async move {
+            let mut ws = crate::tws::open(url)
+                .await
+                .map_err(|err| format!("socket {index}: {err}"))?;
+            Ok(tokio::spawn(async move {
+                while let Some(Ok(_)) = ws.next().await {}
+            }))
+        }
+    })
+    .await
+}
+
+/// Opens one connection with `open`, reads the resident set, opens `count` more and
+/// reads it again after they sat idle.
+async fn raw_idle<F, Fut>(count: usize, open: F) -> Result<Growth, String>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<tokio::task::JoinHandle<()>, String>>,
+{
     let mut readers = vec![open(0).await?];
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = resident()?;
     for first in (0..count).step_by(BATCH) {
         let batch = first..(first + BATCH).min(count);
-        for reader in join_all(batch.map(|index| open(index + 1))).await {
+        for reader in join_all(batch.map(&open)).await {
             readers.push(reader?);
         }
     }

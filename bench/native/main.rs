@@ -14,7 +14,9 @@
 //! - `--report PATH` the JSON report to update;
 //! - `--js-project DIR` the folder with `bench-client.mjs` and its `node_modules`;
 //! - `--only NAME[,NAME]` run only some groups: core, throughput, js, rtt, fanout,
-//!   reconnect, idle.
+//!   reconnect, idle;
+//! - `--clients NAME[,NAME]` the throughput rounds run only these clients (ours, bare,
+//!   tws), to profile one of them; ratios to a client left out are not computed.
 //!
 //! `idle-child KIND HOST COUNT` is the mode in which the bench runs itself to measure
 //! one client kind's idle memory in a fresh process.
@@ -31,6 +33,7 @@ mod rtt;
 mod server;
 mod system;
 mod throughput;
+mod tws;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +52,8 @@ pub(crate) struct Setup {
     pub(crate) server_cpu: Option<u32>,
     /// The fidelity project holding `bench-client.mjs`.
     pub(crate) js_project: Option<PathBuf>,
+    /// Only these throughput clients (`ours`, `bare`, `tws`), for profiling one.
+    pub(crate) clients: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +64,7 @@ struct Args {
     report: Option<PathBuf>,
     js_project: Option<PathBuf>,
     only: Option<Vec<String>>,
+    clients: Option<Vec<String>>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -82,6 +88,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--js-project" => parsed.js_project = Some(PathBuf::from(value(arg)?)),
             "--only" => {
                 parsed.only = Some(value(arg)?.split(',').map(str::to_owned).collect());
+            }
+            "--clients" => {
+                parsed.clients = Some(value(arg)?.split(',').map(str::to_owned).collect());
             }
             // Cargo passes `--bench` to bench targets.
             "--bench" => {}
@@ -139,9 +148,10 @@ fn main() -> ExitCode {
         server_pid: args.server_pid,
         server_cpu: args.server_cpu,
         js_project: args.js_project.clone(),
+        clients: args.clients.clone(),
     };
     match (&args.server, setup.server_pid) {
-        (Some(host), Some(pid)) => println!("server: party-mock process {pid} at {host}"),
+        (Some(host), Some(pid)) => println!("server: process {pid} at {host}"),
         (Some(host), None) => println!("server: {host}"),
         (None, _) => println!(
             "server: in-process mock at {} (`cargo xtask bench` runs one in its own process)",

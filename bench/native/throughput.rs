@@ -64,6 +64,18 @@ impl Payload {
         }
     }
 
+    fn tws(self) -> impl Fn() -> tokio_websockets::Message + Send + 'static {
+        let text = "x".repeat(self.size);
+        let bytes = vec![0xA5u8; self.size];
+        move || {
+            if self.text {
+                tokio_websockets::Message::text(text.clone())
+            } else {
+                tokio_websockets::Message::binary(bytes.clone())
+            }
+        }
+    }
+
     fn bare(self) -> impl Fn() -> tungstenite::Message + Send + 'static {
         let text = "x".repeat(self.size);
         let bytes = vec![0xA5u8; self.size];
@@ -141,32 +153,56 @@ pub(crate) enum Round {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Client {
     Ours,
+    /// Bare tokio-tungstenite: the baseline.
     Bare,
+    /// Bare tokio-websockets: the second reference.
+    Tws,
+}
+
+impl Client {
+    /// The key part of its figures (`throughput_64b{suffix}_...`).
+    fn suffix(self) -> &'static str {
+        match self {
+            Client::Ours => "",
+            Client::Bare => "_bare",
+            Client::Tws => "_tws",
+        }
+    }
 }
 
 pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     for (payload, label) in [(Payload::SMALL, "64b"), (Payload::LARGE, "16k")] {
+        if std::env::var("BENCH_SIZES")
+            .is_ok_and(|sizes| !sizes.split(',').any(|size| size == label))
+        {
+            continue;
+        }
         println!(
             "throughput {label}: one socket, {WINDOW} in flight, {ROUNDS} rounds of {} ms",
             MEASURE.as_millis()
         );
-        let mut ours = Vec::new();
-        let mut bare = Vec::new();
+        let clients = [Client::Bare, Client::Tws, Client::Ours];
+        let mut rounds: [Vec<Round>; 3] = Default::default();
         for round in 0..ROUNDS {
-            for client in [Client::Bare, Client::Ours] {
+            for (index, client) in clients.into_iter().enumerate() {
+                let name = format!("{client:?}").to_lowercase();
+                if setup
+                    .clients
+                    .as_ref()
+                    .is_some_and(|only| !only.contains(&name))
+                {
+                    continue;
+                }
                 let room = format!("throughput-{label}-{client:?}-{round}").to_lowercase();
                 let outcome = match client {
                     Client::Ours => round_ours(setup, payload, &room).await,
                     Client::Bare => round_bare(setup, payload, &room).await,
+                    Client::Tws => round_tws(setup, payload, &room).await,
                 };
                 match outcome {
                     Ok(outcome) => {
                         println!("  {client:?} round {round}: {}", describe(outcome));
-                        if client == Client::Ours {
-                            ours.push(outcome);
-                        } else {
-                            bare.push(outcome);
-                        }
+                        rounds[index].push(outcome);
                     }
                     Err(err) => {
                         report.broken(format!("throughput {label} {client:?}: {err}"));
@@ -175,10 +211,12 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
                 }
             }
         }
-        let figure = format!("throughput_ratio_{label}");
-        let ours_rate = summarize(report, &format!("throughput_{label}"), &ours);
-        let bare_rate = summarize(report, &format!("throughput_{label}_bare"), &bare);
-        server_bound(report, &format!("throughput {label}"), &[&ours, &bare]);
+        let [bare, tws, ours] = &rounds;
+        let key = |client: Client| format!("throughput_{label}{}", client.suffix());
+        let ours_rate = summarize(report, &key(Client::Ours), ours);
+        let bare_rate = summarize(report, &key(Client::Bare), bare);
+        let tws_rate = summarize(report, &key(Client::Tws), tws);
+        server_bound(report, &format!("throughput {label}"), &[ours, bare, tws]);
         let stalls = ours
             .iter()
             .filter(|round| matches!(round, Round::Stalled { .. }))
@@ -190,17 +228,84 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
                 STALL.as_secs()
             ));
         }
-        if let Some(ratio) = ratio(ours_rate, bare_rate).or((stalls > 0).then_some(0.0)) {
-            report.value(&figure, ratio);
+        let stalled = (stalls > 0).then_some(0.0);
+
+        let figure = format!("throughput_ratio_{label}");
+        let vs_bare = ratio(ours_rate, bare_rate).or(stalled);
+        if let Some(value) = vs_bare {
+            report.value(&figure, value);
         }
         report.row(
             &figure,
             rate_text(ours_rate, stalls),
             rate_text(bare_rate, 0),
-            ratio(ours_rate, bare_rate).or((stalls > 0).then_some(0.0)),
+            vs_bare,
             Target::AtLeast(0.95),
         );
+        let (best, best_name) = if tws_rate > bare_rate {
+            (tws_rate, "tws")
+        } else {
+            (bare_rate, "bare")
+        };
+        let figure = format!("throughput_vs_best_{label}");
+        let vs_best = ratio(ours_rate, best).or(stalled);
+        if let Some(value) = vs_best {
+            report.value(&figure, value);
+        }
+        report.row(
+            &figure,
+            rate_text(ours_rate, stalls),
+            format!("{} ({best_name})", rate_text(best, 0)),
+            vs_best,
+            Target::AtLeast(0.95),
+        );
+
+        let cpu = |report: &mut Report, client: Client, rounds: &[Round]| {
+            let cost = cpu_per_message(rounds);
+            if let Some(cost) = cost {
+                report.value(&format!("{}_cpu_us_per_msg", key(client)), cost);
+            }
+            cost
+        };
+        let ours_cpu = cpu(report, Client::Ours, ours);
+        let bare_cpu = cpu(report, Client::Bare, bare);
+        let tws_cpu = cpu(report, Client::Tws, tws);
+        let figure = format!("throughput_cpu_{label}_ratio");
+        let cpu_ratio = ours_cpu
+            .zip(bare_cpu)
+            .and_then(|(ours, bare)| ratio(ours, bare));
+        if let Some(value) = cpu_ratio {
+            report.value(&figure, value);
+        }
+        if let Some(value) = ours_cpu
+            .zip(tws_cpu)
+            .and_then(|(ours, tws)| ratio(ours, tws))
+        {
+            report.value(&format!("throughput_cpu_{label}_vs_tws_ratio"), value);
+        }
+        let micros = |cost: Option<f64>| {
+            cost.map_or_else(|| "?".to_owned(), |cost| format!("{cost:.2} µs/msg"))
+        };
+        report.row(
+            &figure,
+            micros(ours_cpu),
+            format!("{} (tws {})", micros(bare_cpu), micros(tws_cpu)),
+            cpu_ratio,
+            Target::AtMost(1.10),
+        );
     }
+}
+
+/// The client's CPU time per echoed message, median over the rounds that measured it.
+fn cpu_per_message(rounds: &[Round]) -> Option<f64> {
+    let costs: Vec<f64> = rounds
+        .iter()
+        .filter_map(|round| match round {
+            Round::Rate(rate, load) if *rate > 0.0 => load.client.map(|cores| cores * 1e6 / rate),
+            _ => None,
+        })
+        .collect();
+    (!costs.is_empty()).then(|| median(&costs))
 }
 
 fn rate_text(rate: f64, stalls: usize) -> String {
@@ -337,16 +442,64 @@ async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round
     outcome
 }
 
-/// Bare tokio-tungstenite, default configuration, split into a sink and a stream so
-/// reading never waits for a write: the writer feeds while the window has room and
-/// flushes before it waits.
+/// Bare tokio-tungstenite, default configuration.
 async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
     let url = format!("ws://{}/parties/echo/{room}?_pk=bare-{room}", setup.host);
     let ws = crate::bare::open(url, None).await?;
-    let (mut sink, mut stream) = ws.split();
+    round_raw(setup, ws, payload.bare(), |frame| match frame {
+        tungstenite::Message::Text(text) => Frame::Data(text.len()),
+        tungstenite::Message::Binary(bytes) => Frame::Data(bytes.len()),
+        tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => Frame::Control,
+        other => Frame::Unexpected(format!("{other:?}")),
+    })
+    .await
+}
 
+/// Bare tokio-websockets, default configuration.
+async fn round_tws(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
+    let url = format!("ws://{}/parties/echo/{room}?_pk=tws-{room}", setup.host);
+    let ws = crate::tws::open(url).await?;
+    round_raw(setup, ws, payload.tws(), |frame| {
+        if frame.is_text() || frame.is_binary() {
+            Frame::Data(frame.as_payload().len())
+        } else if frame.is_ping() || frame.is_pong() {
+            Frame::Control
+        } else {
+            Frame::Unexpected(format!("{frame:?}"))
+        }
+    })
+    .await
+}
+
+/// What a reference client read.
+enum Frame {
+    /// A data message of this many bytes.
+    Data(usize),
+    /// A ping or a pong.
+    Control,
+    /// Anything else, described.
+    Unexpected(String),
+}
+
+/// A reference client split into a sink and a stream so reading never waits for a
+/// write: the writer feeds while the window has room and flushes before it waits.
+async fn round_raw<W, M, E>(
+    setup: &Setup,
+    ws: W,
+    make: impl Fn() -> M + Send + Sync + 'static,
+    classify: fn(&M) -> Frame,
+) -> Result<Round, String>
+where
+    W: futures_util::Stream<Item = Result<M, E>>
+        + futures_util::Sink<M, Error = E>
+        + Send
+        + 'static,
+    M: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let (mut sink, mut stream) = ws.split();
+    let size = make_size(&make, classify)?;
     let flow = Flow::new();
-    let make = payload.bare();
     let writer = tokio::spawn({
         let flow = flow.clone();
         async move {
@@ -373,18 +526,19 @@ async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round
         let flow = flow.clone();
         async move {
             loop {
-                match stream.next().await {
-                    Some(Ok(tungstenite::Message::Text(text))) if text.len() == payload.size => {
-                        flow.echo()
+                match stream
+                    .next()
+                    .await
+                    .map(|item| item.map(|frame| classify(&frame)))
+                {
+                    Some(Ok(Frame::Data(len))) if len == size => flow.echo(),
+                    Some(Ok(Frame::Data(len))) => {
+                        flow.fail(format!("unexpected {len}-byte message"));
+                        break;
                     }
-                    Some(Ok(tungstenite::Message::Binary(bytes)))
-                        if bytes.len() == payload.size =>
-                    {
-                        flow.echo()
-                    }
-                    Some(Ok(tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_))) => {}
-                    Some(Ok(other)) => {
-                        flow.fail(format!("unexpected frame {other:?}"));
+                    Some(Ok(Frame::Control)) => {}
+                    Some(Ok(Frame::Unexpected(what))) => {
+                        flow.fail(format!("unexpected frame {what}"));
                         break;
                     }
                     Some(Err(err)) => {
@@ -402,6 +556,14 @@ async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round
     let outcome = time_round(&flow, writer, &reader, setup.server_pid).await;
     reader.abort();
     outcome
+}
+
+/// The size of the messages `make` builds.
+fn make_size<M>(make: &impl Fn() -> M, classify: fn(&M) -> Frame) -> Result<usize, String> {
+    match classify(&make()) {
+        Frame::Data(size) => Ok(size),
+        _ => Err("the message template is not a data message".to_owned()),
+    }
 }
 
 /// Warms up, counts echoes over [`MEASURE`], stops the writer and waits until every

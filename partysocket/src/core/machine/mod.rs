@@ -10,181 +10,24 @@ use super::error::{Error, OptionsError, TransportError};
 use super::event::{ConnectionState, Event, ReadyState, StopReason};
 use super::message::{CloseFrame, Message, SendOutcome, Violation};
 use super::options::{OptionsUpdate, PartySocketOptions};
-use super::policy::{Decision, FailurePolicy};
-use super::query::{Query, QueryProvider, QuerySource};
+use super::query::Query;
 use super::queue::{Outbox, Pushed};
-use super::redact;
 use super::rng::Rng;
 use super::timers::{Timer, Timers};
 use super::url::redact_url;
 
-/// Names one transport (one WebSocket connection attempt). Facts about a transport the
-/// machine has already replaced are ignored, so drivers need not filter stale callbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransportId(u64);
+mod contract;
+mod lifecycle;
 
-impl TransportId {
-    /// The id as a number, for logs.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-/// What the driver opens for an attempt. Its `Debug` shows header names and query keys
-/// but not their values (tokens).
-#[derive(Clone, PartialEq)]
-pub struct ConnectRequest {
-    /// The WebSocket URL, `_pk` and query included.
-    pub url: String,
-    /// Subprotocols to offer.
-    pub protocols: Vec<String>,
-    /// Extra handshake headers (drivers that cannot send headers ignore them).
-    pub headers: Vec<(String, String)>,
-    /// The largest incoming message to accept, when limited.
-    pub max_message_size: Option<usize>,
-}
-
-impl fmt::Debug for ConnectRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectRequest")
-            .field("url", &redact_url(&self.url))
-            .field("protocols", &self.protocols)
-            .field("headers", &redact::Headers(&self.headers))
-            .field("max_message_size", &self.max_message_size)
-            .finish()
-    }
-}
-
-/// Work for the driver, in order. Drain with [`Machine::poll_output`] until `None`
-/// after every call that changes the machine.
-///
-/// Frames for a connection are not outputs: the driver pulls them with
-/// [`Machine::poll_transmit`] when the connection can take them.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Output {
-    /// Run the application's code: a query provider or a failure policy's predicate.
-    /// Carry it out after releasing every lock or borrow that code could need: it may
-    /// call back into the socket.
-    UserCall(UserCall),
-    /// Open a WebSocket; report the outcome with [`Machine::handle_open`],
-    /// [`Machine::handle_failed`] or [`Machine::handle_closed`].
-    Connect {
-        /// The new transport.
-        transport: TransportId,
-        /// Where and how to connect.
-        request: ConnectRequest,
-    },
-    /// The machine is done with the transport: with `Some(frame)`, send that close frame
-    /// and let the connection finish on its own (bounded by the close timeout); with
-    /// `None`, drop it at once. Report nothing more about it either way.
-    Close {
-        /// The transport.
-        transport: TransportId,
-        /// The close frame to send, or `None` to abort.
-        frame: Option<CloseFrame>,
-    },
-    /// Deliver an event to the application.
-    Event(Event),
-}
-
-/// Work that runs the application's code, from [`Output::UserCall`].
-#[derive(Debug)]
-pub enum UserCall {
-    /// Resolve the per-attempt query, then report it with
-    /// [`Machine::handle_query_resolved`].
-    ResolveQuery {
-        /// The attempt.
-        transport: TransportId,
-        /// The provider to call.
-        provider: QueryProvider,
-    },
-    /// Ask the failure policy (it holds the application's `should_reconnect_on_close`
-    /// predicate) how to go on after a connection ended, with [`PolicyQuestion::ask`],
-    /// and report the answer with [`Machine::handle_decision`].
-    Decide(PolicyQuestion),
-}
-
-/// The failure policy's question about a connection that ended.
-#[derive(Debug, Clone)]
-pub struct PolicyQuestion {
-    transport: TransportId,
-    policy: FailurePolicy,
-    close: CloseFrame,
-    failure: Option<TransportError>,
-}
-
-impl PolicyQuestion {
-    /// The transport that ended.
-    pub fn transport(&self) -> TransportId {
-        self.transport
-    }
-
-    /// How it ended.
-    pub fn close(&self) -> &CloseFrame {
-        &self.close
-    }
-
-    /// Why, when it failed rather than closed.
-    pub fn failure(&self) -> Option<&TransportError> {
-        self.failure.as_ref()
-    }
-
-    /// Runs the policy: the application's predicate runs here, so call this with no
-    /// lock held.
-    pub fn ask(self) -> PolicyAnswer {
-        PolicyAnswer {
-            decision: self.policy.decide(&self.close, self.failure.as_ref()),
-            transport: self.transport,
-        }
-    }
-
-    /// The answer `decision`, given without asking the policy (tests and drivers that
-    /// decide for themselves).
-    pub fn answer(self, decision: Decision) -> PolicyAnswer {
-        PolicyAnswer {
-            decision,
-            transport: self.transport,
-        }
-    }
-}
-
-/// The failure policy's answer, for [`Machine::handle_decision`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PolicyAnswer {
-    transport: TransportId,
-    decision: Decision,
-}
-
-impl PolicyAnswer {
-    /// What the policy decided.
-    pub fn decision(&self) -> Decision {
-        self.decision
-    }
-}
-
-/// A frame for the connection, pulled with [`Machine::poll_transmit`].
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Transmit {
-    /// A data message.
-    Message(Message),
-    /// A protocol-level ping (the heartbeat).
-    Ping,
-    /// The close frame of a graceful close: the last frame; report the server's answer
-    /// with [`Machine::handle_closed`].
-    Close(CloseFrame),
-}
-
-/// Why an attempt cannot start when an update removed the room. A plain string: the
-/// `Display` of `OptionsError` would pull float formatting into browser builds.
-const NO_DESTINATION: &str = "either room or base_path must be set to connect";
+pub use contract::{
+    ConnectRequest, Output, PolicyAnswer, PolicyQuestion, Transmit, TransportId, UserCall,
+};
 
 /// How long a connection whose peer broke the protocol stays open for writing, so that
 /// what the application sends in answer to the messages before the fault goes out on it.
 pub const FAULT_GRACE: Duration = Duration::from_secs(1);
 
-/// Output slots kept allocated between bursts.
+/// Output slots kept allocated by [`Machine::trim`].
 const OUTPUTS_KEPT: usize = 64;
 
 /// How far ahead a deadline may lie: far enough to mean "never", near enough that no
@@ -319,12 +162,27 @@ impl Machine {
 
     /// The next piece of work for the driver, in order, or `None` when there is none.
     pub fn poll_output(&mut self) -> Option<Output> {
-        let output = self.outputs.pop_front();
-        if output.is_none() && self.outputs.capacity() > OUTPUTS_KEPT {
-            // A burst must not pin its peak.
-            self.outputs = VecDeque::new();
+        self.outputs.pop_front()
+    }
+
+    /// Gives back the capacity a burst left in the machine's queues (its outputs and
+    /// its unsent messages) beyond a few slots.
+    ///
+    /// The queues keep their capacity while the socket is busy, so that a steady flow
+    /// does not allocate anew for every burst; a driver calls this once the socket has
+    /// been quiet for a while (the native driver: a second), so that a burst does not
+    /// pin its peak either.
+    pub fn trim(&mut self) {
+        if self.outputs.capacity() > OUTPUTS_KEPT {
+            self.outputs.shrink_to(OUTPUTS_KEPT);
         }
-        output
+        self.outbox.trim();
+    }
+
+    /// Whether [`trim`](Self::trim) would give capacity back.
+    pub fn has_spare_capacity(&self) -> bool {
+        self.outputs.capacity() > OUTPUTS_KEPT.max(self.outputs.len())
+            || self.outbox.has_spare_capacity()
     }
 
     /// The next frame for `transport`, or `None` when it has nothing to send (or is
@@ -1014,245 +872,5 @@ impl Machine {
     /// dead.
     pub fn write_timeout(&self) -> Duration {
         self.options.effective_write_timeout()
-    }
-
-    // ----- internals -------------------------------------------------------------------
-
-    fn emit(&mut self, event: Event) {
-        self.outputs.push_back(Output::Event(event));
-    }
-
-    fn emit_state(&mut self) {
-        let state = self.connection_state();
-        self.emit(Event::StateChanged(state));
-    }
-
-    fn stop(&mut self, reason: StopReason) {
-        self.should_reconnect = false;
-        self.outbox.unlimit();
-        self.phase = Phase::Stopped(reason);
-        self.emit_state();
-    }
-
-    /// Drops `transport` without waiting and reports it closed with `frame`, uncleanly.
-    fn abandon(&mut self, transport: TransportId, frame: CloseFrame) {
-        self.outputs.push_back(Output::Close {
-            transport,
-            frame: None,
-        });
-        self.emit(Event::Close {
-            frame,
-            was_clean: false,
-        });
-    }
-
-    fn finish_close(&mut self, frame: CloseFrame, was_clean: bool) {
-        tracing::info!(
-            code = frame.code,
-            was_clean,
-            unsent = self.outbox.len(),
-            "connection closed by the application"
-        );
-        self.emit(Event::Close { frame, was_clean });
-        self.stop(StopReason::ClosedByApp);
-    }
-
-    /// Inbound traffic on the open `transport`: proves liveness. False when stale.
-    fn saw_traffic(&mut self, transport: TransportId, now: Instant) -> bool {
-        let interval = self.options.heartbeat.as_ref().map(|h| h.interval);
-        let Phase::Open {
-            transport: current,
-            timers,
-            ..
-        } = &mut self.phase
-        else {
-            return false;
-        };
-        if *current != transport {
-            return false;
-        }
-        if let Some(interval) = interval {
-            if timers.is_running(Timer::Ping) || timers.is_running(Timer::Dead) {
-                timers.set(Timer::Ping, later(now, interval));
-                timers.stop(Timer::Dead);
-            }
-        }
-        true
-    }
-
-    /// Upstream's `_connect`: give up when retries are exhausted, else count the attempt
-    /// and start it now or after its delay.
-    fn next_attempt(&mut self, now: Instant, not_before: Option<Duration>) {
-        if !self.options.has_destination() {
-            // An update removed the room while connected: nothing to connect to.
-            let failure = TransportError::InvalidUrl(NO_DESTINATION.into());
-            self.emit(Event::Error(failure.clone()));
-            self.stop(StopReason::GaveUp {
-                close: CloseFrame::abnormal(""),
-                failure: Some(failure),
-            });
-            return;
-        }
-        if let Some(max) = self.options.max_retries {
-            if self.retry >= i64::from(max) {
-                let attempts = self.retry_count();
-                tracing::warn!(attempts, "retries exhausted: giving up");
-                self.emit(Event::RetriesExhausted { attempts });
-                self.stop(StopReason::RetriesExhausted { attempts });
-                return;
-            }
-        }
-        self.retry += 1;
-        let unit = self.rng.next_f64();
-        let backoff = self.options.delay_for(self.retry_count(), unit);
-        let delay = not_before.map_or(backoff, |floor| floor.max(backoff));
-        if delay.is_zero() {
-            self.start_attempt(now);
-        } else {
-            tracing::debug!(
-                attempt = self.retry,
-                delay_ms = delay.as_millis() as u64,
-                "backing off"
-            );
-            self.phase = Phase::BackingOff {
-                retry_at: later(now, delay),
-            };
-            self.emit_state();
-        }
-    }
-
-    fn start_attempt(&mut self, now: Instant) {
-        self.next_transport += 1;
-        let transport = TransportId(self.next_transport);
-        let deadline = later(now, self.options.connection_timeout);
-        match self.options.query.clone() {
-            QuerySource::Static(_) => {
-                let url = self.options.socket_url(None);
-                self.begin_connect(transport, deadline, url);
-            }
-            QuerySource::PerAttempt(provider) => {
-                self.phase = Phase::Resolving {
-                    transport,
-                    deadline,
-                };
-                self.outputs
-                    .push_back(Output::UserCall(UserCall::ResolveQuery {
-                        transport,
-                        provider,
-                    }));
-            }
-        }
-        self.emit_state();
-    }
-
-    fn begin_connect(&mut self, transport: TransportId, deadline: Instant, url: String) {
-        tracing::debug!(attempt = self.retry, url = %redact_url(&url), "connecting");
-        self.url = Some(url.clone());
-        self.phase = Phase::Connecting {
-            transport,
-            deadline,
-        };
-        self.outputs.push_back(Output::Connect {
-            transport,
-            request: ConnectRequest {
-                url,
-                protocols: self.options.protocols.clone(),
-                headers: self.options.headers.clone(),
-                max_message_size: self.options.max_message_size,
-            },
-        });
-    }
-
-    /// The current transport failed. `abort` asks the driver to drop it (the machine
-    /// decided, e.g. on a timeout); otherwise the driver reported the failure itself.
-    fn fail_current(&mut self, now: Instant, error: TransportError, abort: bool) {
-        let (transport, had_handshake) = match self.phase {
-            Phase::Resolving { transport, .. } => (transport, false),
-            Phase::Connecting { transport, .. } | Phase::Open { transport, .. } => {
-                (transport, true)
-            }
-            _ => return,
-        };
-        if abort {
-            // Also for a query still resolving: the driver drops the provider's future.
-            self.outputs.push_back(Output::Close {
-                transport,
-                frame: None,
-            });
-        }
-        tracing::warn!(%error, "connection failed");
-        self.emit(Event::Error(error.clone()));
-        self.connection_ended(
-            now,
-            transport,
-            CloseFrame::abnormal(""),
-            false,
-            Some(error),
-            had_handshake,
-        );
-    }
-
-    /// A connection (or attempt) ended without the application asking: report it, then
-    /// reconnect or stop as the failure policy decides. A policy with an application
-    /// predicate is asked through [`UserCall::Decide`], so that no application code runs
-    /// inside the machine (or under a driver's lock).
-    fn connection_ended(
-        &mut self,
-        now: Instant,
-        transport: TransportId,
-        close: CloseFrame,
-        was_clean: bool,
-        failure: Option<TransportError>,
-        had_handshake: bool,
-    ) {
-        if had_handshake {
-            self.emit(Event::Close {
-                frame: close.clone(),
-                was_clean,
-            });
-        }
-        if !self.should_reconnect {
-            self.stop(StopReason::ClosedByApp);
-            return;
-        }
-        if !had_handshake {
-            self.apply_decision(now, Decision::Reconnect, close, failure);
-            return;
-        }
-        let policy = &self.options.failure_policy;
-        if policy.has_predicate() {
-            self.outputs
-                .push_back(Output::UserCall(UserCall::Decide(PolicyQuestion {
-                    transport,
-                    policy: policy.clone(),
-                    close: close.clone(),
-                    failure: failure.clone(),
-                })));
-            self.phase = Phase::Deciding {
-                transport,
-                close,
-                failure,
-            };
-        } else {
-            let decision = policy.decide(&close, failure.as_ref());
-            self.apply_decision(now, decision, close, failure);
-        }
-    }
-
-    fn apply_decision(
-        &mut self,
-        now: Instant,
-        decision: Decision,
-        close: CloseFrame,
-        failure: Option<TransportError>,
-    ) {
-        match decision {
-            Decision::Reconnect => self.next_attempt(now, None),
-            Decision::ReconnectAfter(wait) => self.next_attempt(now, Some(wait)),
-            Decision::Stop => {
-                tracing::warn!(code = close.code, failure = ?failure.as_ref().map(ToString::to_string), "failure policy: not reconnecting");
-                self.stop(StopReason::GaveUp { close, failure });
-            }
-        }
     }
 }
