@@ -336,3 +336,58 @@ fn hosts_are_canonicalized_and_classified_as_natively() {
         );
     }
 }
+
+/// Makes every `WebSocket` the page creates from now on reachable from the test (the
+/// driver keeps its own to itself): `globalThis.__partySockets`, newest last.
+fn capture_browser_sockets() {
+    js_sys::Function::new_no_args(
+        "if (!globalThis.__partySockets) { \
+           globalThis.__partySockets = []; \
+           const Original = globalThis.WebSocket; \
+           globalThis.WebSocket = class extends Original { \
+             constructor(...args) { super(...args); globalThis.__partySockets.push(this); } \
+           }; \
+         }",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .expect("WebSocket is wrapped");
+}
+
+/// Starts the closing handshake of the newest browser socket, behind the driver's back:
+/// it is `CLOSING` at once, and its `close` event comes later.
+fn close_newest_browser_socket() {
+    js_sys::Function::new_no_args("globalThis.__partySockets.at(-1).close(4000, 'test')")
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .expect("the socket closes");
+}
+
+#[wasm_bindgen_test]
+async fn a_send_while_the_browser_socket_is_closing_goes_out_on_the_next_connection() {
+    capture_browser_sockets();
+    let room = room("closing");
+    let (socket, mut events) =
+        PartySocket::connect(options("echo", &room).id("closing-client").build().unwrap()).unwrap();
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+
+    // The driver still thinks it open; a browser would drop what a CLOSING socket is
+    // given without an error. It stays queued instead.
+    close_newest_browser_socket();
+    let _ = socket.send("sent while closing").unwrap();
+    assert_eq!(socket.buffered_amount(), "sent while closing".len());
+
+    let seen = until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Close { .. })),
+        "{seen:?}"
+    );
+    eventually("the server has the message", || {
+        let room = room.clone();
+        async move { !received("echo", &room).await.is_empty() }
+    })
+    .await;
+    sleep(100).await;
+    let log = received("echo", &room).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].2, serde_json::json!("sent while closing"));
+    assert_eq!(outcomes("echo", &room).await, ["accepted", "accepted"]);
+}
