@@ -11,6 +11,10 @@
 //!   same socket.
 //! - Cleanup with the owner: unmounting closes the socket and frees its timer and
 //!   closures; nothing fires afterwards.
+//! - One socket for the whole app: [`provide_party_socket`] at the root, and
+//!   [`use_party_socket_context`] in any component below, with the same signals and
+//!   commands (one connection, however many components).
+//! - An `error` signal: options that cannot be used, or a socket that gave up.
 //! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate.
 //!
 //! The PartyKit guide's React chat (`usePartySocket`), in Leptos (the README shows both
@@ -72,6 +76,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod context;
 mod options;
 mod return_type;
 #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
@@ -81,10 +86,15 @@ mod session;
 mod session;
 mod use_party_socket;
 
+pub use crate::context::{
+    provide_party_socket, provide_party_socket_json, use_party_socket_context,
+    use_party_socket_json_context,
+};
 pub use crate::options::{QueueOnReplace, UsePartySocketOptions};
 pub use crate::return_type::UsePartySocketReturn;
 pub use crate::use_party_socket::{use_party_socket, use_party_socket_json};
 pub use partysocket_wasm::{
-    CloseFrame, ConnectionState, Error, Message, PartySocket, PartySocketOptionsBuilder, Query,
-    ReadyState, SendOutcome, StopReason, TransportError,
+    CloseFrame, ConnectionState, Error, Message, OptionsError, PartySocket,
+    PartySocketOptionsBuilder, Query, QueryProvider, ReadyState, SendOutcome, StopReason,
+    TransportError,
 };

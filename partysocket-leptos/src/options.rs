@@ -122,7 +122,8 @@ impl<In> UsePartySocketOptions<In> {
     }
 
     /// Query parameters, such as a token. A change replaces the socket; its queued
-    /// messages follow it (the room is the same).
+    /// messages follow it (the room is the same). Merged with a query or provider set
+    /// through [`configure`](Self::configure) (the provider wins).
     pub fn query(mut self, query: impl Into<Signal<Query>>) -> Self {
         self.query = query.into();
         self
@@ -151,8 +152,14 @@ impl<In> UsePartySocketOptions<In> {
     }
 
     /// Sets any other option of the core on the builder the hook starts from, for every
-    /// socket it creates. Host, party, room, query, id and `start_closed` are the hook's
-    /// and are applied after this.
+    /// socket it creates. Host, party, room, id and `start_closed` are the hook's and
+    /// are applied after this.
+    ///
+    /// A query set here and the hook's [`query`](Self::query) are merged: over a static
+    /// [`Query`] set here, the hook's entries win on a key both set; a
+    /// [`QueryProvider`](partysocket_wasm::QueryProvider) set here stays in force (it is
+    /// asked before every attempt) and its answer wins, the hook's entries adding the
+    /// keys it leaves out.
     ///
     /// ```
     /// use std::time::Duration;

@@ -10,6 +10,25 @@ use partysocket_wasm::{ConnectionState, Error, Message, PartySocket, ReadyState,
 
 use crate::session::Session;
 
+/// The message callbacks components added with
+/// [`on_message`](UsePartySocketReturn::on_message), each with its key.
+pub(crate) type Subscribers<In> = StoredValue<Vec<(u64, Subscriber<In>)>, LocalStorage>;
+
+/// One component's message callback.
+pub(crate) type Subscriber<In> = Rc<dyn Fn(&In)>;
+
+/// Calls every subscriber with `value`; none runs while the list is borrowed (one may
+/// subscribe or unsubscribe).
+#[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
+pub(crate) fn notify<In: 'static>(subscribers: Subscribers<In>, value: &In) {
+    let current: Vec<Subscriber<In>> = subscribers
+        .try_with_value(|list| list.iter().map(|(_, f)| Rc::clone(f)).collect())
+        .unwrap_or_default();
+    for subscriber in current {
+        subscriber(value);
+    }
+}
+
 /// The socket of [`use_party_socket`](crate::use_party_socket) (`In` = [`Message`]) or
 /// [`use_party_socket_json`](crate::use_party_socket_json) (`In` and `Out` the JSON
 /// types): signals to render from and commands to call.
@@ -30,7 +49,13 @@ where
     /// The latest message (decoded, for the JSON variant). A burst between two renders
     /// shows only its last; `on_message` sees every one.
     pub message: Signal<Option<In>>,
+    /// Why the hook holds no working socket: `Some(Error::Options(..))` when the options
+    /// cannot be used (nothing connects until they change), `Some(Error::Stopped(..))`
+    /// when the socket gave up or ran out of retries. Back to `None` when a connection
+    /// opens or new options are accepted. Always `None` under SSR.
+    pub error: Signal<Option<Error>>,
     pub(crate) session: StoredValue<Option<Rc<Session>>, LocalStorage>,
+    pub(crate) subscribers: Subscribers<In>,
     pub(crate) out: PhantomData<fn(&Out)>,
 }
 
@@ -69,6 +94,26 @@ impl<In: Send + Sync + 'static, Out> UsePartySocketReturn<In, Out> {
         match self.socket() {
             Some(socket) => f(&socket),
             None => Err(Error::DriverStopped),
+        }
+    }
+
+    /// Calls `callback` with every message (decoded, for the JSON variant), in order,
+    /// until the reactive owner this is called under is cleaned up (the component that
+    /// subscribed unmounts). For components sharing a socket through
+    /// [`use_party_socket_context`](crate::use_party_socket_context): the `message`
+    /// signal shows only the latest of a burst, this sees each one. Under SSR it is
+    /// never called.
+    pub fn on_message(&self, callback: impl Fn(&In) + 'static) {
+        let subscribers = self.subscribers;
+        let key = subscribers.try_update_value(|list| {
+            let key = list.last().map_or(0, |(key, _)| key.wrapping_add(1));
+            list.push((key, Rc::new(callback)));
+            key
+        });
+        if let Some(key) = key {
+            on_cleanup(move || {
+                subscribers.try_update_value(|list| list.retain(|(k, _)| *k != key));
+            });
         }
     }
 

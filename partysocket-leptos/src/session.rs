@@ -7,12 +7,14 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use partysocket_wasm::{
-    ConnectionState, Message, PartySocket, PartySocketOptions, Query, StopReason,
+    ConnectionState, Error, Message, PartySocket, PartySocketOptions, Query, QueryProvider,
+    QuerySource, StopReason,
 };
 
 use crate::options::{
     Configure, OnClose, OnError, OnMessage, OnOpen, QueueOnReplace, UsePartySocketOptions,
 };
+use crate::return_type::{Subscribers, notify};
 
 /// What turns a received message into the hook's `In`; `None` skips it.
 pub(crate) type Decode<In> = fn(&Message) -> Option<In>;
@@ -71,10 +73,21 @@ impl Session {
     }
 }
 
+/// The signals and subscribers the hook returns, for the session to update.
+pub(crate) struct Signals<In: Send + Sync + 'static> {
+    pub(crate) decode: Decode<In>,
+    pub(crate) connection_state: RwSignal<ConnectionState>,
+    pub(crate) message: RwSignal<Option<In>>,
+    pub(crate) error: RwSignal<Option<Error>>,
+    pub(crate) subscribers: Subscribers<In>,
+}
+
 /// What a socket's callbacks update and call.
 struct Wiring<In: Send + Sync + 'static> {
     connection_state: RwSignal<ConnectionState>,
     message: RwSignal<Option<In>>,
+    error: RwSignal<Option<Error>>,
+    subscribers: Subscribers<In>,
     decode: Decode<In>,
     on_open: Option<OnOpen>,
     on_message: Option<OnMessage<In>>,
@@ -89,13 +102,22 @@ impl<In: Send + Sync + 'static> Wiring<In> {
             let generation = Rc::clone(generation);
             move || generation.get() == live
         };
-        let connection_state = self.connection_state;
+        let (connection_state, error) = (self.connection_state, self.error);
         {
             let is_live = is_live.clone();
             socket.on_state_change(move |state| {
-                if is_live() {
-                    connection_state.set(state.clone());
+                if !is_live() {
+                    return;
                 }
+                match state {
+                    ConnectionState::Open => error.set(None),
+                    // A terminal failure; a close the application asked for is none.
+                    ConnectionState::Closed {
+                        reason: reason @ (StopReason::GaveUp { .. } | StopReason::RetriesExhausted { .. }),
+                    } => error.set(Some(Error::Stopped(Box::new(reason.clone())))),
+                    _ => {}
+                }
+                connection_state.set(state.clone());
             });
         }
         {
@@ -114,7 +136,7 @@ impl<In: Send + Sync + 'static> Wiring<In> {
         }
         {
             let is_live = is_live.clone();
-            let (message, decode) = (self.message, self.decode);
+            let (message, decode, subscribers) = (self.message, self.decode, self.subscribers);
             let on_message = self.on_message.clone();
             socket.on_message(move |received| {
                 if !is_live() {
@@ -123,6 +145,9 @@ impl<In: Send + Sync + 'static> Wiring<In> {
                 if let Some(value) = decode(received) {
                     if let Some(on_message) = &on_message {
                         on_message(&value);
+                    }
+                    if is_live() {
+                        notify(subscribers, &value);
                     }
                     // The callback may have unmounted the component.
                     if is_live() {
@@ -149,7 +174,10 @@ impl<In: Send + Sync + 'static> Wiring<In> {
     }
 }
 
-/// Builds the core options for `destination`.
+/// Builds the core options for `destination`: `configure` first, then the hook's own
+/// options. The hook's query is merged with one that `configure` set: over a static
+/// query its entries win; a [`QueryProvider`] is kept and its answer wins, the hook's
+/// entries filling in the keys it leaves out.
 fn build_options(
     destination: &Destination,
     configure: Option<&Configure>,
@@ -166,13 +194,40 @@ fn build_options(
     if !destination.room.is_empty() {
         builder = builder.room(destination.room.clone());
     }
-    if !destination.query.is_empty() {
-        builder = builder.query(destination.query.clone());
-    }
     if let Some(id) = &destination.id {
         builder = builder.id(id.clone());
     }
-    builder.start_closed(!enabled).build()
+    let options = builder.start_closed(!enabled).build()?;
+    if destination.query.is_empty() {
+        return Ok(options);
+    }
+    let query = compose_query(options.query(), &destination.query);
+    options.to_builder().query(query).build()
+}
+
+/// `base` (what `configure` set) with the hook's `hook` entries; see [`build_options`].
+fn compose_query(base: &QuerySource, hook: &Query) -> QuerySource {
+    match base {
+        QuerySource::Static(base) => QuerySource::Static(fill_in(hook, base)),
+        QuerySource::PerAttempt(provider) => {
+            let (provider, hook) = (provider.clone(), hook.clone());
+            QuerySource::PerAttempt(QueryProvider::new(move || {
+                let (answer, hook) = (provider.resolve(), hook.clone());
+                async move { answer.await.map(|answer| fill_in(&answer, &hook)) }
+            }))
+        }
+    }
+}
+
+/// `first`'s entries, then those of `rest` whose key `first` does not set.
+fn fill_in(first: &Query, rest: &Query) -> Query {
+    let mut merged = first.clone();
+    for (key, value) in rest.present() {
+        if first.get(key).is_none() {
+            merged = merged.with(key, value);
+        }
+    }
+    merged
 }
 
 /// Whether the queue of a socket for `old_room_url` follows one for `new_room_url`.
@@ -187,11 +242,16 @@ fn queue_follows(policy: QueueOnReplace, old_room_url: &str, new_room_url: Optio
 /// Creates the first socket now and the effects that follow the options.
 pub(crate) fn start<In: Send + Sync + 'static>(
     options: UsePartySocketOptions<In>,
-    decode: Decode<In>,
-    connection_state: RwSignal<ConnectionState>,
-    message: RwSignal<Option<In>>,
+    signals: Signals<In>,
     stored: StoredValue<Option<Rc<Session>>, LocalStorage>,
 ) {
+    let Signals {
+        decode,
+        connection_state,
+        message,
+        error,
+        subscribers,
+    } = signals;
     let UsePartySocketOptions {
         host,
         party,
@@ -209,6 +269,8 @@ pub(crate) fn start<In: Send + Sync + 'static>(
     let wiring = Rc::new(Wiring {
         connection_state,
         message,
+        error,
+        subscribers,
         decode,
         on_open,
         on_message,
@@ -276,6 +338,7 @@ pub(crate) fn start<In: Send + Sync + 'static>(
                 };
                 if let Err(err) = done {
                     leptos::logging::error!("use_party_socket: {err}");
+                    error.set(Some(err));
                 }
             }
         },
@@ -327,12 +390,14 @@ fn replace<In: Send + Sync + 'static>(
         }
         Err(err) => {
             leptos::logging::error!("use_party_socket: cannot connect: {err}");
+            wiring.error.set(Some(err));
             wiring.connection_state.set(ConnectionState::Closed {
                 reason: StopReason::NotStarted,
             });
             return;
         }
     };
+    wiring.error.set(None);
     wiring.attach(&socket, &session.generation, session.generation.get());
     for message in carried {
         let _ = socket.send(message);

@@ -4,14 +4,14 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use partysocket_wasm::{ConnectionState, StopReason};
+use partysocket_wasm::{ConnectionState, Error, StopReason};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use crate::QueueOnReplace;
 use crate::options::UsePartySocketOptions;
-use crate::return_type::UsePartySocketReturn;
+use crate::return_type::{Subscribers, UsePartySocketReturn};
 use crate::session::{Decode, Session};
 
 /// A reconnecting socket to a PartyKit room, as signals: the counterpart of React's
@@ -128,10 +128,22 @@ where
     let connection_state = RwSignal::new(initial);
     let ready_state = Memo::new(move |_| connection_state.with(ConnectionState::ready_state));
     let message = RwSignal::new(None::<In>);
+    let error = RwSignal::new(None::<Error>);
     let session = StoredValue::new_local(None::<Rc<Session>>);
+    let subscribers: Subscribers<In> = StoredValue::new_local(Vec::new());
 
     #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
-    crate::session::start(options, decode, connection_state, message, session);
+    crate::session::start(
+        options,
+        crate::session::Signals {
+            decode,
+            connection_state,
+            message,
+            error,
+            subscribers,
+        },
+        session,
+    );
     #[cfg(not(all(target_arch = "wasm32", not(feature = "ssr"))))]
     let _ = (options, decode);
 
@@ -139,7 +151,9 @@ where
         ready_state: ready_state.into(),
         connection_state: connection_state.read_only().into(),
         message: message.read_only().into(),
+        error: error.read_only().into(),
         session,
+        subscribers,
         out: PhantomData,
     }
 }

@@ -10,10 +10,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use partysocket_leptos::{
-    ConnectionState, Error, Message, PartySocket, Query, ReadyState, SendOutcome,
-    UsePartySocketReturn, use_party_socket, use_party_socket_json,
+    ConnectionState, Error, Message, PartySocket, Query, ReadyState, SendOutcome, StopReason,
+    UsePartySocketOptions, UsePartySocketReturn, provide_party_socket, use_party_socket,
+    use_party_socket_context, use_party_socket_json,
 };
-use partysocket_wasm::{PartySocketOptions, diagnostics};
+use partysocket_wasm::{PartySocketOptions, QueryProvider, diagnostics};
 use serde_json::Value;
 use support::{
     attempts, capture_warnings, connections, eventually, mock_host, options, owner, quick,
@@ -399,4 +400,204 @@ async fn unmount_closes_and_nothing_fires_after() {
             before.live_sockets
         )
     );
+}
+
+thread_local! {
+    /// What each `Member` component's subscription saw: `(member, text)`.
+    static MEMBERS_SAW: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn member_saw(name: &str) -> Vec<String> {
+    MEMBERS_SAW.with(|saw| {
+        saw.borrow()
+            .iter()
+            .filter(|(member, _)| *member == name)
+            .map(|(_, text)| text.clone())
+            .collect()
+    })
+}
+
+/// A component that uses the shared socket: renders its state, sends its name once,
+/// and records every message it sees.
+#[component]
+fn Member(name: &'static str) -> impl IntoView {
+    let socket = use_party_socket_context().expect("a provider above");
+    socket.on_message(move |message: &Message| {
+        let text = message.as_text().unwrap_or("<binary>").to_owned();
+        MEMBERS_SAW.with(|saw| saw.borrow_mut().push((name, text)));
+    });
+    let _ = socket.send(name);
+    view! { <p class="member">{name}": "{move || format!("{:?}", socket.ready_state.get())}</p> }
+}
+
+#[wasm_bindgen_test]
+async fn components_on_one_page_share_one_connection() {
+    let room = room("shared");
+    MEMBERS_SAW.with(|saw| saw.borrow_mut().clear());
+    let before = diagnostics();
+    let body = leptos::prelude::document().body().expect("a page body");
+    let show_c = RwSignal::new(true);
+    let provided = Rc::new(RefCell::new(None::<UsePartySocketReturn>));
+    let handle = {
+        let (room, provided) = (room.clone(), Rc::clone(&provided));
+        leptos::mount::mount_to(body, move || {
+            let socket =
+                provide_party_socket(options("echo", room).id(Some("shared-socket".to_owned())));
+            *provided.borrow_mut() = Some(socket);
+            view! {
+                <Member name="a"/>
+                <Member name="b"/>
+                <Show when=move || show_c.get()>
+                    <Member name="c"/>
+                </Show>
+            }
+        })
+    };
+    let socket = provided.borrow().expect("provided at mount");
+    until("every member saw every member's message", || {
+        ["a", "b", "c"].iter().all(|member| {
+            let saw = member_saw(member);
+            ["a", "b", "c"]
+                .iter()
+                .all(|name| saw.iter().any(|t| t == name))
+        })
+    })
+    .await;
+    let page = leptos::prelude::document()
+        .body()
+        .unwrap()
+        .text_content()
+        .unwrap_or_default();
+    for member in ["a: Open", "b: Open", "c: Open"] {
+        assert!(page.contains(member), "{page}");
+    }
+    // One socket in the browser, one connection at the server, every message on it.
+    assert_eq!(diagnostics().live_drivers, before.live_drivers + 1);
+    assert_eq!(attempts("echo", &room).await.len(), 1);
+    assert_eq!(connections("echo", &room).await, ["shared-socket"]);
+    let log = received("echo", &room).await;
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert!(log.iter().all(|(id, _)| id == "shared-socket"), "{log:?}");
+
+    // A member that unmounts stops seeing messages; the socket stays.
+    show_c.set(false);
+    sleep(50).await;
+    let c_before = member_saw("c").len();
+    assert_eq!(socket.send("after c left").unwrap(), SendOutcome::Sent);
+    until("a and b see it", || {
+        member_saw("a").iter().any(|t| t == "after c left")
+            && member_saw("b").iter().any(|t| t == "after c left")
+    })
+    .await;
+    assert_eq!(member_saw("c").len(), c_before);
+    assert_eq!(attempts("echo", &room).await.len(), 1);
+
+    // Unmounting the provider closes the one connection.
+    drop(handle);
+    eventually("the connection closes with the app", || async {
+        connections("echo", &room).await.is_empty()
+    })
+    .await;
+    assert!(use_party_socket_context().is_none(), "no provider out here");
+}
+
+#[wasm_bindgen_test]
+async fn the_error_signal_reports_invalid_options_and_giving_up() {
+    let owner = owner();
+    let target = RwSignal::new("..".to_owned());
+    let socket = owner.with(|| use_party_socket(options("echo", target)));
+    assert!(
+        matches!(
+            socket.error.get_untracked(),
+            Some(Error::Options(
+                partysocket_wasm::OptionsError::DotSegment { .. }
+            ))
+        ),
+        "{:?}",
+        socket.error.get_untracked()
+    );
+    assert!(socket.socket().is_none());
+
+    // Options that work clear it.
+    let good = room("error-signal");
+    target.set(good.clone());
+    until("the socket opens", || {
+        is_open(&socket.connection_state.get_untracked())
+    })
+    .await;
+    assert_eq!(socket.error.get_untracked(), None);
+    owner.cleanup();
+
+    // A socket that runs out of retries says so.
+    let owner = self::owner();
+    let socket = owner.with(|| {
+        use_party_socket(
+            UsePartySocketOptions::default()
+                .host("127.0.0.1:9".to_owned())
+                .room("nowhere".to_owned())
+                .configure(|builder| quick(builder).max_retries(1)),
+        )
+    });
+    until("the socket gives up", || {
+        socket.error.get_untracked().is_some()
+    })
+    .await;
+    assert!(
+        matches!(
+            socket.error.get_untracked(),
+            Some(Error::Stopped(reason)) if matches!(*reason, StopReason::RetriesExhausted { .. })
+        ),
+        "{:?}",
+        socket.error.get_untracked()
+    );
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn the_hook_query_and_a_configured_query_compose() {
+    // A provider set through `configure` stays, and wins on the keys it sets.
+    let room = room("compose");
+    let owner = owner();
+    let socket = owner.with(|| {
+        use_party_socket(
+            options("echo", room.clone())
+                .query(Query::new().with("token", "from-hook").with("lang", "en"))
+                .configure(|builder| {
+                    quick(builder).query(QueryProvider::new(|| async {
+                        Ok(Query::new().with("token", "from-provider"))
+                    }))
+                }),
+        )
+    });
+    until("the socket opens", || {
+        is_open(&socket.connection_state.get_untracked())
+    })
+    .await;
+    let url = socket.socket().unwrap().url().unwrap();
+    assert!(url.contains("token=from-provider"), "{url}");
+    assert!(url.contains("lang=en"), "{url}");
+    assert!(!url.contains("from-hook"), "{url}");
+    owner.cleanup();
+
+    // Over a static query, the hook's entries win.
+    let room = self::room("compose-static");
+    let owner = self::owner();
+    let socket = owner.with(|| {
+        use_party_socket(
+            options("echo", room.clone())
+                .query(Query::new().with("token", "from-hook"))
+                .configure(|builder| {
+                    quick(builder).query(Query::new().with("token", "static").with("keep", "k"))
+                }),
+        )
+    });
+    until("the socket opens", || {
+        is_open(&socket.connection_state.get_untracked())
+    })
+    .await;
+    let url = socket.socket().unwrap().url().unwrap();
+    assert!(url.contains("token=from-hook"), "{url}");
+    assert!(url.contains("keep=k"), "{url}");
+    assert!(!url.contains("token=static"), "{url}");
+    owner.cleanup();
 }

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use partysocket_leptos::{
     ConnectionState, Error, Message, ReadyState, StopReason, UsePartySocketOptions,
-    use_party_socket, use_party_socket_json,
+    provide_party_socket, use_party_socket, use_party_socket_context, use_party_socket_json,
 };
 
 #[test]
@@ -50,5 +50,31 @@ fn the_hook_is_inert_on_the_server() {
     ));
     assert!(matches!(enabled.reconnect(), Err(Error::DriverStopped)));
     assert!(matches!(enabled.close(), Err(Error::DriverStopped)));
+    assert_eq!(enabled.error.get_untracked(), None);
+    owner.cleanup();
+}
+
+#[test]
+fn a_provided_socket_is_inert_on_the_server_too() {
+    let owner = Owner::new();
+    owner.with(|| {
+        let provided = provide_party_socket(
+            UsePartySocketOptions::default()
+                .host("127.0.0.1:1")
+                .room("lobby"),
+        );
+        // A child component's view of it: the same signals.
+        let child = Owner::new();
+        child.with(|| {
+            let shared = use_party_socket_context().expect("provided above");
+            shared.on_message(|_| panic!("nothing arrives on the server"));
+            assert_eq!(
+                shared.connection_state.get_untracked(),
+                provided.connection_state.get_untracked()
+            );
+            assert!(matches!(shared.send("hi"), Err(Error::DriverStopped)));
+        });
+    });
+    assert!(Owner::new().with(use_party_socket_context).is_none());
     owner.cleanup();
 }

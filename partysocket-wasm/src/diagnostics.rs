@@ -20,6 +20,9 @@ pub struct Diagnostics {
     pub live_timers: u32,
     /// `WebSocket` objects with the driver's handlers attached.
     pub live_sockets: u32,
+    /// Query providers' futures still running (one at most per socket: the futures of
+    /// attempts that were closed, timed out or replaced are dropped).
+    pub live_queries: u32,
     /// Drivers alive (one per `PartySocket::connect` whose handles or callbacks live).
     pub live_drivers: u32,
     /// Events from a socket the driver had already replaced, ignored (the count only
@@ -32,6 +35,7 @@ impl Diagnostics {
         live_closures: 0,
         live_timers: 0,
         live_sockets: 0,
+        live_queries: 0,
         live_drivers: 0,
         stale_events: 0,
     };

@@ -2,15 +2,16 @@
 //! outputs, and delivers its events to the [`Events`](crate::Events) stream and the
 //! callbacks. Every decision is the machine's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use partysocket::web_time::Instant;
 use partysocket::{
     CloseFrame, ConnectionState, Event, Machine, Message, Output, PartySocketOptions, Transmit,
-    TransportError, TransportId, UserCall,
+    TransportError, TransportId, UserCall, Violation,
 };
 
 use crate::diagnostics::{change, step};
@@ -45,9 +46,28 @@ pub(crate) struct EventQueue {
     pub(crate) ended: bool,
 }
 
+/// Stops the task that awaits a query provider's future: the future is dropped at the
+/// task's next turn (outside any borrow of the driver), and its answer never reported.
+#[derive(Debug, Default)]
+struct QueryCancel {
+    cancelled: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl QueryCancel {
+    fn cancel(&self) {
+        self.cancelled.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+}
+
 pub(crate) struct Driver {
     pub(crate) machine: Machine,
     transport: Option<Transport>,
+    /// The attempt whose query provider is running, and how to stop it.
+    resolving: Option<(TransportId, Rc<QueryCancel>)>,
     timer: Timer,
     /// Events the machine emitted, not yet delivered.
     pending: VecDeque<Event>,
@@ -93,6 +113,7 @@ impl Driver {
             RefCell::new(Driver {
                 machine: Machine::new(options, now),
                 transport: None,
+                resolving: None,
                 timer,
                 pending: VecDeque::new(),
                 calls: Vec::new(),
@@ -134,11 +155,21 @@ impl Driver {
                 // Dropping the previous socket detaches it: its late events never
                 // reach the machine.
                 self.transport = None;
+                self.cancel_query(None);
                 let listener = self.listener(transport);
                 self.transport = Some(Transport::open(transport, &request, listener));
             }
             Output::UserCall(call) => self.calls.push(call),
             Output::Close { transport, frame } => match frame {
+                // A query still resolving: the close, timeout or replacement of its
+                // attempt drops the provider's future.
+                None if self
+                    .resolving
+                    .as_ref()
+                    .is_some_and(|(t, _)| *t == transport) =>
+                {
+                    self.cancel_query(Some(transport));
+                }
                 Some(frame) => {
                     if let Some(socket) = self.current(transport) {
                         socket.close(&frame);
@@ -154,8 +185,24 @@ impl Driver {
         }
     }
 
+    /// Stops the running query provider (of `transport`, or whichever runs).
+    fn cancel_query(&mut self, transport: Option<TransportId>) {
+        if let Some((running, cancel)) = self.resolving.take() {
+            if transport.is_none_or(|transport| transport == running) {
+                cancel.cancel();
+            } else {
+                self.resolving = Some((running, cancel));
+            }
+        }
+    }
+
     /// Pulls every frame for the open socket; true when a failure gave the machine new
     /// outputs.
+    ///
+    /// Frames are pulled only while the browser socket is `OPEN`: once the server's
+    /// close frame has arrived (`CLOSING`, before the `close` event), a browser drops
+    /// whatever it is given without an error, so the messages stay in the machine's
+    /// queue for the next connection, as natively.
     fn transmit(&mut self, now: Instant) -> bool {
         let Some(id) = self
             .transport
@@ -165,7 +212,13 @@ impl Driver {
         else {
             return false;
         };
-        while let Some(frame) = self.machine.poll_transmit(id) {
+        loop {
+            if !self.current(id).is_some_and(Transport::is_open) {
+                return false;
+            }
+            let Some(frame) = self.machine.poll_transmit(id) else {
+                return false;
+            };
             let Some(socket) = self.current(id) else {
                 return false;
             };
@@ -185,7 +238,29 @@ impl Driver {
                 return true;
             }
         }
-        false
+    }
+
+    /// Payload bytes not yet on the network: the machine's queue plus what the open
+    /// browser socket buffers (its `bufferedAmount`).
+    pub(crate) fn buffered_amount(&self) -> usize {
+        let socket = self
+            .machine
+            .transport()
+            .and_then(|id| self.current(id))
+            .map_or(0, Transport::buffered_amount);
+        self.machine.buffered_amount().saturating_add(socket)
+    }
+
+    /// The faulted connection whose events were all delivered and whose answers were
+    /// all handed to the browser: the machine may fail it now.
+    fn caught_up_fault(&self) -> Option<TransportId> {
+        let transport = self.transport.as_ref().filter(|t| t.faulted)?;
+        let id = transport.id;
+        (self.pending.is_empty()
+            && !self.machine.has_output()
+            && self.machine.is_faulted(id)
+            && !(transport.is_open() && self.machine.wants_transmit(id)))
+        .then_some(id)
     }
 
     fn current(&self, id: TransportId) -> Option<&Transport> {
@@ -219,12 +294,16 @@ impl Driver {
                 transport.opened = true;
                 self.machine.handle_open(id, protocol, now);
             }
+            // Nothing more is read from a connection whose peer broke the rules.
+            Fact::Message(_) if transport.faulted => {}
             Fact::Message(message) => {
                 if transport
                     .max_message_size
                     .is_some_and(|limit| message.len() > limit)
                 {
-                    self.transport = None;
+                    // The native rule: answers to what came before still go out, then
+                    // the machine fails the connection (see `caught_up_fault`).
+                    transport.faulted = true;
                     let error = TransportError::Protocol(
                         format!(
                             "a message of {} bytes is over max_message_size",
@@ -232,7 +311,8 @@ impl Driver {
                         )
                         .into(),
                     );
-                    self.machine.handle_failed(id, error, now);
+                    self.machine
+                        .handle_peer_fault(id, Violation::TooBig, error, now);
                 } else {
                     self.machine.handle_message(id, message, now);
                 }
@@ -288,6 +368,7 @@ impl Driver {
             }
         }
         self.transport = None;
+        self.cancel_query(None);
         self.timer.clear();
     }
 }
@@ -333,15 +414,46 @@ fn run_user_call(shared: &SharedDriver, call: UserCall) {
             transport,
             provider,
         } => {
-            let query = provider.resolve();
-            let this = Rc::downgrade(shared);
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = query.await;
-                if let Some(shared) = this.upgrade() {
-                    act(&shared, |driver, now| {
-                        driver.machine.handle_query_resolved(transport, result, now);
-                    });
+            let mut query = provider.resolve();
+            let cancel = Rc::new(QueryCancel::default());
+            let wanted = {
+                let mut driver = shared.borrow_mut();
+                // The provider itself may have closed or replaced the attempt.
+                let wanted = driver.machine.transport() == Some(transport);
+                if wanted {
+                    driver.resolving = Some((transport, Rc::clone(&cancel)));
                 }
+                wanted
+            };
+            if !wanted {
+                return;
+            }
+            let this = Rc::downgrade(shared);
+            change(|counts| step(&mut counts.live_queries, true));
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = poll_fn(|cx| {
+                    if cancel.cancelled.get() {
+                        return Poll::Ready(None);
+                    }
+                    *cancel.waker.borrow_mut() = Some(cx.waker().clone());
+                    query.as_mut().poll(cx).map(Some)
+                })
+                .await;
+                drop(query);
+                change(|counts| step(&mut counts.live_queries, false));
+                let (Some(result), Some(shared)) = (result, this.upgrade()) else {
+                    return;
+                };
+                act(&shared, |driver, now| {
+                    if driver
+                        .resolving
+                        .as_ref()
+                        .is_some_and(|(t, _)| *t == transport)
+                    {
+                        driver.resolving = None;
+                    }
+                    driver.machine.handle_query_resolved(transport, result, now);
+                });
             });
         }
         UserCall::Decide(question) => {
@@ -368,6 +480,13 @@ fn dispatch(shared: &SharedDriver) {
             let mut driver = shared.borrow_mut();
             let Some(event) = driver.pending.pop_front() else {
                 driver.dispatching = false;
+                let faulted = driver.caught_up_fault();
+                drop(driver);
+                if let Some(id) = faulted {
+                    act(shared, |driver, now| {
+                        driver.machine.handle_caught_up(id, now)
+                    });
+                }
                 return;
             };
             let waiters = if matches!(event, Event::StateChanged(_)) {

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use partysocket::{
-    CloseFrame, ConnectionState, Error, Event, Heartbeat, Message, OptionsUpdate,
-    PartySocketOptions, ReadyState, SendOutcome, TransportError,
+    CloseFrame, ConnectionState, Error, Event, Heartbeat, Message, OptionsError, OptionsUpdate,
+    PartySocketOptions, ReadyState, SendOutcome, StopReason, TransportError,
 };
 
 use crate::driver::{
@@ -73,12 +73,13 @@ impl PartySocket {
     /// [`HEARTBEAT_PONG`], as [`options`](Self::options) then reports. Only a server that
     /// answers the ping keeps such a heartbeat happy: where nothing comes back, a quiet
     /// connection ends with [`TransportError::HeartbeatTimeout`] and is replaced, every
-    /// interval plus timeout (see the [crate documentation](crate)). Handshake headers
-    /// are not sent (browsers cannot set them); pass credentials in the query.
+    /// interval plus timeout (see the [crate documentation](crate)).
     ///
     /// # Errors
     ///
-    /// [`Error::Options`] when the options cannot be used.
+    /// [`Error::Options`] when the options cannot be used:
+    /// [`OptionsError::HeadersInBrowser`] when they set handshake headers, which
+    /// browsers cannot send (pass credentials in the query instead).
     pub fn connect(options: PartySocketOptions) -> Result<(PartySocket, Events), Error> {
         let options = browser_options(options)?;
         let queue = Rc::new(RefCell::new(EventQueue::default()));
@@ -177,9 +178,14 @@ impl PartySocket {
     ///
     /// # Errors
     ///
-    /// [`Error::Options`] when the merged options are invalid; nothing changes then.
+    /// [`Error::Options`] when the merged options are invalid, or set handshake
+    /// headers ([`OptionsError::HeadersInBrowser`]); nothing changes then.
     pub fn update(&self, update: OptionsUpdate) -> Result<(), Error> {
-        self.act(|driver, _| driver.machine.update(update))
+        self.act(|driver, _| {
+            let merged = driver.machine.options().updated(update.clone())?;
+            refuse_headers(&merged)?;
+            driver.machine.update(update)
+        })
     }
 
     /// Removes and returns every queued message, oldest first.
@@ -228,9 +234,11 @@ impl PartySocket {
         self.read(partysocket::Machine::retry_count)
     }
 
-    /// Payload bytes waiting in the queue.
+    /// Payload bytes not yet on the network: queued while disconnected, waiting for
+    /// the open connection, or held by the browser socket (its `bufferedAmount`).
+    /// UTF-8 bytes for text, as natively.
     pub fn buffered_amount(&self) -> usize {
-        self.read(partysocket::Machine::buffered_amount)
+        self.handle.driver.borrow().buffered_amount()
     }
 
     /// Waits until the connection state satisfies `predicate` (checked now, then on
@@ -272,6 +280,26 @@ impl PartySocket {
         self.wait_for(ConnectionState::is_settled)
             .await?
             .into_open_result()
+    }
+
+    /// Waits until the socket is closed (after [`close`](Self::close), or when it gave
+    /// up or exhausted its retries) and returns why.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` matches the native driver's signature.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn closed(&self) -> Result<StopReason, Error> {
+        match self
+            .wait_for(|state| matches!(state, ConnectionState::Closed { .. }))
+            .await?
+        {
+            ConnectionState::Closed { reason } => Ok(reason),
+            _ => Err(Error::DriverStopped),
+        }
     }
 
     /// Calls `callback` when a connection opens (after queued messages were sent on it).
@@ -434,6 +462,7 @@ impl Stream for Events {
 /// Protocol pings become application pings: browsers cannot send ping frames. The
 /// mapping is visible in the options the socket reports, so it is never silent.
 fn browser_options(options: PartySocketOptions) -> Result<PartySocketOptions, Error> {
+    refuse_headers(&options)?;
     match options.heartbeat() {
         Some(heartbeat) if heartbeat.ping_message().is_none() => {
             let heartbeat = Heartbeat::new(heartbeat.interval(), heartbeat.timeout())
@@ -441,5 +470,15 @@ fn browser_options(options: PartySocketOptions) -> Result<PartySocketOptions, Er
             Ok(options.to_builder().heartbeat(heartbeat).build()?)
         }
         _ => Ok(options),
+    }
+}
+
+/// Browsers cannot send handshake headers: options that set some are refused, rather
+/// than connecting without them (a server that needs them would refuse every attempt,
+/// and a browser reports that only as a failed attempt).
+fn refuse_headers(options: &PartySocketOptions) -> Result<(), OptionsError> {
+    match options.headers().first() {
+        Some((name, _)) => Err(OptionsError::HeadersInBrowser(name.clone())),
+        None => Ok(()),
     }
 }

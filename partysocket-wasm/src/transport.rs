@@ -71,6 +71,8 @@ pub(crate) struct Transport {
     deferred: Option<JsValue>,
     pub(crate) opened: bool,
     pub(crate) errored: bool,
+    /// A message over `max_message_size` arrived: nothing more is read or sent.
+    pub(crate) faulted: bool,
     pub(crate) max_message_size: Option<usize>,
     // Dropped after the handlers are detached in `drop`.
     listener: Listener,
@@ -88,6 +90,7 @@ impl Transport {
             deferred: None,
             opened: false,
             errored: false,
+            faulted: false,
             max_message_size: request.max_message_size,
             listener,
         };
@@ -134,11 +137,34 @@ impl Transport {
         sent.map_err(|error| TransportError::Network(describe(&error).into()))
     }
 
+    /// Whether the browser socket takes frames: `OPEN`, and no close frame arrived
+    /// from the server yet (then it is `CLOSING`, and drops what it is given).
+    pub(crate) fn is_open(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|socket| socket.ready_state() == WebSocket::OPEN)
+    }
+
+    /// The bytes the browser socket holds that are not on the network yet.
+    pub(crate) fn buffered_amount(&self) -> usize {
+        self.socket
+            .as_ref()
+            .map_or(0, |socket| socket.buffered_amount() as usize)
+    }
+
     /// Starts the closing handshake with `frame`; the `close` event reports the end.
+    ///
+    /// Browsers send only `1000` and `3000..=4999`: the protocol codes the machine uses
+    /// to fail a connection (`1009` for a message over `max_message_size`) become a
+    /// close without a code, which the server sees as `1005`.
     pub(crate) fn close(&self, frame: &CloseFrame) {
         if let Some(socket) = &self.socket {
-            // The machine only asks for codes and reasons the browser accepts.
-            let _ = socket.close_with_code_and_reason(frame.code, &frame.reason);
+            let accepted = frame.code == CloseFrame::NORMAL || (3000..=4999).contains(&frame.code);
+            let _ = if accepted {
+                socket.close_with_code_and_reason(frame.code, &frame.reason)
+            } else {
+                socket.close()
+            };
         }
     }
 }

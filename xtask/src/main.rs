@@ -29,6 +29,7 @@ mod size;
 mod soak;
 mod static_site;
 mod wasm;
+mod wasm_bytes;
 
 /// One named test suite.
 struct Suite {

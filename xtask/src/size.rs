@@ -80,7 +80,8 @@ pub(crate) fn run() -> Result<(), String> {
     let bindgen_wasm = web.join(format!("{DEMO_FILE}_bg.wasm"));
     let glue = web.join(format!("{DEMO_FILE}.js"));
 
-    let (wasm, optimizer) = match wasm_opt(&out) {
+    let optimizer_tool = wasm_opt(&out);
+    let (wasm, optimizer) = match optimizer_tool.clone() {
         Some(tool) => {
             let optimized = web.join(format!("{DEMO_FILE}_bg.opt.wasm"));
             run_bounded(
@@ -96,6 +97,8 @@ pub(crate) fn run() -> Result<(), String> {
         }
         None => (bindgen_wasm.clone(), "wasm-bindgen (wasm-opt unavailable)"),
     };
+
+    let named = named_build(&bindgen, &built, &out, optimizer_tool.as_deref())?;
 
     let bundle = bundle_partysocket(&out)?;
 
@@ -124,12 +127,77 @@ pub(crate) fn run() -> Result<(), String> {
         (wasm_size.gzipped + glue_size.gzipped) as f64 / js_size.gzipped as f64
     );
 
+    print_breakdown(&named)?;
+
     let report = target.join("bench").join("report.json");
     record(&report, wasm_size.gzipped, js_size.gzipped)?;
     println!(
         "recorded wasm_gz_bytes and js_gz_bytes in {}",
         report.display()
     );
+    Ok(())
+}
+
+/// How many functions and areas the breakdown lists.
+const TOP: usize = 25;
+
+/// The same build with its function names kept (wasm-bindgen without
+/// `--remove-name-section`, `wasm-opt -Oz --debuginfo`), so that the breakdown can say
+/// which functions the bytes belong to; the figures above are measured without names.
+fn named_build(
+    bindgen: &Path,
+    built: &Path,
+    out: &Path,
+    optimizer: Option<&Path>,
+) -> Result<PathBuf, String> {
+    let named = out.join("named");
+    fs::create_dir_all(&named)
+        .map_err(|err| format!("cannot create {}: {err}", named.display()))?;
+    run_bounded(
+        Command::new(bindgen)
+            .args(["--target", "web", "--out-dir"])
+            .arg(&named)
+            .arg(built),
+        STEP_TIME,
+    )?;
+    let wasm = named.join(format!("{DEMO_FILE}_bg.wasm"));
+    let Some(tool) = optimizer else {
+        return Ok(wasm);
+    };
+    let optimized = named.join(format!("{DEMO_FILE}_bg.opt.wasm"));
+    run_bounded(
+        Command::new(tool)
+            .args(["-Oz", "--debuginfo"])
+            .args(WASM_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&optimized),
+        STEP_TIME,
+    )?;
+    Ok(optimized)
+}
+
+/// Prints the sections, the areas (crate and module) and the largest functions of
+/// the named build.
+fn print_breakdown(named: &Path) -> Result<(), String> {
+    let bytes = fs::read(named).map_err(|err| format!("cannot read {}: {err}", named.display()))?;
+    let breakdown = crate::wasm_bytes::breakdown(&bytes)?;
+    println!("\nwhere the bytes go (raw, before gzip; names kept for this listing):");
+    for section in &breakdown.sections {
+        println!("  section {:<50} {:>10}", section.name, section.bytes);
+    }
+    println!("  largest areas of code (crate::module):");
+    for (area, bytes) in crate::wasm_bytes::by_area(&breakdown.functions)
+        .iter()
+        .take(TOP)
+    {
+        println!("    {area:<56} {bytes:>8}");
+    }
+    println!("  largest functions:");
+    for (name, bytes) in breakdown.functions.iter().take(TOP) {
+        let name: String = name.chars().take(90).collect();
+        println!("    {bytes:>8}  {name}");
+    }
     Ok(())
 }
 

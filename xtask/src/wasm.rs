@@ -32,6 +32,7 @@ const HEARTBEAT_PARTY: &str = "echo";
 /// Installs what is missing, starts `party-mock` (with the auto-response the heartbeat
 /// tests need), runs the browser tests with its address compiled in, and stops it.
 pub(crate) fn run() -> Result<(), String> {
+    library_takes_a_range()?;
     let (_bindgen, runner) = browser_test_tools()?;
 
     let (mut mock, addr) = start_mock_with(&["--websocket-auto-response", HEARTBEAT_PARTY])?;
@@ -67,6 +68,47 @@ pub(crate) fn run() -> Result<(), String> {
         ]),
         TEST_TIME,
     )
+}
+
+/// The libraries an application depends on name `wasm-bindgen` by a semver range: an
+/// `=` pin there would force that version on every app (the exact version lives in
+/// `Cargo.lock`, for the CLI and the test tooling).
+fn library_takes_a_range() -> Result<(), String> {
+    for manifest in [
+        "partysocket-wasm/Cargo.toml",
+        "partysocket-leptos/Cargo.toml",
+    ] {
+        let path = workspace_root().join(manifest);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        if let Some(line) = pinned_in_dependencies(&text) {
+            return Err(format!(
+                "{manifest} pins `{line}` in [dependencies]: use a range (\"0.2.x\"), so that applications may take a newer wasm-bindgen"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first `wasm-bindgen = "=..."` line of a manifest's `[dependencies]` table.
+fn pinned_in_dependencies(manifest: &str) -> Option<&str> {
+    let mut in_dependencies = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        let pinned = line
+            .strip_prefix("wasm-bindgen")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(str::trim_start)
+            .is_some_and(|value| value.starts_with("\"=") || value.contains("version = \"="));
+        if in_dependencies && pinned {
+            return Some(line);
+        }
+    }
+    None
 }
 
 /// The `wasm-bindgen` version in `Cargo.lock`, which the CLI must match exactly.
@@ -168,4 +210,22 @@ pub(crate) fn browser_test_tools() -> Result<(PathBuf, PathBuf), String> {
         std::env::consts::EXE_SUFFIX
     ));
     Ok((bindgen, runner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pinned_in_dependencies;
+
+    #[test]
+    fn an_exact_pin_in_dependencies_is_found_and_dev_dependencies_may_pin() {
+        let pinned = "[dependencies]\nwasm-bindgen = \"=0.2.130\"\n";
+        assert_eq!(
+            pinned_in_dependencies(pinned),
+            Some("wasm-bindgen = \"=0.2.130\"")
+        );
+        let table = "[dependencies]\nwasm-bindgen = { version = \"=0.2.130\" }\n";
+        assert!(pinned_in_dependencies(table).is_some());
+        let ranged = "[dependencies]\nwasm-bindgen = \"0.2.130\"\n[dev-dependencies]\nwasm-bindgen = \"=0.2.130\"\n";
+        assert_eq!(pinned_in_dependencies(ranged), None);
+    }
 }

@@ -215,6 +215,13 @@ pub enum OptionsError {
     /// A subprotocol name is not a valid token.
     #[error("subprotocol {0:?} is not a valid token (letters, digits and !#$%&'*+-.^_`|~ only)")]
     InvalidSubprotocol(String),
+    /// Handshake headers were given to a browser socket: browsers have no way to send
+    /// them, so they would be left out silently (and a server that needs them would
+    /// refuse every attempt, which a browser reports only as a failed attempt).
+    #[error(
+        "header {0:?} cannot be sent from a browser (its WebSocket API sends no custom headers): remove the header and pass the credential in the query instead (a QueryProvider given to query() refreshes a token before every attempt)"
+    )]
+    HeadersInBrowser(String),
 }
 
 /// What to write instead of an empty name.

@@ -3,7 +3,9 @@
 //! URLs are what a browser sends for the same input: path segments percent-encoded by
 //! the WHATWG URL rules, the query form-encoded as `URLSearchParams` does.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+use std::net::{IpAddr, Ipv6Addr};
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -142,14 +144,11 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
     // The host as a browser's URL parser writes it: IP addresses in their canonical
     // form (`127.1` is `127.0.0.1`, `[0:0::1]` is `[::1]`), names in lowercase.
     let canonical = if bracketed {
-        let ip: Ipv6Addr = hostname
-            .parse()
-            .map_err(|_| invalid("the bracketed part is not an IPv6 address"))?;
-        format!("[{}]", whatwg_ipv6(ip))
+        canonical_ipv6(hostname)
+            .ok_or_else(|| invalid("the bracketed part is not an IPv6 address"))?
     } else if ends_in_number(hostname) {
-        whatwg_ipv4(hostname)
+        canonical_ipv4(hostname)
             .ok_or_else(|| invalid("a host ending in a number must be a valid IPv4 address"))?
-            .to_string()
     } else {
         hostname.to_ascii_lowercase()
     };
@@ -290,6 +289,49 @@ pub(crate) fn parse_full_url(input: &str) -> Result<FullUrl, OptionsError> {
     })
 }
 
+/// `[address]` in its canonical form, or `None` when it is not an IPv6 address.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn canonical_ipv6(inside: &str) -> Option<String> {
+    let ip: Ipv6Addr = inside.parse().ok()?;
+    Some(format!("[{}]", whatwg_ipv6(ip)))
+}
+
+/// The address in its canonical dotted form, or `None` when it is not an IPv4 address.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn canonical_ipv4(hostname: &str) -> Option<String> {
+    whatwg_ipv4(hostname).map(|ip| ip.to_string())
+}
+
+/// In the browser the page's own `URL` parser canonicalizes IP hosts: it is the WHATWG
+/// parser this code otherwise imitates, and using it keeps the IP parsers out of the
+/// download.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn canonical_ipv6(inside: &str) -> Option<String> {
+    browser_hostname(&["[", inside, "]"].concat())
+}
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn canonical_ipv4(hostname: &str) -> Option<String> {
+    browser_hostname(hostname)
+}
+
+/// `new URL("ws://" + host + "/").hostname`, or `None` when the parser refuses it (or
+/// the environment has no `URL`).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn browser_hostname(host: &str) -> Option<String> {
+    use wasm_bindgen::{JsCast, JsValue};
+    let constructor: js_sys::Function =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("URL"))
+            .ok()?
+            .dyn_into()
+            .ok()?;
+    let text = JsValue::from_str(&["ws://", host, "/"].concat());
+    let url = js_sys::Reflect::construct(&constructor, &js_sys::Array::of1(&text)).ok()?;
+    js_sys::Reflect::get(&url, &JsValue::from_str("hostname"))
+        .ok()?
+        .as_string()
+}
+
 /// Whether a host name is meant as an IPv4 address (WHATWG "ends in a number"): its
 /// last label, ignoring one trailing dot, is decimal digits or `0x` hex.
 fn ends_in_number(hostname: &str) -> bool {
@@ -303,6 +345,7 @@ fn ends_in_number(hostname: &str) -> bool {
         .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 /// The WHATWG IPv4 parser: one to four parts, each decimal, octal (leading `0`) or hex
 /// (`0x`), the last one filling the remaining bytes.
 fn whatwg_ipv4(hostname: &str) -> Option<Ipv4Addr> {
@@ -346,6 +389,7 @@ fn whatwg_ipv4(hostname: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(u32::try_from(address).ok()?))
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 /// An IPv6 address as WHATWG serializes it: lowercase hex pieces, the first longest run
 /// of two or more zero pieces compressed, IPv4-mapped addresses in hex too.
 fn whatwg_ipv6(ip: Ipv6Addr) -> String {
@@ -396,6 +440,8 @@ fn split_host(host: &str) -> Option<(&str, Option<u16>)> {
     let authority = host.split('/').next().unwrap_or(host);
     if let Some(rest) = authority.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
+        // In the browser, `normalize_host` has the page's parser check it.
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
         inside.parse::<Ipv6Addr>().ok()?;
         let port = match after {
             "" => None,
@@ -420,6 +466,11 @@ pub(crate) fn is_local_host(host: &str) -> bool {
     if hostname == "localhost" || hostname.ends_with(".localhost") {
         return true;
     }
+    is_local_ip(hostname)
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn is_local_ip(hostname: &str) -> bool {
     match hostname.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => is_local_v4(v4),
         Ok(IpAddr::V6(v6)) => {
@@ -427,6 +478,46 @@ pub(crate) fn is_local_host(host: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// In the browser the host was canonicalized by the page's parser: an IPv4 address is
+/// dotted decimal, an IPv6 one compressed lowercase hex, so reading those forms is
+/// enough (`::1`, and `::ffff:` followed by two hex pieces for IPv4-mapped ones).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn is_local_ip(hostname: &str) -> bool {
+    if hostname == "::1" {
+        return true;
+    }
+    let v4 = match hostname.strip_prefix("::ffff:") {
+        Some(mapped) => {
+            let Some((high, low)) = mapped.split_once(':') else {
+                return false;
+            };
+            match (u16::from_str_radix(high, 16), u16::from_str_radix(low, 16)) {
+                (Ok(high), Ok(low)) => {
+                    Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)))
+                }
+                _ => None,
+            }
+        }
+        None => dotted_decimal(hostname),
+    };
+    v4.is_some_and(is_local_v4)
+}
+
+/// `a.b.c.d` with each part a decimal byte, as a canonical IPv4 host is written.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn dotted_decimal(hostname: &str) -> Option<Ipv4Addr> {
+    let mut parts = hostname.split('.');
+    let mut octets = [0u8; 4];
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
+    }
+    parts.next().is_none().then(|| Ipv4Addr::from(octets))
 }
 
 fn is_local_v4(ip: Ipv4Addr) -> bool {
