@@ -54,6 +54,7 @@ pub(crate) type OnError = Rc<dyn Fn(&TransportError)>;
 /// ```
 pub struct UsePartySocketOptions<In = Message> {
     pub(crate) host: Option<Signal<String>>,
+    pub(crate) url: Option<Signal<String>>,
     pub(crate) party: Signal<String>,
     pub(crate) room: Signal<String>,
     pub(crate) query: Signal<Query>,
@@ -73,6 +74,7 @@ impl<In> Default for UsePartySocketOptions<In> {
     fn default() -> Self {
         UsePartySocketOptions {
             host: None,
+            url: None,
             party: Signal::from("main".to_owned()),
             room: Signal::from(String::new()),
             query: Signal::from(Query::new()),
@@ -92,6 +94,12 @@ impl<In> fmt::Debug for UsePartySocketOptions<In> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsePartySocketOptions")
             .field("host", &self.host.map(|host| host.get_untracked()))
+            .field(
+                "url",
+                &self
+                    .url
+                    .map(|url| partysocket_wasm::redact_url(&url.get_untracked())),
+            )
             .field("party", &self.party.get_untracked())
             .field("room", &self.room.get_untracked())
             .field("queue_on_replace", &self.queue_on_replace)
@@ -106,6 +114,17 @@ impl<In> UsePartySocketOptions<In> {
     /// wants).
     pub fn host(mut self, host: impl Into<Signal<String>>) -> Self {
         self.host = Some(host.into());
+        self
+    }
+
+    /// A full `ws://` or `wss://` URL to connect to as given, instead of a PartyKit
+    /// room: no `/parties/:party/:room` path and no `_pk` (see
+    /// `PartySocketOptions::for_url`); `host`, `party` and `room` are then ignored, and
+    /// the reconnects, the queue and the other options work as for a room. A change
+    /// replaces the socket. An invalid URL shows in the [`error`](crate::PartySocketHandle)
+    /// signal.
+    pub fn url(mut self, url: impl Into<Signal<String>>) -> Self {
+        self.url = Some(url.into());
         self
     }
 

@@ -23,6 +23,7 @@ pub(crate) type Decode<In> = fn(&Message) -> Option<In>;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Destination {
     host: Option<String>,
+    url: Option<String>,
     party: String,
     room: String,
     query: Query,
@@ -183,16 +184,19 @@ fn build_options(
     configure: Option<&Configure>,
     enabled: bool,
 ) -> Result<PartySocketOptions, partysocket_wasm::OptionsError> {
-    let mut builder = match &destination.host {
-        Some(host) => PartySocketOptions::builder(host.clone()),
-        None => partysocket_wasm::page_options(),
+    let mut builder = match (&destination.url, &destination.host) {
+        (Some(url), _) => PartySocketOptions::for_url(url.clone()),
+        (None, Some(host)) => PartySocketOptions::builder(host.clone()),
+        (None, None) => partysocket_wasm::page_options(),
     };
     if let Some(configure) = configure {
         builder = configure(builder);
     }
-    builder = builder.party(destination.party.clone());
-    if !destination.room.is_empty() {
-        builder = builder.room(destination.room.clone());
+    if destination.url.is_none() {
+        builder = builder.party(destination.party.clone());
+        if !destination.room.is_empty() {
+            builder = builder.room(destination.room.clone());
+        }
     }
     if let Some(id) = &destination.id {
         builder = builder.id(id.clone());
@@ -254,6 +258,7 @@ pub(crate) fn start<In: Send + Sync + 'static>(
     } = signals;
     let UsePartySocketOptions {
         host,
+        url,
         party,
         room,
         query,
@@ -287,6 +292,7 @@ pub(crate) fn start<In: Send + Sync + 'static>(
 
     let read_destination = move || Destination {
         host: host.map(|host| host.get()),
+        url: url.map(|url| url.get()),
         party: party.get(),
         room: room.get(),
         query: query.get(),

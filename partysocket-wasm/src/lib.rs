@@ -135,4 +135,5 @@ pub use partysocket::{
     CloseFrame, ConnectionState, DropPolicy, DropReason, Error, Event, FailurePolicy, Heartbeat,
     Message, OptionsError, OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder, Protocol,
     Query, QueryProvider, QuerySource, ReadyState, SendOutcome, StopReason, TransportError,
+    redact_url,
 };
