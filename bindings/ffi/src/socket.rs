@@ -13,6 +13,7 @@ use crate::error::PartySocketError;
 use crate::event::{
     CloseFrame, ConnectionState, Event, Message, ReadyState, SendOutcome, SocketFailure, StopReason,
 };
+use crate::lifecycle;
 use crate::options::{OptionsUpdate, PartySocketOptions};
 
 /// How long after `close()` the handle is kept at most, beyond the close timeout, so the
@@ -67,7 +68,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
 
 /// The runtime every socket of this process runs on: started by the first socket,
 /// two worker threads named `partysocket`.
-fn runtime() -> Result<&'static Runtime, PartySocketError> {
+pub(crate) fn runtime() -> Result<&'static Runtime, PartySocketError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -91,8 +92,9 @@ struct Snapshot {
     protocol: Option<String>,
 }
 
+/// A socket's native handle and what its accessors report.
 #[derive(Debug)]
-struct Handle {
+pub(crate) struct Handle {
     /// The native handle; `None` once the socket was closed and its close completed.
     socket: Option<partysocket::PartySocket>,
     /// Set by `close()`: commands fail from then on.
@@ -134,6 +136,11 @@ impl PartySocket {
     ) -> Result<Arc<PartySocket>, PartySocketError> {
         let options = options.into_core()?;
         let close_timeout = options.close_timeout();
+        if lifecycle::is_shut_down() {
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
         let runtime = runtime()?;
         let (socket, events) = {
             let _entered = runtime.enter();
@@ -152,12 +159,19 @@ impl PartySocket {
             }
             None => Some(events),
         };
+        let handle = Arc::new(Mutex::new(Handle {
+            socket: Some(socket),
+            closed: false,
+            last,
+        }));
+        if !lifecycle::register(&handle) {
+            // Shut down meanwhile: closed by dropping the handle.
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
         Ok(Arc::new(PartySocket {
-            handle: Arc::new(Mutex::new(Handle {
-                socket: Some(socket),
-                closed: false,
-                last,
-            })),
+            handle,
             events: tokio::sync::Mutex::new(events),
             close_timeout,
         }))
@@ -283,7 +297,8 @@ impl PartySocket {
     /// The next event, or nothing once the socket was closed and every event was read.
     ///
     /// Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-    /// stops reading from the server. Cancelling the call loses no event.
+    /// stops reading from the server. Cancelling the call loses no event. After
+    /// [`shutdown`](crate::shutdown) it returns nothing.
     ///
     /// # Errors
     ///
@@ -293,7 +308,11 @@ impl PartySocket {
         let events = events
             .as_mut()
             .ok_or(PartySocketError::EventsGoToListener)?;
-        Ok(events.recv().await.map(Event::from))
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => Ok(None),
+            event = events.recv() => Ok(event.map(Event::from)),
+        }
     }
 
     /// Waits until the connection is open.
@@ -310,7 +329,11 @@ impl PartySocket {
                 _ => return Err(PartySocketError::Closed),
             }
         };
-        Ok(socket.opened().await?)
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => Err(PartySocketError::Closed),
+            opened = socket.opened() => Ok(opened?),
+        }
     }
 
     /// Waits until the socket is closed (after `close()`, or when it gave up) and
@@ -320,9 +343,13 @@ impl PartySocket {
         let Some(socket) = socket else {
             return StopReason::ClosedByApp;
         };
-        match socket.closed().await {
-            Ok(reason) => StopReason::from(reason),
-            Err(_) => StopReason::ClosedByApp,
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => StopReason::ClosedByApp,
+            closed = socket.closed() => match closed {
+                Ok(reason) => StopReason::from(reason),
+                Err(_) => StopReason::ClosedByApp,
+            },
         }
     }
 
@@ -406,6 +433,22 @@ impl PartySocket {
     }
 }
 
+/// Starts the close of a socket for [`shutdown`](crate::shutdown) (code 1000, unless
+/// it is closing already); returns its native handle to wait on, if it is live.
+pub(crate) fn close_for_shutdown(handle: &Mutex<Handle>) -> Option<partysocket::PartySocket> {
+    let mut handle = lock(handle);
+    let socket = handle.socket.clone()?;
+    if !handle.closed {
+        handle.closed = true;
+        // Closing can only fail on a socket that is closed already.
+        let _ = socket.close_with(partysocket::CloseFrame::new(
+            partysocket::CloseFrame::NORMAL,
+            String::new(),
+        ));
+    }
+    Some(socket)
+}
+
 fn snapshot(socket: &partysocket::PartySocket) -> Snapshot {
     Snapshot {
         id: socket.id(),
@@ -416,10 +459,20 @@ fn snapshot(socket: &partysocket::PartySocket) -> Snapshot {
 }
 
 /// The listener's task: every event to its callback, in order, until the socket's task
-/// ends; then the listener is released.
+/// ends; then the listener is released. After [`shutdown`](crate::shutdown) no callback
+/// starts and the listener is leaked, not released: releasing a foreign object calls
+/// into its runtime, which may be finalizing.
 async fn deliver(mut events: Events, listener: Arc<dyn PartySocketListener>) {
     while let Some(event) = events.recv().await {
+        let Some(_call) = lifecycle::enter_foreign() else {
+            break;
+        };
         dispatch(listener.as_ref(), Event::from(event));
+    }
+    // Releasing counts as a call into the application.
+    match lifecycle::enter_foreign() {
+        Some(_call) => drop(listener),
+        None => std::mem::forget(listener),
     }
 }
 

@@ -687,7 +687,8 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -972,7 +973,8 @@ open func id() -> String  {
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -4138,6 +4140,40 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * `url` with every query value except the connection id (`_pk`) replaced by
+ * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
+ * URLs unredacted.
+ */
+public func redactUrl(url: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_redact_url(
+        FfiConverterString.lower(url),uniffiCallStatus
+    )
+})
+}
+/**
+ * Closes every socket of the process (code 1000) and stops every call into the
+ * application, for an application that exits: call it from the exit hook of your
+ * language (the Python package does so with `atexit`; the JVM's
+ * `Runtime.addShutdownHook`). Afterwards no listener callback starts, `next_event()`
+ * returns nothing, `opened()` and commands fail with `Closed`, and creating a socket
+ * fails with `Startup`.
+ *
+ * Waits up to `timeout_ms` for the callbacks that are running to return and for the
+ * sockets' closing handshakes; returns whether everything finished in time. Called
+ * from a listener callback it does not wait (the callback itself is one of those
+ * running) and returns `false`.
+ */
+public func shutdown(timeoutMs: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_shutdown(
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+/**
  * Upstream `partysocket`'s policy: retry every failure, whatever the status.
  */
 public func alwaysReconnectPolicy() -> FailurePolicy  {
@@ -4173,6 +4209,12 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_func_redact_url() != 53152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_shutdown() != 36910) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4200,7 +4242,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocket_id() != 64107) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocket_next_event() != 38302) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_next_event() != 8747) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_opened() != 47740) {

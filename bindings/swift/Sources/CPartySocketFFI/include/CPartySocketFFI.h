@@ -441,6 +441,16 @@ void uniffi_partysocket_ffi_fn_method_partysocketlistener_on_error(uint64_t ptr,
 void uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REDACT_URL
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REDACT_URL
+RustBuffer uniffi_partysocket_ffi_fn_func_redact_url(RustBuffer url, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
+int8_t uniffi_partysocket_ffi_fn_func_shutdown(uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_ALWAYS_RECONNECT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_ALWAYS_RECONNECT_POLICY
 RustBuffer uniffi_partysocket_ffi_fn_func_always_reconnect_policy(RustCallStatus *_Nonnull out_status
@@ -711,6 +721,18 @@ void ffi_partysocket_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_PARTYSOCKET_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_PARTYSOCKET_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_partysocket_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REDACT_URL
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REDACT_URL
+uint16_t uniffi_partysocket_ffi_checksum_func_redact_url(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_SHUTDOWN
+uint16_t uniffi_partysocket_ffi_checksum_func_shutdown(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY

@@ -728,6 +728,10 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_partysocket_ffi_checksum_func_redact_url(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_shutdown(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
@@ -859,6 +863,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_partysocket_ffi_fn_func_redact_url(`url`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_func_shutdown(`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_partysocket_ffi_fn_func_always_reconnect_policy(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_default_failure_policy(uniffi_out_err: UniffiRustCallStatus, 
@@ -982,6 +990,12 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_partysocket_ffi_checksum_func_redact_url() and 0xFFFF) != 53152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_shutdown() and 0xFFFF) != 36910) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1006,7 +1020,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_id() and 0xFFFF) != 64107) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_next_event() and 0xFFFF) != 38302) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_next_event() and 0xFFFF) != 8747) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_opened() and 0xFFFF) != 47740) {
@@ -1634,7 +1648,8 @@ public interface PartySocketInterface {
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -1979,7 +1994,8 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -5268,6 +5284,46 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 
 
 
+
+        /**
+         * `url` with every query value except the connection id (`_pk`) replaced by
+         * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
+         * URLs unredacted.
+         */ fun `redactUrl`(`url`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_redact_url(
+    
+        
+        FfiConverterString.lower(`url`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Closes every socket of the process (code 1000) and stops every call into the
+         * application, for an application that exits: call it from the exit hook of your
+         * language (the Python package does so with `atexit`; the JVM's
+         * `Runtime.addShutdownHook`). Afterwards no listener callback starts, `next_event()`
+         * returns nothing, `opened()` and commands fail with `Closed`, and creating a socket
+         * fails with `Startup`.
+         *
+         * Waits up to `timeout_ms` for the callbacks that are running to return and for the
+         * sockets' closing handshakes; returns whether everything finished in time. Called
+         * from a listener callback it does not wait (the callback itself is one of those
+         * running) and returns `false`.
+         */ fun `shutdown`(`timeoutMs`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_shutdown(
+    
+        
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    )
+    }
+    
 
         /**
          * Upstream `partysocket`'s policy: retry every failure, whatever the status.
