@@ -21,12 +21,14 @@
 //! The generated sources live in `bindings/{kotlin,swift,python}`; `cargo xtask
 //! bindings` regenerates them.
 
+mod credentials;
 mod error;
 mod event;
 mod lifecycle;
 mod options;
 mod socket;
 
+pub use crate::credentials::{CredentialsProvider, ProviderError};
 pub use crate::error::PartySocketError;
 pub use crate::event::{
     CloseFrame, ConnectionState, DropReason, Event, Message, ReadyState, SendOutcome,

@@ -2,8 +2,10 @@
 //! boundary, with the core's defaults. Durations are whole milliseconds (`*_ms`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::credentials::{CredentialsProvider, query_provider};
 use crate::error::PartySocketError;
 
 /// `ws`/`wss`; left unset, `ws` for local and private hosts and `wss` for the rest.
@@ -255,16 +257,33 @@ impl From<FailurePolicy> for partysocket::FailurePolicy {
 
 impl PartySocketOptions {
     /// The core options these describe, checked by the core's builder.
-    pub(crate) fn into_core(self) -> Result<partysocket::PartySocketOptions, PartySocketError> {
+    ///
+    /// With `credentials`, the query is asked of it before every attempt (over the static
+    /// `query`), and without a `failure_policy` a 401 or 403 does not stop the socket.
+    pub(crate) fn into_core(
+        self,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+    ) -> Result<partysocket::PartySocketOptions, PartySocketError> {
+        let failure_policy = match (self.failure_policy, &credentials) {
+            (Some(policy), _) => Some(policy),
+            (None, Some(_)) => Some(FailurePolicy {
+                stop_on_status: Vec::new(),
+                ..default_failure_policy()
+            }),
+            (None, None) => None,
+        };
+        let query: partysocket::QuerySource = match credentials {
+            Some(credentials) => query_provider(credentials, self.query).into(),
+            None => sorted(self.query)
+                .into_iter()
+                .collect::<partysocket::Query>()
+                .into(),
+        };
         let mut builder = partysocket::PartySocketOptions::builder(self.host)
             .party(self.party)
             .prefix(self.prefix)
             .protocols(self.protocols)
-            .query(
-                sorted(self.query)
-                    .into_iter()
-                    .collect::<partysocket::Query>(),
-            )
+            .query(query)
             .start_closed(self.start_closed)
             .disable_name_validation(self.disable_name_validation)
             .min_reconnection_delay(millis(self.min_reconnection_delay_ms))
@@ -320,7 +339,7 @@ impl PartySocketOptions {
         if let Some(max) = self.max_message_size {
             builder = builder.max_message_size(to_usize(max, "max_message_size")?);
         }
-        if let Some(policy) = self.failure_policy {
+        if let Some(policy) = failure_policy {
             builder = builder.failure_policy(policy.into());
         }
         Ok(builder.build()?)
@@ -427,7 +446,7 @@ mod tests {
             ("token".to_owned(), "t".to_owned()),
             ("name".to_owned(), "ada".to_owned()),
         ]);
-        let core = input.into_core().unwrap();
+        let core = input.into_core(None).unwrap();
         assert_eq!(
             core.socket_url(None),
             "ws://localhost:1999/parties/main/lobby?_pk=me&name=ada&token=t"
@@ -438,7 +457,7 @@ mod tests {
     fn invalid_options_say_what_to_change() {
         let mut input = options("localhost:1999");
         input.path = Some("/inbox".to_owned());
-        let error = input.into_core().unwrap_err();
+        let error = input.into_core(None).unwrap_err();
         assert!(
             matches!(&error, PartySocketError::InvalidOptions(message) if message.contains("must not start with '/'")),
             "{error:?}"

@@ -9,6 +9,7 @@ use std::time::Duration;
 use partysocket::Events;
 use tokio::runtime::Runtime;
 
+use crate::credentials::CredentialsProvider;
 use crate::error::PartySocketError;
 use crate::event::{
     CloseFrame, ConnectionState, Event, Message, ReadyState, SendOutcome, SocketFailure, StopReason,
@@ -129,12 +130,15 @@ impl PartySocket {
     /// # Errors
     ///
     /// [`PartySocketError::InvalidOptions`] naming the first invalid option.
-    #[uniffi::constructor(default(listener = None))]
+    /// `credentials`, when given, is asked for the query parameters before every
+    /// attempt (see [`CredentialsProvider`]).
+    #[uniffi::constructor(default(listener = None, credentials = None))]
     pub fn new(
         options: PartySocketOptions,
         listener: Option<Arc<dyn PartySocketListener>>,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
     ) -> Result<Arc<PartySocket>, PartySocketError> {
-        let options = options.into_core()?;
+        let options = options.into_core(credentials)?;
         let close_timeout = options.close_timeout();
         if lifecycle::is_shut_down() {
             return Err(PartySocketError::Startup(
@@ -518,7 +522,8 @@ fn dispatch(listener: &dyn PartySocketListener, event: Event) {
     let _ = catch_unwind(AssertUnwindSafe(|| listener.on_error(failure, description)));
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The message of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

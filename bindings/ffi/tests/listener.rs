@@ -73,7 +73,8 @@ async fn a_failing_listener_is_reported_and_the_socket_works_on() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let (sender, mut lines) = mpsc::unbounded_channel();
     let listener: Arc<dyn PartySocketListener> = Arc::new(Recorder { lines: sender });
-    let socket = PartySocket::new(options(server.host(), "listener"), Some(listener)).unwrap();
+    let socket =
+        PartySocket::new(options(server.host(), "listener"), Some(listener), None).unwrap();
 
     expect(&mut lines, "open").await;
     socket.send_text("panic".to_owned()).unwrap();
@@ -112,7 +113,7 @@ async fn a_failing_listener_is_reported_and_the_socket_works_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_socket_ends_its_events() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    let socket = PartySocket::new(options(server.host(), "drop"), None).unwrap();
+    let socket = PartySocket::new(options(server.host(), "drop"), None, None).unwrap();
     socket.opened().await.unwrap();
     let events = Arc::clone(&socket);
     drop(socket);

@@ -69,8 +69,9 @@ fn shutdown_closes_every_socket_and_calls_the_application_no_more() {
         opened,
         _token: Arc::clone(&token),
     });
-    let listened = PartySocket::new(options(server.host(), "shutdown"), Some(listener)).unwrap();
-    let read = PartySocket::new(options(server.host(), "shutdown"), None).unwrap();
+    let listened =
+        PartySocket::new(options(server.host(), "shutdown"), Some(listener), None).unwrap();
+    let read = PartySocket::new(options(server.host(), "shutdown"), None, None).unwrap();
     was_opened
         .recv_timeout(Duration::from_secs(10))
         .expect("the listener heard no open");
@@ -107,7 +108,7 @@ fn shutdown_closes_every_socket_and_calls_the_application_no_more() {
         Err(PartySocketError::Closed)
     );
     assert!(matches!(
-        PartySocket::new(options(server.host(), "late"), None),
+        PartySocket::new(options(server.host(), "late"), None, None),
         Err(PartySocketError::Startup(_))
     ));
     std::thread::sleep(Duration::from_millis(300));

@@ -38,6 +38,7 @@ from . import partysocket_ffi as ffi
 from .partysocket_ffi import (
     CloseFrame,
     ConnectionState,
+    CredentialsProvider,
     DropPolicy,
     Event,
     FailurePolicy,
@@ -48,6 +49,7 @@ from .partysocket_ffi import (
     PartySocketListener,
     PartySocketOptions,
     Protocol,
+    ProviderError,
     ReadyState,
     SendOutcome,
     SocketFailure,
@@ -58,6 +60,7 @@ from .partysocket_ffi import (
 __all__ = [
     "CloseFrame",
     "ConnectionState",
+    "CredentialsProvider",
     "DropPolicy",
     "Event",
     "FailurePolicy",
@@ -69,6 +72,7 @@ __all__ = [
     "PartySocketListener",
     "PartySocketOptions",
     "Protocol",
+    "ProviderError",
     "ReadyState",
     "SendOutcome",
     "SocketFailure",
@@ -96,18 +100,30 @@ class PartySocket:
     instead, on one of the SDK's threads.
     """
 
-    def __init__(self, options: PartySocketOptions, listener: typing.Optional[PartySocketListener] = None):
-        self._ffi = ffi.PartySocket(options, listener)
+    def __init__(
+        self,
+        options: PartySocketOptions,
+        listener: typing.Optional[PartySocketListener] = None,
+        credentials: typing.Optional[CredentialsProvider] = None,
+    ):
+        self._ffi = ffi.PartySocket(options, listener, credentials)
 
     @classmethod
     def connect(
-        cls, host: str, *, listener: typing.Optional[PartySocketListener] = None, **options: typing.Any
+        cls,
+        host: str,
+        *,
+        listener: typing.Optional[PartySocketListener] = None,
+        credentials: typing.Optional[CredentialsProvider] = None,
+        **options: typing.Any,
     ) -> "PartySocket":
         """Creates a socket from keyword options (the fields of `PartySocketOptions`).
 
+        `credentials`, a `CredentialsProvider`, is asked for the query parameters before
+        every attempt (on one of the SDK's threads): the hook for tokens that expire.
         Raises `PartySocketError.InvalidOptions` naming the option to change.
         """
-        return cls(PartySocketOptions(host=host, **options), listener)
+        return cls(PartySocketOptions(host=host, **options), listener, credentials)
 
     def __aiter__(self) -> "PartySocket":
         return self

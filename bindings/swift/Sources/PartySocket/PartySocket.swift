@@ -22,10 +22,17 @@ extension PartySocket {
     /// cannot wait). Cancelling the task that iterates it ends the stream; the socket
     /// keeps running until `close()` or until it is released.
     ///
+    /// `credentials`, when given, is asked for the query parameters before every
+    /// attempt (on one of the SDK's threads): the hook for tokens that expire; a 401 or
+    /// 403 then asks it again instead of stopping (unless a failure policy says otherwise).
+    ///
     /// - Throws: `PartySocketError.InvalidOptions` naming the option to change.
-    public static func connect(_ options: PartySocketOptions) throws -> (PartySocket, AsyncStream<Event>) {
+    public static func connect(
+        _ options: PartySocketOptions, credentials: CredentialsProvider? = nil
+    ) throws -> (PartySocket, AsyncStream<Event>) {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
-        let socket = try PartySocket(options: options, listener: StreamListener(continuation))
+        let socket = try PartySocket(
+            options: options, listener: StreamListener(continuation), credentials: credentials)
         return (socket, stream)
     }
 

@@ -624,6 +624,233 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+public protocol CredentialsProvider: AnyObject, Sendable {
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    func query() throws  -> [String: String]
+    
+}
+/**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+open class CredentialsProviderImpl: CredentialsProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_credentialsprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_credentialsprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+open func query()throws  -> [String: String]  {
+    return try  FfiConverterDictionaryStringString.lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceCredentialsProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceCredentialsProvider = UniffiVTableCallbackInterfaceCredentialsProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeCredentialsProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface CredentialsProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeCredentialsProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface CredentialsProvider: handle missing in uniffiClone")
+            }
+        },
+        query: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> [String: String] in
+                guard let uniffiObj = try? FfiConverterTypeCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.query(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDictionaryStringString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeProviderError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceCredentialsProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceCredentialsProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitCredentialsProvider() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(UniffiCallbackInterfaceCredentialsProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentialsProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<CredentialsProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = CredentialsProvider
+
+    public static func lift(_ handle: UInt64) throws -> CredentialsProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CredentialsProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: CredentialsProvider) -> UInt64 {
+         if let rustImpl = value as? CredentialsProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CredentialsProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CredentialsProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialsProvider_lift(_ handle: UInt64) throws -> CredentialsProvider {
+    return try FfiConverterTypeCredentialsProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialsProvider_lower(_ value: CredentialsProvider) -> UInt64 {
+    return FfiConverterTypeCredentialsProvider.lower(value)
+}
+
+
+
+
+
+
+/**
  * A reconnecting PartyKit socket.
  *
  * Create it from [`PartySocketOptions`] with an optional [`PartySocketListener`].
@@ -838,14 +1065,17 @@ open class PartySocket: PartySocketProtocol, @unchecked Sendable {
      * # Errors
      *
      * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     * `credentials`, when given, is asked for the query parameters before every
+     * attempt (see [`CredentialsProvider`]).
      */
-public convenience init(options: PartySocketOptions, listener: PartySocketListener? = nil)throws  {
+public convenience init(options: PartySocketOptions, listener: PartySocketListener? = nil, credentials: CredentialsProvider? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypePartySocketError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_constructor_partysocket_new(
         FfiConverterTypePartySocketOptions_lower(options),
-        FfiConverterOptionTypePartySocketListener.lower(listener),uniffiCallStatus
+        FfiConverterOptionTypePartySocketListener.lower(listener),
+        FfiConverterOptionTypeCredentialsProvider.lower(credentials),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -3188,6 +3418,90 @@ public func FfiConverterTypeProtocol_lower(_ value: Protocol) -> RustBuffer {
 
 
 /**
+ * What a credentials provider threw.
+ */
+public 
+enum ProviderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The provider failed; `reason` describes what it threw.
+     */
+    case Failed(
+        /**
+         * What the provider threw.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ProviderError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProviderError: FfiConverterRustBuffer {
+    typealias SwiftType = ProviderError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProviderError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ProviderError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProviderError_lift(_ buf: RustBuffer) throws -> ProviderError {
+    return try FfiConverterTypeProviderError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProviderError_lower(_ value: ProviderError) -> RustBuffer {
+    return FfiConverterTypeProviderError.lower(value)
+}
+
+
+/**
  * The WebSocket `readyState`.
  */
 
@@ -3778,6 +4092,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCredentialsProvider: FfiConverterRustBuffer {
+    typealias SwiftType = CredentialsProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCredentialsProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCredentialsProvider.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePartySocketListener: FfiConverterRustBuffer {
     typealias SwiftType = PartySocketListener?
 
@@ -4221,6 +4559,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_func_default_failure_policy() != 55755) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() != 2221) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() != 2996) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4293,10 +4634,11 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 46451) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 37235) {
+    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 32996) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitCredentialsProvider()
     uniffiCallbackInitPartySocketListener()
     return InitializationResult.ok
 }()

@@ -33,6 +33,20 @@ struct Mock {
     @discardableResult
     func post(_ path: String) async throws -> Data { try await request("POST", path) }
 
+    /// The `token` query value of every WebSocket attempt to the room, in order.
+    func tokens(party: String, room: String) async throws -> [String] {
+        let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
+        let log = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let attempts = log?["attempts"] as? [[String: Any]] ?? []
+        return attempts.compactMap { attempt in
+            guard attempt["kind"] as? String == "websocket",
+                  let url = attempt["url"] as? String,
+                  let items = URLComponents(string: url)?.queryItems
+            else { return nil }
+            return items.first { $0.name == "token" }?.value
+        }
+    }
+
     /// The text messages the room received, in order.
     func received(party: String, room: String) async throws -> [String] {
         let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
@@ -297,6 +311,48 @@ final class PartySocketTests: XCTestCase {
         // The socket keeps working without a reader.
         XCTAssertEqual(try socket.send("after cancel"), .sent)
         XCTAssertEqual(socket.readyState(), .open)
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testATokenPerAttemptAndA401RecoveredFrom() async throws {
+        final class Tokens: CredentialsProvider, @unchecked Sendable {
+            private let lock = NSLock()
+            private var issued = 0
+            func query() throws -> [String: String] {
+                lock.lock()
+                defer { lock.unlock() }
+                issued += 1
+                return ["token": "token-\(issued)"]
+            }
+        }
+        let room = room("credentials")
+        var options = echo(room)
+        options.query = ["client": "swift", "token": "static"]
+        options.minReconnectionDelayMs = 100
+        options.maxReconnectionDelayMs = 200
+        let (socket, stream) = try PartySocket.connect(options, credentials: Tokens())
+        var events = stream.makeAsyncIterator()
+        let open = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        guard case .open(let url, _) = open else { return XCTFail("not an open event") }
+        XCTAssertTrue(url.contains("token=token-1") && url.contains("client=swift"), url)
+        // The next handshake is refused with 401: the socket asks for a new token and
+        // connects again on its own.
+        try await mock.post("/_mock/refuse?count=1&status=401")
+        try socket.reconnect()
+        let refused = try await next(&events, "the 401") { if case .error = $0 { return true }; return false }
+        guard case .error(let failure, _) = refused else { return XCTFail("not an error") }
+        XCTAssertEqual(failure, .handshakeRejected(status: 401, retryAfterMs: nil))
+        let reopened = try await next(&events, "the reconnection") { if case .open = $0 { return true }; return false }
+        guard case .open(let reopenedUrl, _) = reopened else { return XCTFail("not an open event") }
+        XCTAssertTrue(reopenedUrl.contains("token=token-3"), reopenedUrl)
+        // The mock logs an attempt as it answers it: wait for the third.
+        var tokens: [String] = []
+        for _ in 0..<50 {
+            tokens = try await mock.tokens(party: "echo", room: room)
+            if tokens.count >= 3 { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTAssertEqual(tokens, ["token-1", "token-2", "token-3"])
         try await socket.close(code: 1000, reason: "")
     }
 }

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceCredentialsProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfacePartySocketListenerMethod0)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
@@ -278,6 +285,15 @@ typedef void (*UniffiCallbackInterfacePartySocketListenerMethod4)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull query;
+} UniffiVTableCallbackInterfaceCredentialsProvider;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 typedef struct UniffiVTableCallbackInterfacePartySocketListener {
@@ -291,6 +307,26 @@ typedef struct UniffiVTableCallbackInterfacePartySocketListener {
 } UniffiVTableCallbackInterfacePartySocketListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
+uint64_t uniffi_partysocket_ffi_fn_clone_credentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_CREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_free_credentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_CREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(const UniffiVTableCallbackInterfaceCredentialsProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
+RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_query(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
 uint64_t uniffi_partysocket_ffi_fn_clone_partysocket(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -303,7 +339,7 @@ void uniffi_partysocket_ffi_fn_free_partysocket(uint64_t handle, RustCallStatus 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
-uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustBuffer credentials, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_BUFFERED_AMOUNT
@@ -744,6 +780,12 @@ uint16_t uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DEFAULT_FAILURE_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DEFAULT_FAILURE_POLICY
 uint16_t uniffi_partysocket_ffi_checksum_func_default_failure_policy(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
+uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(void
     
 );
 #endif

@@ -20,6 +20,7 @@ import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.launch
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.DropPolicy
 import partysocket.ffi.Event
 import partysocket.ffi.FailurePolicy
@@ -158,12 +159,18 @@ class PartySocket private constructor(
         const val EVENT_BUFFER: Int = 64
 
         /**
-         * Creates the socket and, unless it starts closed, connects.
+         * Creates the socket and, unless it starts closed, connects. [credentials], when
+         * given, is asked for the query parameters before every attempt (on one of the
+         * SDK's threads): the hook for tokens that expire; a 401 or 403 then asks it again
+         * instead of stopping (unless a failure policy says otherwise).
          *
          * @throws partysocket.ffi.PartySocketException.InvalidOptions naming the option to change.
          */
-        fun connect(options: PartySocketOptions, listener: PartySocketListener? = null): PartySocket =
-            PartySocket(FfiSocket(options, listener), listener != null)
+        fun connect(
+            options: PartySocketOptions,
+            listener: PartySocketListener? = null,
+            credentials: CredentialsProvider? = null,
+        ): PartySocket = PartySocket(FfiSocket(options, listener, credentials), listener != null)
     }
 
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)

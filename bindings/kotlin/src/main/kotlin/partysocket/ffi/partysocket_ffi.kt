@@ -657,6 +657,9 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceCredentialsProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfacePartySocketListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`url`: RustBuffer.ByValue,`protocol`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -671,6 +674,25 @@ internal interface UniffiCallbackInterfacePartySocketListenerMethod3 : com.sun.j
 }
 internal interface UniffiCallbackInterfacePartySocketListenerMethod4 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "query")
+internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`query`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceCredentialsProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `query` = other.`query`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onOpen", "onMessage", "onClose", "onError", "onStateChange")
 internal open class UniffiVTableCallbackInterfacePartySocketListener(
@@ -736,6 +758,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_close_with(
@@ -800,16 +824,25 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "partysocket_ffi"))
+        uniffiCallbackInterfaceCredentialsProvider.register(this)
         uniffiCallbackInterfacePartySocketListener.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_partysocket_ffi_fn_clone_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_free_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(`vtable`: UniffiVTableCallbackInterfaceCredentialsProvider,
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_query(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_clone_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_free_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_partysocket_ffi_fn_constructor_partysocket_new(`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_partysocket_ffi_fn_constructor_partysocket_new(`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`credentials`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_buffered_amount(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1002,6 +1035,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_func_default_failure_policy() and 0xFFFF) != 55755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() and 0xFFFF) != 2221) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() and 0xFFFF) != 2996) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1071,7 +1107,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() and 0xFFFF) != 46451) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 37235) {
+    if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 32996) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1594,6 +1630,352 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+public interface CredentialsProvider {
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    fun `query`(): Map<kotlin.String, kotlin.String>
+    
+    companion object
+}
+
+/**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_partysocket_ffi_fn_free_credentialsprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_partysocket_ffi_fn_clone_credentialsprovider(handle, status)
+        }
+    }
+
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    @Throws(ProviderException::class)override fun `query`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ProviderException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceCredentialsProvider {
+    internal object `query`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeCredentialsProvider.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`query`(
+                )
+            }
+            val writeReturn = { value: Map<kotlin.String, kotlin.String> -> uniffiOutReturn.setValue(FfiConverterMapStringString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ProviderException -> FfiConverterTypeProviderError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeCredentialsProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeCredentialsProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceCredentialsProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `query`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentialsProvider: FfiConverter<CredentialsProvider, Long> {
+    internal val handleMap = UniffiHandleMap<CredentialsProvider>()
+
+    override fun lower(value: CredentialsProvider): Long {
+        if (value is CredentialsProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): CredentialsProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CredentialsProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): CredentialsProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CredentialsProvider) = 8UL
+
+    override fun write(value: CredentialsProvider, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A reconnecting PartyKit socket.
  *
  * Create it from [`PartySocketOptions`] with an optional [`PartySocketListener`].
@@ -1786,15 +2168,18 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
      * # Errors
      *
      * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     * `credentials`, when given, is asked for the query parameters before every
+     * attempt (see [`CredentialsProvider`]).
      */
-    constructor(`options`: PartySocketOptions, `listener`: PartySocketListener? = null) :
+    constructor(`options`: PartySocketOptions, `listener`: PartySocketListener? = null, `credentials`: CredentialsProvider? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(PartySocketException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_constructor_partysocket_new(
     
         
         FfiConverterTypePartySocketOptions.lower(`options`),
-        FfiConverterOptionalTypePartySocketListener.lower(`listener`),_status)
+        FfiConverterOptionalTypePartySocketListener.lower(`listener`),
+        FfiConverterOptionalTypeCredentialsProvider.lower(`credentials`),_status)
 }
     )
 
@@ -4139,6 +4524,77 @@ public object FfiConverterTypeProtocol: FfiConverterRustBuffer<Protocol> {
 
 
 
+
+
+/**
+ * What a credentials provider threw.
+ */
+sealed class ProviderException: kotlin.Exception() {
+    
+    /**
+     * The provider failed; `reason` describes what it threw.
+     */
+    class Failed(
+        
+        /**
+         * What the provider threw.
+         */
+        val `reason`: kotlin.String
+        ) : ProviderException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ProviderException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ProviderException = FfiConverterTypeProviderError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProviderError : FfiConverterRustBuffer<ProviderException> {
+    override fun read(buf: ByteBuffer): ProviderException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ProviderException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ProviderException): ULong {
+        return when(value) {
+            is ProviderException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ProviderException, buf: ByteBuffer) {
+        when(value) {
+            is ProviderException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
 /**
  * The WebSocket `readyState`.
  */
@@ -4863,6 +5319,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeCredentialsProvider: FfiConverterRustBuffer<CredentialsProvider?> {
+    override fun read(buf: ByteBuffer): CredentialsProvider? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCredentialsProvider.read(buf)
+    }
+
+    override fun allocationSize(value: CredentialsProvider?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCredentialsProvider.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CredentialsProvider?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCredentialsProvider.write(value, buf)
         }
     }
 }

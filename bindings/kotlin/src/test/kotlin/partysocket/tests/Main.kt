@@ -31,6 +31,7 @@ import partysocket.PartySocketOptionsBuilder
 import partysocket.asText
 import partysocket.ffi.CloseFrame
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
 import partysocket.ffi.Message
 import partysocket.ffi.PartySocketException
@@ -355,6 +356,42 @@ suspend fun Mock.cancelCollector() {
     socket.close(1000)
 }
 
+suspend fun Mock.credentials() {
+    val room = uniqueRoom("credentials")
+    val issued = java.util.concurrent.atomic.AtomicInteger(0)
+    val tokens = object : CredentialsProvider {
+        override fun query(): Map<String, String> = mapOf("token" to "token-${issued.incrementAndGet()}")
+    }
+    val socket = PartySocket.connect(
+        echo(room).query("client", "kt").query("token", "static")
+            .minReconnectionDelay(100.milliseconds).maxReconnectionDelay(200.milliseconds).build(),
+        credentials = tokens,
+    )
+    val events = socket.watch()
+    val open = events.next("open") { it is Event.Open } as Event.Open
+    assertTrue(open.url.contains("token=token-1") && open.url.contains("client=kt"), open.url)
+    // The next handshake is refused with 401: the socket asks for a new token and
+    // connects again on its own.
+    post("/_mock/refuse?count=1&status=401")
+    socket.reconnect()
+    val refused = events.next("the 401") { it is Event.Error } as Event.Error
+    assertEquals(SocketFailure.HandshakeRejected(401.toUShort(), null), refused.error)
+    val reopened = events.next("the reconnection") { it is Event.Open } as Event.Open
+    assertTrue(reopened.url.contains("token=token-3"), reopened.url)
+    // The mock logs an attempt as it answers it: wait for the third.
+    var log = ""
+    var tokensSeen = emptyList<String>()
+    for (poll in 1..50) {
+        log = get("/_mock/log?party=echo&room=$room")
+        tokensSeen = Regex("token=(token-\\d+)").findAll(log).map { it.groupValues[1] }.toList()
+        if (tokensSeen.size >= 3) break
+        delay(100)
+    }
+    assertEquals(listOf("token-1", "token-2", "token-3"), tokensSeen, log)
+    events.stop()
+    socket.close(1000)
+}
+
 val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "connect" to { connect() },
     "invalid options" to { invalidOptions() },
@@ -371,6 +408,7 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "use {} closes the socket" to { useCloses() },
     "listener, a throwing callback contained" to { listener() },
     "cancelling a collector" to { cancelCollector() },
+    "a token per attempt, a 401 recovered from" to { credentials() },
 )
 
 fun main(args: Array<String>) {
