@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::mock::{spawn_mock, target_dir};
+use crate::mock::{ServerProcess, mock_binary, spawn_mock, target_dir};
 use crate::process::{cargo, run as run_command, workspace_root};
 
 mod python;
@@ -100,12 +100,20 @@ pub(crate) fn run() -> Result<(), String> {
 
     let (mut mock, addr) = spawn_mock()?;
     let host = addr.to_string();
+    // A second mock serving wss with a generated CA, for the root-certificate tests.
+    let tls_dir = target.join("bindings").join("tls");
+    let (mut tls_mock, tls_addr) = spawn_tls_mock(&tls_dir)?;
+    let tls = TlsMock {
+        host: tls_addr.to_string(),
+        ca_pem: tls_dir.join("ca.pem"),
+    };
 
-    let kotlin_result = run_kotlin(&kotlin, &target, &host);
-    let python_result = python::run(&test_python, &host);
+    let kotlin_result = run_kotlin(&kotlin, &target, &host, &tls);
+    let python_result = python::run(&test_python, &host, &tls);
     // The shared library: Swift's LLVM cannot read the static one (see Package.swift).
-    let swift_result = swift::run(&target, &library(&target), &host);
+    let swift_result = swift::run(&target, &library(&target), &host, &tls);
     mock.stop();
+    tls_mock.stop();
     match (kotlin_result, python_result, swift_result) {
         (Ok(()), Ok(()), Ok(swift)) => {
             eprintln!(
@@ -120,6 +128,41 @@ pub(crate) fn run() -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("; ")),
     }
+}
+
+/// The TLS mock the suites reach: its address and the PEM file of its CA.
+pub(crate) struct TlsMock {
+    pub(crate) host: String,
+    pub(crate) ca_pem: PathBuf,
+}
+
+/// Starts `party-mock --tls --cert-dir DIR` on a free loopback port; returns it (stopped
+/// by PID on drop) and its address once it accepts connections.
+fn spawn_tls_mock(dir: &Path) -> Result<(ServerProcess, std::net::SocketAddr), String> {
+    let mut mock = ServerProcess::spawn(
+        "party-mock --tls",
+        Command::new(mock_binary()?)
+            .args(["--port", "0", "--tls", "--cert-dir"])
+            .arg(dir),
+        None,
+    )?;
+    let addr = mock.first_line_address(Duration::from_secs(20))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "party-mock --tls accepted no connection on {addr} within 20 s"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !dir.join("ca.pem").is_file() {
+        return Err(format!(
+            "party-mock --tls wrote no {}",
+            dir.join("ca.pem").display()
+        ));
+    }
+    Ok((mock, addr))
 }
 
 /// Builds the library and the mock server, then the generator on its own: alone, it
@@ -283,7 +326,7 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 
 /// Compiles the generated code, the wrapper and the tests into one jar (skipped when
 /// the jar is newer than every source), then runs the tests on the JVM.
-fn run_kotlin(compiler: &Path, target: &Path, host: &str) -> Result<(), String> {
+fn run_kotlin(compiler: &Path, target: &Path, host: &str, tls: &TlsMock) -> Result<(), String> {
     eprintln!("==> Kotlin (JVM) against party-mock on {host}");
     let project = workspace_root().join("bindings").join("kotlin");
     let mut sources = Vec::new();
@@ -335,7 +378,9 @@ fn run_kotlin(compiler: &Path, target: &Path, host: &str) -> Result<(), String> 
             .arg("-classpath")
             .arg(classpath(std::slice::from_ref(&jar))?)
             .arg("partysocket.tests.MainKt")
-            .arg(host),
+            .arg(host)
+            .env("PARTY_MOCK_TLS_HOST", &tls.host)
+            .env("PARTY_MOCK_CA_PEM", &tls.ca_pem),
         SUITE_TIME,
         "the Kotlin suite",
     )

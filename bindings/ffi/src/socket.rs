@@ -138,6 +138,7 @@ impl PartySocket {
         listener: Option<Arc<dyn PartySocketListener>>,
         credentials: Option<Arc<dyn CredentialsProvider>>,
     ) -> Result<Arc<PartySocket>, PartySocketError> {
+        let tls = options.tls()?;
         let options = options.into_core(credentials)?;
         let close_timeout = options.close_timeout();
         if lifecycle::is_shut_down() {
@@ -148,7 +149,10 @@ impl PartySocket {
         let runtime = runtime()?;
         let (socket, events) = {
             let _entered = runtime.enter();
-            partysocket::PartySocket::connect(options)?
+            match tls {
+                Some(tls) => partysocket::PartySocket::connect_with(options, tls)?,
+                None => partysocket::PartySocket::connect(options)?,
+            }
         };
         let last = Snapshot {
             id: socket.id(),

@@ -168,7 +168,7 @@ pub(crate) fn install_wheel(python: &Path, tools: &Path, target: &Path) -> Resul
 }
 
 /// Runs pytest on `bindings/python/tests` with `python` (the test environment's).
-pub(crate) fn run(python: &Path, host: &str) -> Result<(), String> {
+pub(crate) fn run(python: &Path, host: &str, tls: &super::TlsMock) -> Result<(), String> {
     eprintln!("==> Python (the installed wheel) against party-mock on {host}");
     let project = workspace_root().join("bindings").join("python");
     let venv = python
@@ -183,6 +183,8 @@ pub(crate) fn run(python: &Path, host: &str) -> Result<(), String> {
         .arg(project.join("tests"))
         .current_dir(venv)
         .env("PARTY_MOCK_HOST", host)
+        .env("PARTY_MOCK_TLS_HOST", &tls.host)
+        .env("PARTY_MOCK_CA_PEM", &tls.ca_pem)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("PYTHONPATH")
         .spawn()

@@ -46,7 +46,12 @@ pub(crate) struct Counts {
 
 /// Prepares the toolchain when missing, then builds the package and runs its tests
 /// against the mock at `host`, linking `library` (the Rust library).
-pub(crate) fn run(target: &Path, library: &Path, host: &str) -> Result<Counts, String> {
+pub(crate) fn run(
+    target: &Path,
+    library: &Path,
+    host: &str,
+    tls: &super::TlsMock,
+) -> Result<Counts, String> {
     eprintln!("==> Swift against party-mock on {host}");
     let started = Instant::now();
     let home = target.join("swift");
@@ -68,6 +73,8 @@ pub(crate) fn run(target: &Path, library: &Path, host: &str) -> Result<Counts, S
         let mut command = in_root(&root, &binds);
         command
             .arg(format!("PARTY_MOCK_HOST={host}"))
+            .arg(format!("PARTY_MOCK_TLS_HOST={}", tls.host))
+            .arg(format!("PARTY_MOCK_CA_PEM={}", tls.ca_pem.display()))
             .arg(format!("PARTYSOCKET_FFI_LIB={}", library.display()))
             .args(["env", "-C"])
             .arg(&package)

@@ -34,5 +34,7 @@ pub(crate) fn options(host: String, room: &str) -> PartySocketOptions {
         event_capacity: 1024,
         max_message_size: None,
         failure_policy: None,
+        root_certificates_pem: Vec::new(),
+        platform_roots: false,
     }
 }

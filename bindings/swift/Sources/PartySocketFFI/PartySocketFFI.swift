@@ -2021,8 +2021,10 @@ public func FfiConverterTypeFailurePolicy_lower(_ value: FailurePolicy) -> RustB
 
 
 /**
- * Protocol pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a
- * ping turns a half-open connection into a reconnect.
+ * Pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a ping turns
+ * a half-open connection into a reconnect. Protocol ping frames by default; with
+ * `ping`, application-level pings (a message the server answers, for servers or
+ * proxies that do not answer ping frames).
  */
 public struct Heartbeat: Equatable, Hashable {
     /**
@@ -2033,6 +2035,17 @@ public struct Heartbeat: Equatable, Hashable {
      * How long to wait for any traffic after a ping, in milliseconds.
      */
     public var timeoutMs: UInt64
+    /**
+     * The message sent as the ping (default none: protocol ping frames). The server must
+     * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+     */
+    public var ping: Message?
+    /**
+     * The server's answer: an incoming message equal to it counts as the answer and is
+     * not delivered to the application (default none: the answer is delivered; any
+     * incoming message proves liveness). Needs `ping`.
+     */
+    public var pong: Message?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2042,9 +2055,20 @@ public struct Heartbeat: Equatable, Hashable {
          */intervalMs: UInt64, 
         /**
          * How long to wait for any traffic after a ping, in milliseconds.
-         */timeoutMs: UInt64) {
+         */timeoutMs: UInt64, 
+        /**
+         * The message sent as the ping (default none: protocol ping frames). The server must
+         * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+         */ping: Message? = nil, 
+        /**
+         * The server's answer: an incoming message equal to it counts as the answer and is
+         * not delivered to the application (default none: the answer is delivered; any
+         * incoming message proves liveness). Needs `ping`.
+         */pong: Message? = nil) {
         self.intervalMs = intervalMs
         self.timeoutMs = timeoutMs
+        self.ping = ping
+        self.pong = pong
     }
 
     
@@ -2064,13 +2088,17 @@ public struct FfiConverterTypeHeartbeat: FfiConverterRustBuffer {
         return
             try Heartbeat(
                 intervalMs: FfiConverterUInt64.read(from: &buf), 
-                timeoutMs: FfiConverterUInt64.read(from: &buf)
+                timeoutMs: FfiConverterUInt64.read(from: &buf), 
+                ping: FfiConverterOptionTypeMessage.read(from: &buf), 
+                pong: FfiConverterOptionTypeMessage.read(from: &buf)
         )
     }
 
     public static func write(_ value: Heartbeat, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.intervalMs, into: &buf)
         FfiConverterUInt64.write(value.timeoutMs, into: &buf)
+        FfiConverterOptionTypeMessage.write(value.ping, into: &buf)
+        FfiConverterOptionTypeMessage.write(value.pong, into: &buf)
     }
 }
 
@@ -2384,6 +2412,17 @@ public struct PartySocketOptions: Equatable, Hashable {
      * Whether to reconnect after failures (default: [`default_failure_policy`]).
      */
     public var failurePolicy: FailurePolicy?
+    /**
+     * More trusted root certificates for `wss://`, as PEM text (each may hold several
+     * certificates): a development server's or a private CA (default none). The bundled
+     * Mozilla roots stay trusted.
+     */
+    public var rootCertificatesPem: [String]
+    /**
+     * Also trust the operating system's root store where one can be read (Linux, macOS,
+     * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+     */
+    public var platformRoots: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2475,7 +2514,16 @@ public struct PartySocketOptions: Equatable, Hashable {
          */maxMessageSize: UInt64? = nil, 
         /**
          * Whether to reconnect after failures (default: [`default_failure_policy`]).
-         */failurePolicy: FailurePolicy? = nil) {
+         */failurePolicy: FailurePolicy? = nil, 
+        /**
+         * More trusted root certificates for `wss://`, as PEM text (each may hold several
+         * certificates): a development server's or a private CA (default none). The bundled
+         * Mozilla roots stay trusted.
+         */rootCertificatesPem: [String] = [], 
+        /**
+         * Also trust the operating system's root store where one can be read (Linux, macOS,
+         * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+         */platformRoots: Bool = false) {
         self.host = host
         self.room = room
         self.party = party
@@ -2505,6 +2553,8 @@ public struct PartySocketOptions: Equatable, Hashable {
         self.eventCapacity = eventCapacity
         self.maxMessageSize = maxMessageSize
         self.failurePolicy = failurePolicy
+        self.rootCertificatesPem = rootCertificatesPem
+        self.platformRoots = platformRoots
     }
 
     
@@ -2551,7 +2601,9 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
                 heartbeat: FfiConverterOptionTypeHeartbeat.read(from: &buf), 
                 eventCapacity: FfiConverterUInt32.read(from: &buf), 
                 maxMessageSize: FfiConverterOptionUInt64.read(from: &buf), 
-                failurePolicy: FfiConverterOptionTypeFailurePolicy.read(from: &buf)
+                failurePolicy: FfiConverterOptionTypeFailurePolicy.read(from: &buf), 
+                rootCertificatesPem: FfiConverterSequenceString.read(from: &buf), 
+                platformRoots: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2585,6 +2637,8 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.eventCapacity, into: &buf)
         FfiConverterOptionUInt64.write(value.maxMessageSize, into: &buf)
         FfiConverterOptionTypeFailurePolicy.write(value.failurePolicy, into: &buf)
+        FfiConverterSequenceString.write(value.rootCertificatesPem, into: &buf)
+        FfiConverterBool.write(value.platformRoots, into: &buf)
     }
 }
 
@@ -4228,6 +4282,30 @@ fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = Message?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMessage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMessage.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -355,4 +355,57 @@ final class PartySocketTests: XCTestCase {
         XCTAssertEqual(tokens, ["token-1", "token-2", "token-3"])
         try await socket.close(code: 1000, reason: "")
     }
+
+    func testADevelopmentCAGivenAsPEMIsTrusted() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let tlsHost = environment["PARTY_MOCK_TLS_HOST"], let caPath = environment["PARTY_MOCK_CA_PEM"] else {
+            return XCTFail("set PARTY_MOCK_TLS_HOST and PARTY_MOCK_CA_PEM")
+        }
+        let pem = try String(contentsOfFile: caPath, encoding: .utf8)
+        var untrusted = PartySocketOptions(host: tlsHost, room: room("tls"), party: "echo")
+        untrusted.protocol = .wss
+        untrusted.maxRetries = 0
+        let (refused, _) = try PartySocket.connect(untrusted)
+        do {
+            try await refused.opened()
+            XCTFail("a server whose CA is unknown was trusted")
+        } catch PartySocketError.Stopped {
+        }
+        var trusted = PartySocketOptions(host: tlsHost, room: room("tls"), party: "echo")
+        trusted.protocol = .wss
+        trusted.rootCertificatesPem = [pem]
+        let (socket, stream) = try PartySocket.connect(trusted)
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        XCTAssertTrue(socket.url()?.hasPrefix("wss://") ?? false)
+        try socket.send("over tls")
+        try await nextText(&events, "over tls")
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testApplicationPingsAreAnsweredAndTheAnswersNotDelivered() async throws {
+        let room = room("heartbeat")
+        var options = echo(room)
+        options.heartbeat = Heartbeat(
+            intervalMs: 100, timeoutMs: 400, ping: .text(text: "hb"), pong: .text(text: "hb"))
+        let (socket, stream) = try PartySocket.connect(options)
+        try await socket.opened()
+        let watcher = Task { () -> String? in
+            for await event in stream {
+                switch event {
+                case .message(let message) where message.asText == "hb": return "a pong was delivered"
+                case .close, .error: return "\(event)"
+                default: continue
+                }
+            }
+            return nil
+        }
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        try await socket.close(code: 1000, reason: "")
+        // After the quiet second, only the close may end the watcher.
+        let trouble = await watcher.value
+        XCTAssertTrue(trouble == nil || trouble!.hasPrefix("close"), trouble ?? "")
+        let pings = try await mock.received(party: "echo", room: room).filter { $0 == "hb" }.count
+        XCTAssertGreaterThanOrEqual(pings, 3, "the server received \(pings) pings in a second")
+    }
 }

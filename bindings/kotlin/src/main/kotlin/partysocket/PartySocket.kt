@@ -108,9 +108,23 @@ class PartySocketOptionsBuilder(host: String) {
         apply { options.maxEnqueuedMessages = max.checkedU64("maxEnqueuedMessages") }
     fun maxEnqueuedBytes(max: Long) = apply { options.maxEnqueuedBytes = max.checkedU64("maxEnqueuedBytes") }
     fun dropPolicy(policy: DropPolicy) = apply { options.dropPolicy = policy }
-    fun heartbeat(interval: Duration, timeout: Duration) = apply {
-        options.heartbeat = Heartbeat(interval.checkedMillis("heartbeat interval"), timeout.checkedMillis("heartbeat timeout"))
+    /**
+     * Pings after [interval] of quiet; no traffic within [timeout] after one reconnects.
+     * Protocol ping frames, or with [ping] application-level pings the server answers
+     * ([pong], when given, is the answer: it counts and is not delivered).
+     */
+    fun heartbeat(interval: Duration, timeout: Duration, ping: Message? = null, pong: Message? = null) = apply {
+        options.heartbeat = Heartbeat(
+            interval.checkedMillis("heartbeat interval"),
+            timeout.checkedMillis("heartbeat timeout"),
+            ping,
+            pong,
+        )
     }
+    /** Trusts the certificates of a PEM text too (a development server's CA). */
+    fun rootCertificatePem(pem: String) = apply { options.rootCertificatesPem = options.rootCertificatesPem + pem }
+    /** Also trusts the operating system's root store where one can be read (not on Android). */
+    fun platformRoots(on: Boolean = true) = apply { options.platformRoots = on }
     fun eventCapacity(events: Int) = apply { options.eventCapacity = events.checkedU32("eventCapacity") }
     fun maxMessageSize(bytes: Long) = apply { options.maxMessageSize = bytes.checkedU64("maxMessageSize") }
     fun failurePolicy(policy: FailurePolicy) = apply { options.failurePolicy = policy }

@@ -3301,8 +3301,10 @@ public object FfiConverterTypeFailurePolicy: FfiConverterRustBuffer<FailurePolic
 
 
 /**
- * Protocol pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a
- * ping turns a half-open connection into a reconnect.
+ * Pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a ping turns
+ * a half-open connection into a reconnect. Protocol ping frames by default; with
+ * `ping`, application-level pings (a message the server answers, for servers or
+ * proxies that do not answer ping frames).
  */
 data class Heartbeat (
     /**
@@ -3314,6 +3316,19 @@ data class Heartbeat (
      * How long to wait for any traffic after a ping, in milliseconds.
      */
     var `timeoutMs`: kotlin.ULong
+    , 
+    /**
+     * The message sent as the ping (default none: protocol ping frames). The server must
+     * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+     */
+    var `ping`: Message? = null 
+    , 
+    /**
+     * The server's answer: an incoming message equal to it counts as the answer and is
+     * not delivered to the application (default none: the answer is delivered; any
+     * incoming message proves liveness). Needs `ping`.
+     */
+    var `pong`: Message? = null 
     
 ){
     
@@ -3332,17 +3347,23 @@ public object FfiConverterTypeHeartbeat: FfiConverterRustBuffer<Heartbeat> {
         return Heartbeat(
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterOptionalTypeMessage.read(buf),
+            FfiConverterOptionalTypeMessage.read(buf),
         )
     }
 
     override fun allocationSize(value: Heartbeat) = (
             FfiConverterULong.allocationSize(value.`intervalMs`) +
-            FfiConverterULong.allocationSize(value.`timeoutMs`)
+            FfiConverterULong.allocationSize(value.`timeoutMs`) +
+            FfiConverterOptionalTypeMessage.allocationSize(value.`ping`) +
+            FfiConverterOptionalTypeMessage.allocationSize(value.`pong`)
     )
 
     override fun write(value: Heartbeat, buf: ByteBuffer) {
             FfiConverterULong.write(value.`intervalMs`, buf)
             FfiConverterULong.write(value.`timeoutMs`, buf)
+            FfiConverterOptionalTypeMessage.write(value.`ping`, buf)
+            FfiConverterOptionalTypeMessage.write(value.`pong`, buf)
     }
 }
 
@@ -3628,6 +3649,19 @@ data class PartySocketOptions (
      * Whether to reconnect after failures (default: [`default_failure_policy`]).
      */
     var `failurePolicy`: FailurePolicy? = null 
+    , 
+    /**
+     * More trusted root certificates for `wss://`, as PEM text (each may hold several
+     * certificates): a development server's or a private CA (default none). The bundled
+     * Mozilla roots stay trusted.
+     */
+    var `rootCertificatesPem`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Also trust the operating system's root store where one can be read (Linux, macOS,
+     * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+     */
+    var `platformRoots`: kotlin.Boolean = false 
     
 ){
     
@@ -3673,6 +3707,8 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterUInt.read(buf),
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalTypeFailurePolicy.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3705,7 +3741,9 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterOptionalTypeHeartbeat.allocationSize(value.`heartbeat`) +
             FfiConverterUInt.allocationSize(value.`eventCapacity`) +
             FfiConverterOptionalULong.allocationSize(value.`maxMessageSize`) +
-            FfiConverterOptionalTypeFailurePolicy.allocationSize(value.`failurePolicy`)
+            FfiConverterOptionalTypeFailurePolicy.allocationSize(value.`failurePolicy`) +
+            FfiConverterSequenceString.allocationSize(value.`rootCertificatesPem`) +
+            FfiConverterBoolean.allocationSize(value.`platformRoots`)
     )
 
     override fun write(value: PartySocketOptions, buf: ByteBuffer) {
@@ -3738,6 +3776,8 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterUInt.write(value.`eventCapacity`, buf)
             FfiConverterOptionalULong.write(value.`maxMessageSize`, buf)
             FfiConverterOptionalTypeFailurePolicy.write(value.`failurePolicy`, buf)
+            FfiConverterSequenceString.write(value.`rootCertificatesPem`, buf)
+            FfiConverterBoolean.write(value.`platformRoots`, buf)
     }
 }
 
@@ -5511,6 +5551,38 @@ public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
         } else {
             buf.put(1)
             FfiConverterTypeEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMessage: FfiConverterRustBuffer<Message?> {
+    override fun read(buf: ByteBuffer): Message? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMessage.read(buf)
+    }
+
+    override fun allocationSize(value: Message?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMessage.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Message?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMessage.write(value, buf)
         }
     }
 }

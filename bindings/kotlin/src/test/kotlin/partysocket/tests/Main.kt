@@ -35,6 +35,7 @@ import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
 import partysocket.ffi.Message
 import partysocket.ffi.PartySocketException
+import partysocket.ffi.Protocol
 import partysocket.ffi.ReadyState
 import partysocket.ffi.SendOutcome
 import partysocket.ffi.SocketFailure
@@ -392,6 +393,46 @@ suspend fun Mock.credentials() {
     socket.close(1000)
 }
 
+suspend fun Mock.tlsRoots() {
+    val tlsHost = System.getenv("PARTY_MOCK_TLS_HOST") ?: error("set PARTY_MOCK_TLS_HOST")
+    val pem = java.io.File(System.getenv("PARTY_MOCK_CA_PEM") ?: error("set PARTY_MOCK_CA_PEM")).readText()
+    fun tlsEcho() = PartySocketOptionsBuilder(tlsHost).party("echo").room(uniqueRoom("tls")).protocol(Protocol.WSS)
+    val untrusted = PartySocket.connect(tlsEcho().maxRetries(0).build())
+    assertFailsWith<PartySocketException.Stopped> { withTimeout(10.seconds) { untrusted.awaitOpen() } }
+    val socket = PartySocket.connect(tlsEcho().rootCertificatePem(pem).build())
+    val events = socket.watch()
+    withTimeout(10.seconds) { socket.awaitOpen() }
+    assertTrue(socket.url!!.startsWith("wss://"), socket.url)
+    socket.send("over tls")
+    events.nextText("over tls")
+    events.stop()
+    socket.close(1000)
+    val bad = assertFailsWith<PartySocketException.InvalidOptions> {
+        PartySocket.connect(echo(uniqueRoom("tls-bad")).rootCertificatePem("/etc/ssl/dev-ca.pem").build())
+    }
+    assertTrue(bad.message!!.contains("root_certificates_pem[0]"), bad.message)
+}
+
+suspend fun Mock.applicationHeartbeat() {
+    val room = uniqueRoom("heartbeat")
+    val hb = Message.Text("hb")
+    val socket = PartySocket.connect(echo(room).heartbeat(100.milliseconds, 400.milliseconds, hb, hb).build())
+    val events = socket.watch()
+    socket.awaitOpen()
+    // A second of quiet: pings answered, no answer delivered, no reconnect.
+    val trouble = kotlinx.coroutines.withTimeoutOrNull(1.seconds) {
+        events.next("trouble") {
+            (it is Event.Message && it.message.asText() == "hb") || it is Event.Close || it is Event.Error
+        }
+    }
+    assertEquals(null, trouble, "the heartbeat misbehaved")
+    val log = get("/_mock/log?party=echo&room=$room")
+    val pings = Regex("\"data\"\\s*:\\s*\"hb\"").findAll(log).count()
+    assertTrue(pings >= 3, "the server received $pings pings in a second")
+    events.stop()
+    socket.close(1000)
+}
+
 val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "connect" to { connect() },
     "invalid options" to { invalidOptions() },
@@ -409,6 +450,8 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "listener, a throwing callback contained" to { listener() },
     "cancelling a collector" to { cancelCollector() },
     "a token per attempt, a 401 recovered from" to { credentials() },
+    "root certificates for a development CA" to { tlsRoots() },
+    "application-level heartbeat" to { applicationHeartbeat() },
 )
 
 fun main(args: Array<String>) {
