@@ -275,6 +275,33 @@ impl PartySocket {
         self.command(partysocket::PartySocket::reconnect)
     }
 
+    /// Closes the connection for a while (code 1000) and keeps the socket: its id, its
+    /// queue (messages sent meanwhile are queued) and its listener or events stay, and it
+    /// does not reconnect until [`resume`](Self::resume). For an application going to
+    /// the background; unlike `close()` it is not final.
+    ///
+    /// # Errors
+    ///
+    /// [`PartySocketError::Closed`] after `close()`.
+    pub fn pause(&self) -> Result<(), PartySocketError> {
+        self.command(|socket| {
+            socket.close_with(partysocket::CloseFrame::new(
+                partysocket::CloseFrame::NORMAL,
+                String::new(),
+            ))
+        })
+    }
+
+    /// Connects again after [`pause`](Self::pause), with the same id; the messages
+    /// queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+    ///
+    /// # Errors
+    ///
+    /// As [`reconnect`](Self::reconnect).
+    pub fn resume(&self) -> Result<(), PartySocketError> {
+        self.command(partysocket::PartySocket::reconnect)
+    }
+
     /// Changes the destination or credentials for the next connection (call
     /// [`reconnect`](Self::reconnect) to apply them now). Changes accumulate; the id
     /// stays unless set.

@@ -262,3 +262,25 @@ def test_next_event_after_a_cancelled_reader(mock):
         await socket.close()
 
     run(scenario())
+
+
+def test_pause_keeps_the_id_and_the_queue_and_resume_delivers_it_once(mock):
+    async def scenario():
+        room = unique_room("pause")
+        socket = PartySocket.connect(mock.host, party="echo", room=room)
+        await socket.opened()
+        connection_id = socket.id
+        socket.pause()
+        close = await next_matching(socket, "the close", lambda e: isinstance(e, Event.CLOSE))
+        assert close.frame.code == 1000
+        assert socket.send("while paused") == SendOutcome.QUEUED()
+        socket.resume()
+        reopened = await next_matching(socket, "the reopen", lambda e: isinstance(e, Event.OPEN))
+        assert f"_pk={connection_id}" in reopened.url
+        await next_text(socket, "while paused")
+        log = mock.log("echo", room)
+        received = [m["message"]["data"] for r in log["received"] for m in r["messages"]]
+        assert received.count("while paused") == 1, received
+        await socket.close()
+
+    run(scenario())

@@ -180,6 +180,15 @@ class PartySocket:
         wait short, and restarts a socket that stopped."""
         self._ffi.reconnect()
 
+    def pause(self) -> None:
+        """Closes the connection for a while (1000) and keeps the socket: id, queue and
+        events stay, and it does not reconnect until `resume()`. For going to the background."""
+        self._ffi.pause()
+
+    def resume(self) -> None:
+        """Connects again after `pause()` with the same id; what was queued goes out first."""
+        self._ffi.resume()
+
     def update(self, update: OptionsUpdate) -> None:
         """Changes the destination or credentials for the next connection."""
         self._ffi.update(update)

@@ -934,6 +934,18 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
     func opened() async throws 
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    func pause() throws 
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */
     func `protocol`()  -> String?
@@ -954,6 +966,16 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
      * [`PartySocketError::Closed`] after `close()`.
      */
     func reconnect() throws 
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    func resume() throws 
     
     /**
      * Attempts since the last stable connection or `reconnect()`.
@@ -1251,6 +1273,24 @@ open func opened()async throws   {
 }
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+open func pause()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_pause(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */
 open func `protocol`() -> String?  {
@@ -1287,6 +1327,22 @@ open func readyState() -> ReadyState  {
 open func reconnect()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocket_reconnect(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+open func resume()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_resume(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
@@ -4667,6 +4723,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocket_opened() != 47740) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_pause() != 45116) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_protocol() != 37050) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4674,6 +4733,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_reconnect() != 54613) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_resume() != 58655) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_retry_count() != 2858) {

@@ -408,4 +408,25 @@ final class PartySocketTests: XCTestCase {
         let pings = try await mock.received(party: "echo", room: room).filter { $0 == "hb" }.count
         XCTAssertGreaterThanOrEqual(pings, 3, "the server received \(pings) pings in a second")
     }
+
+    func testPauseKeepsTheIdAndTheQueueAndResumeDeliversItOnce() async throws {
+        let room = room("pause")
+        let (socket, stream) = try PartySocket.connect(echo(room))
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        let id = socket.id()
+        try socket.pause()
+        let close = try await next(&events, "the close") { if case .close = $0 { return true }; return false }
+        guard case .close(let frame, _) = close else { return XCTFail("not a close") }
+        XCTAssertEqual(frame.code, 1000)
+        XCTAssertEqual(try socket.send("while paused"), .queued)
+        try socket.resume()
+        let reopened = try await next(&events, "the reopen") { if case .open = $0 { return true }; return false }
+        guard case .open(let url, _) = reopened else { return XCTFail("not an open event") }
+        XCTAssertTrue(url.contains("_pk=\(id)"), url)
+        try await nextText(&events, "while paused")
+        let received = try await mock.received(party: "echo", room: room)
+        XCTAssertEqual(received.filter { $0 == "while paused" }.count, 1, "\(received)")
+        try await socket.close(code: 1000, reason: "")
+    }
 }

@@ -387,6 +387,11 @@ uint64_t uniffi_partysocket_ffi_fn_method_partysocket_next_event(uint64_t ptr
 uint64_t uniffi_partysocket_ffi_fn_method_partysocket_opened(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PAUSE
+void uniffi_partysocket_ffi_fn_method_partysocket_pause(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PROTOCOL
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PROTOCOL
 RustBuffer uniffi_partysocket_ffi_fn_method_partysocket_protocol(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -400,6 +405,11 @@ RustBuffer uniffi_partysocket_ffi_fn_method_partysocket_ready_state(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RECONNECT
 void uniffi_partysocket_ffi_fn_method_partysocket_reconnect(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RESUME
+void uniffi_partysocket_ffi_fn_method_partysocket_resume(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RETRY_COUNT
@@ -843,6 +853,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_opened(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PAUSE
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_pause(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PROTOCOL
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PROTOCOL
 uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_protocol(void
@@ -858,6 +874,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_ready_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RECONNECT
 uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_reconnect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RESUME
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_resume(void
     
 );
 #endif

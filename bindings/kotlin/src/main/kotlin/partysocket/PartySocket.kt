@@ -295,6 +295,16 @@ class PartySocket private constructor(
      */
     fun reconnect() = ffi.reconnect()
 
+    /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue ([send] queues meanwhile) and [events] stay, and it does not reconnect until
+     * [resume]. Call it from `onStop` when the app goes to the background.
+     */
+    fun pause() = ffi.pause()
+
+    /** Connects again after [pause] with the same id; what was queued goes out first, once. */
+    fun resume() = ffi.resume()
+
     /** Changes destination or credentials for the next connection. */
     fun update(update: OptionsUpdate) = ffi.update(update)
 

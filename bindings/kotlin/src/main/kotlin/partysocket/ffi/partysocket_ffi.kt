@@ -776,11 +776,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_opened(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_pause(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_protocol(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_ready_state(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_reconnect(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_resume(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_retry_count(
     ): Int
@@ -860,11 +864,15 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_opened(`ptr`: Long,
     ): Long
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_pause(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_protocol(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_ready_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_reconnect(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_resume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_retry_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -1062,6 +1070,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_opened() and 0xFFFF) != 47740) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_pause() and 0xFFFF) != 45116) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_protocol() and 0xFFFF) != 37050) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1069,6 +1080,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_reconnect() and 0xFFFF) != 54613) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_resume() and 0xFFFF) != 58655) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_retry_count() and 0xFFFF) != 2858) {
@@ -2050,6 +2064,18 @@ public interface PartySocketInterface {
     suspend fun `opened`()
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    fun `pause`()
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */
     fun `protocol`(): kotlin.String?
@@ -2070,6 +2096,16 @@ public interface PartySocketInterface {
      * [`PartySocketError::Closed`] after `close()`.
      */
     fun `reconnect`()
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    fun `resume`()
     
     /**
      * Attempts since the last stable connection or `reconnect()`.
@@ -2438,6 +2474,29 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
 
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    @Throws(PartySocketException::class)override fun `pause`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_pause(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */override fun `protocol`(): kotlin.String? {
             return FfiConverterOptionalString.lift(
@@ -2484,6 +2543,27 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
     callWithHandle {
     uniffiRustCallWithError(PartySocketException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_reconnect(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    @Throws(PartySocketException::class)override fun `resume`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_resume(
         it,
         _status)
 }

@@ -433,6 +433,27 @@ suspend fun Mock.applicationHeartbeat() {
     socket.close(1000)
 }
 
+suspend fun Mock.pauseAndResume() {
+    val room = uniqueRoom("pause")
+    val socket = PartySocket.connect(echo(room).build())
+    val events = socket.watch()
+    socket.awaitOpen()
+    val id = socket.id
+    socket.pause()
+    val close = events.next("the close") { it is Event.Close } as Event.Close
+    assertEquals(1000.toUShort(), close.frame.code)
+    assertEquals(SendOutcome.Queued, socket.send("while paused"))
+    socket.resume()
+    val reopened = events.next("the reopen") { it is Event.Open } as Event.Open
+    assertTrue(reopened.url.contains("_pk=$id"), reopened.url)
+    events.nextText("while paused")
+    val log = get("/_mock/log?party=echo&room=$room")
+    val copies = Regex("\"data\"\\s*:\\s*\"while paused\"").findAll(log).count()
+    assertEquals(1, copies, log)
+    events.stop()
+    socket.close(1000)
+}
+
 val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "connect" to { connect() },
     "invalid options" to { invalidOptions() },
@@ -452,6 +473,7 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "a token per attempt, a 401 recovered from" to { credentials() },
     "root certificates for a development CA" to { tlsRoots() },
     "application-level heartbeat" to { applicationHeartbeat() },
+    "pause keeps the id and the queue, resume delivers it" to { pauseAndResume() },
 )
 
 fun main(args: Array<String>) {
