@@ -6,7 +6,8 @@
 //! `send_coalesced` return a [`SendOutcome`]), and delivers [`Event`]s one of two ways:
 //!
 //! - to a foreign [`PartySocketListener`] given at creation (`on_open`, `on_message`,
-//!   `on_close`, `on_error`, `on_state_change`), called in order on the SDK's thread;
+//!   `on_close`, `on_error`, `on_state_change`), called in order on the socket's own
+//!   listener thread (a slow callback delays no other socket);
 //! - or, without a listener, through the async [`PartySocket::next_event`] (Kotlin
 //!   `suspend`, Swift `async`, Python `async`).
 //!

@@ -2,8 +2,8 @@
 //! into the application, so a foreign runtime that is finalizing (Python's interpreter
 //! at exit) is never called into from the SDK's threads.
 //!
-//! Every call of a listener callback is counted while it runs; once shut down, no new
-//! one starts, the async calls (`next_event`, `opened`, `closed`) return at once, and a
+//! Every call into the application (a listener callback, a credentials provider) is
+//! counted while it runs; once shut down, no new one starts, the async calls (`next_event`, `opened`, `closed`) return at once, and a
 //! listener the SDK still holds is leaked instead of released (releasing it would call
 //! into the foreign runtime too).
 
@@ -50,7 +50,12 @@ pub(crate) fn register(handle: &Arc<Mutex<Handle>>) -> bool {
     true
 }
 
-/// A listener callback that may run: counted until dropped.
+thread_local! {
+    /// Whether this thread is inside a call into the application.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A call into the application that may run: counted until dropped.
 #[derive(Debug)]
 pub(crate) struct ForeignCall(());
 
@@ -61,11 +66,13 @@ pub(crate) fn enter_foreign() -> Option<ForeignCall> {
         return None;
     }
     state.in_flight += 1;
+    IN_CALL.with(|inside| inside.set(true));
     Some(ForeignCall(()))
 }
 
 impl Drop for ForeignCall {
     fn drop(&mut self) {
+        IN_CALL.with(|inside| inside.set(false));
         let mut state = state();
         state.in_flight = state.in_flight.saturating_sub(1);
         drop(state);
@@ -106,8 +113,9 @@ pub fn shutdown(timeout_ms: u64) -> bool {
         .filter_map(Weak::upgrade)
         .filter_map(|handle| socket::close_for_shutdown(&handle))
         .collect();
-    if tokio::runtime::Handle::try_current().is_ok() {
-        // On one of the SDK's threads (a listener callback): waiting would block it.
+    if IN_CALL.with(std::cell::Cell::get) || tokio::runtime::Handle::try_current().is_ok() {
+        // Inside a callback (it is one of those waited for), or on the runtime, which
+        // waiting would block.
         return false;
     }
     let mut finished = true;

@@ -21,8 +21,10 @@ use crate::options::{OptionsUpdate, PartySocketOptions};
 /// accessors report the closing state until the close completes.
 const CLOSE_MARGIN: Duration = Duration::from_secs(1);
 
-/// Receives a socket's events on the SDK's own thread, in order. Return quickly: the
-/// next event waits for the callback. A callback that throws is reported to
+/// Receives a socket's events in order, on a thread of that socket's own
+/// (`partysocket-listener`): a slow callback delays only its socket's events (once
+/// `event_capacity` of them wait, that socket stops reading), never another socket's
+/// I/O or heartbeat. A callback that throws is reported to
 /// `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
 ///
 /// The socket holds the listener until its task ends (after `close()` or when the
@@ -162,7 +164,15 @@ impl PartySocket {
         };
         let events = match listener {
             Some(listener) => {
-                runtime.spawn(deliver(events, listener));
+                // The socket's own thread: a slow callback delays only this socket.
+                std::thread::Builder::new()
+                    .name("partysocket-listener".to_owned())
+                    .spawn(move || deliver(runtime, events, listener))
+                    .map_err(|err| {
+                        PartySocketError::Startup(format!(
+                            "cannot start the listener's thread: {err}"
+                        ))
+                    })?;
                 None
             }
             None => Some(events),
@@ -493,12 +503,13 @@ fn snapshot(socket: &partysocket::PartySocket) -> Snapshot {
     }
 }
 
-/// The listener's task: every event to its callback, in order, until the socket's task
-/// ends; then the listener is released. After [`shutdown`](crate::shutdown) no callback
+/// The listener's thread, one per socket: every event to its callback, in order, until
+/// the socket's task ends; then the listener is released. After [`shutdown`](crate::shutdown) no callback
 /// starts and the listener is leaked, not released: releasing a foreign object calls
 /// into its runtime, which may be finalizing.
-async fn deliver(mut events: Events, listener: Arc<dyn PartySocketListener>) {
-    while let Some(event) = events.recv().await {
+fn deliver(runtime: &Runtime, mut events: Events, listener: Arc<dyn PartySocketListener>) {
+    // Waits on the runtime from this thread; the callbacks run outside of it.
+    while let Some(event) = runtime.block_on(events.recv()) {
         let Some(_call) = lifecycle::enter_foreign() else {
             break;
         };

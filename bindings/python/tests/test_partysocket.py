@@ -284,3 +284,46 @@ def test_pause_keeps_the_id_and_the_queue_and_resume_delivers_it_once(mock):
         await socket.close()
 
     run(scenario())
+
+
+class Sleepy(PartySocketListener):
+    """Sleeps 2 s in every on_message."""
+
+    def on_open(self, url, protocol):
+        pass
+
+    def on_message(self, message):
+        import time
+
+        time.sleep(2)
+
+    def on_close(self, frame, was_clean):
+        pass
+
+    def on_error(self, error, description):
+        pass
+
+    def on_state_change(self, state):
+        pass
+
+
+def test_sleeping_listeners_delay_no_other_socket(mock):
+    async def scenario():
+        import time
+
+        sleepers = [echo(mock, f"sleepy-{i}", listener=Sleepy()) for i in range(2)]
+        probe = echo(mock, "probe")
+        await probe.opened()
+        for sleeper in sleepers:
+            await sleeper.opened()
+            sleeper.send("sleep")
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        probe.send("ping through")
+        await next_text(probe, "ping through")
+        took = time.monotonic() - started
+        assert took < 1.0, f"the echo took {took:.2f} s while two listeners slept"
+        for socket in (probe, *sleepers):
+            await socket.close()
+
+    run(scenario())

@@ -1507,8 +1507,10 @@ public func FfiConverterTypePartySocket_lower(_ value: PartySocket) -> UInt64 {
 
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -1549,8 +1551,10 @@ public protocol PartySocketListener: AnyObject, Sendable {
     
 }
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the

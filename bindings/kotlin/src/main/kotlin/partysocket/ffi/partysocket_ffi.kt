@@ -2846,8 +2846,10 @@ public object FfiConverterTypePartySocket: FfiConverter<PartySocket, Long> {
 
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -2890,8 +2892,10 @@ public interface PartySocketListener {
 }
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
