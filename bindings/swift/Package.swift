@@ -5,7 +5,7 @@
 // Targets:
 // - CPartySocketFFI: the generated C header and module map of the Rust library;
 // - PartySocketFFI: the generated Swift bindings;
-// - PartySocket: the idiomatic layer (events as an AsyncStream), re-exporting the
+// - PartySocket: the idiomatic layer (events as a bounded AsyncSequence), re-exporting the
 //   generated API.
 //
 // The Rust library is linked from `PARTYSOCKET_FFI_LIB`, by default the workspace's

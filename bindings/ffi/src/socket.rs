@@ -117,6 +117,8 @@ pub struct PartySocket {
     handle: Arc<Mutex<Handle>>,
     /// The event stream for `next_event()`; `None` when a listener has it.
     events: tokio::sync::Mutex<Option<Events>>,
+    /// Ends a waiting `next_event()` early (`interrupt_next_event()`).
+    interrupt: tokio::sync::Notify,
     close_timeout: Duration,
 }
 
@@ -191,6 +193,7 @@ impl PartySocket {
         Ok(Arc::new(PartySocket {
             handle,
             events: tokio::sync::Mutex::new(events),
+            interrupt: tokio::sync::Notify::new(),
             close_timeout,
         }))
     }
@@ -356,8 +359,16 @@ impl PartySocket {
         tokio::select! {
             biased;
             () = lifecycle::shut_down() => Ok(None),
+            () = self.interrupt.notified() => Err(PartySocketError::Interrupted),
             event = events.recv() => Ok(event.map(Event::from)),
         }
+    }
+
+    /// Makes the `next_event()` that waits (or, when none does, the next one) return
+    /// [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+    /// async calls cannot be cancelled (Swift's task cancellation calls it).
+    pub fn interrupt_next_event(&self) {
+        self.interrupt.notify_one();
     }
 
     /// Waits until the connection is open.

@@ -911,6 +911,13 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
     func id()  -> String
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+    func interruptNextEvent() 
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
@@ -1219,6 +1226,19 @@ open func id() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+open func interruptNextEvent()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -3354,6 +3374,11 @@ enum PartySocketError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
     case EventsGoToListener(message: String)
     
     /**
+     * `interrupt_next_event()` ended the wait; no event was taken.
+     */
+    case Interrupted(message: String)
+    
+    /**
      * The shared runtime or the TLS roots could not be set up.
      */
     case Startup(message: String)
@@ -3407,7 +3432,11 @@ public struct FfiConverterTypePartySocketError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 6: return .Startup(
+        case 6: return .Interrupted(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .Startup(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -3432,8 +3461,10 @@ public struct FfiConverterTypePartySocketError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         case .EventsGoToListener(_ /* message is ignored*/):
             writeInt(&buf, Int32(5))
-        case .Startup(_ /* message is ignored*/):
+        case .Interrupted(_ /* message is ignored*/):
             writeInt(&buf, Int32(6))
+        case .Startup(_ /* message is ignored*/):
+            writeInt(&buf, Int32(7))
 
         
         }
@@ -4719,6 +4750,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_id() != 64107) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event() != 44339) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_next_event() != 8747) {

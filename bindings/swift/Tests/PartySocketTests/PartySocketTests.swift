@@ -62,12 +62,12 @@ struct Mock {
 
 struct Ended: Error { let what: String }
 
-/// The first event matching `predicate`. An AsyncStream ends when a task iterating it is
-/// cancelled, so there is no timeout race here: each test's time is bounded by
+/// The first event matching `predicate`. The event sequence ends when a task iterating it
+/// is cancelled, so there is no timeout race here: each test's time is bounded by
 /// `executionTimeAllowance` on Apple platforms, and by the runner's limit on the whole
 /// run elsewhere.
 func next(
-    _ events: inout AsyncStream<Event>.Iterator, _ what: String, _ predicate: (Event) -> Bool
+    _ events: inout PartySocketEvents.AsyncIterator, _ what: String, _ predicate: (Event) -> Bool
 ) async throws -> Event {
     while let event = await events.next() {
         if predicate(event) { return event }
@@ -75,7 +75,7 @@ func next(
     throw Ended(what: "the events ended before \(what)")
 }
 
-func nextText(_ events: inout AsyncStream<Event>.Iterator, _ text: String) async throws {
+func nextText(_ events: inout PartySocketEvents.AsyncIterator, _ text: String) async throws {
     _ = try await next(&events, "message \(text)") {
         if case .message(let message) = $0 { return message.asText == text }
         return false
@@ -427,6 +427,19 @@ final class PartySocketTests: XCTestCase {
         try await nextText(&events, "while paused")
         let received = try await mock.received(party: "echo", room: room)
         XCTAssertEqual(received.filter { $0 == "while paused" }.count, 1, "\(received)")
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testASlowReaderWithASmallEventCapacityLosesNothing() async throws {
+        var options = echo(room("capacity"))
+        options.eventCapacity = 2
+        let (socket, stream) = try PartySocket.connect(options)
+        var events = stream.makeAsyncIterator()
+        try await socket.opened()
+        for index in 1...50 { try socket.send("slow-\(index)") }
+        // Nobody reads for a while: the socket holds two events and stops reading.
+        try await Task.sleep(nanoseconds: 500_000_000)
+        for index in 1...50 { try await nextText(&events, "slow-\(index)") }
         try await socket.close(code: 1000, reason: "")
     }
 }

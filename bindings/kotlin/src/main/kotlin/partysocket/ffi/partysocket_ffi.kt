@@ -772,6 +772,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_id(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_next_event(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_opened(
@@ -860,6 +862,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_next_event(`ptr`: Long,
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_opened(`ptr`: Long,
@@ -1062,6 +1066,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_id() and 0xFFFF) != 64107) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event() and 0xFFFF) != 44339) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_next_event() and 0xFFFF) != 8747) {
@@ -2041,6 +2048,13 @@ public interface PartySocketInterface {
     fun `id`(): kotlin.String
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+    fun `interruptNextEvent`()
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
@@ -2408,6 +2422,23 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */override fun `interruptNextEvent`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -4540,6 +4571,11 @@ sealed class PartySocketException(message: String): kotlin.Exception(message) {
         class EventsGoToListener(message: String) : PartySocketException(message)
         
     /**
+     * `interrupt_next_event()` ended the wait; no event was taken.
+     */
+        class Interrupted(message: String) : PartySocketException(message)
+        
+    /**
      * The shared runtime or the TLS roots could not be set up.
      */
         class Startup(message: String) : PartySocketException(message)
@@ -4562,7 +4598,8 @@ public object FfiConverterTypePartySocketError : FfiConverterRustBuffer<PartySoc
             3 -> PartySocketException.Closed(FfiConverterString.read(buf))
             4 -> PartySocketException.Stopped(FfiConverterString.read(buf))
             5 -> PartySocketException.EventsGoToListener(FfiConverterString.read(buf))
-            6 -> PartySocketException.Startup(FfiConverterString.read(buf))
+            6 -> PartySocketException.Interrupted(FfiConverterString.read(buf))
+            7 -> PartySocketException.Startup(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4594,8 +4631,12 @@ public object FfiConverterTypePartySocketError : FfiConverterRustBuffer<PartySoc
                 buf.putInt(5)
                 Unit
             }
-            is PartySocketException.Startup -> {
+            is PartySocketException.Interrupted -> {
                 buf.putInt(6)
+                Unit
+            }
+            is PartySocketException.Startup -> {
+                buf.putInt(7)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
