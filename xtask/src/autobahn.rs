@@ -488,7 +488,7 @@ fn in_root(root: &Path) -> Command {
 }
 
 /// Installs `debootstrap` with apt when it is missing.
-fn ensure_debootstrap() -> Result<(), String> {
+pub(crate) fn ensure_debootstrap() -> Result<(), String> {
     if output(Command::new("debootstrap").arg("--version")).is_some() {
         return Ok(());
     }
@@ -506,7 +506,7 @@ fn ensure_debootstrap() -> Result<(), String> {
 
 /// The Debian mirror the host's apt uses (its first non-security source), or
 /// `AUTOBAHN_DEBIAN_MIRROR` when set.
-fn debian_mirror() -> Result<String, String> {
+pub(crate) fn debian_mirror() -> Result<String, String> {
     if let Ok(mirror) = std::env::var("AUTOBAHN_DEBIAN_MIRROR") {
         return Ok(mirror);
     }
@@ -552,7 +552,7 @@ fn mirror_in(text: &str) -> Option<String> {
 }
 
 /// Refuses to delete `root` while anything is mounted under it.
-fn refuse_mounted(root: &Path) -> Result<(), String> {
+pub(crate) fn refuse_mounted(root: &Path) -> Result<(), String> {
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let prefix = root.to_string_lossy();
     if let Some(line) = mounts.lines().find(|line| {
@@ -568,7 +568,7 @@ fn refuse_mounted(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
 }
 
@@ -580,7 +580,7 @@ fn free_port() -> Result<u16, String> {
         .map_err(|err| format!("cannot find a free port: {err}"))
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), String> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)
             .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
@@ -588,7 +588,7 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", path.display()))
 }
 
-fn copy(from: &Path, to: &Path) -> Result<(), String> {
+pub(crate) fn copy(from: &Path, to: &Path) -> Result<(), String> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent)
             .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;

@@ -26,6 +26,9 @@ pub enum PartySocketError {
         "this socket delivers its events to the listener given at creation; create the socket without a listener to use next_event()"
     )]
     EventsGoToListener,
+    /// `interrupt_next_event()` ended the wait; no event was taken.
+    #[error("next_event() was interrupted; call it again to read on")]
+    Interrupted,
     /// The shared runtime or the TLS roots could not be set up.
     #[error("the socket could not start: {0}")]
     Startup(String),

@@ -2,9 +2,12 @@
 //! boundary, with the core's defaults. Durations are whole milliseconds (`*_ms`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::credentials::{CredentialsProvider, query_provider};
 use crate::error::PartySocketError;
+use crate::event::Message;
 
 /// `ws`/`wss`; left unset, `ws` for local and private hosts and `wss` for the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -25,14 +28,25 @@ pub enum DropPolicy {
     DropOldest,
 }
 
-/// Protocol pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a
-/// ping turns a half-open connection into a reconnect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+/// Pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a ping turns
+/// a half-open connection into a reconnect. Protocol ping frames by default; with
+/// `ping`, application-level pings (a message the server answers, for servers or
+/// proxies that do not answer ping frames).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Heartbeat {
     /// Quiet time before a ping, in milliseconds.
     pub interval_ms: u64,
     /// How long to wait for any traffic after a ping, in milliseconds.
     pub timeout_ms: u64,
+    /// The message sent as the ping (default none: protocol ping frames). The server must
+    /// answer it, e.g. a party answering `ping` with `pong` to the sender only.
+    #[uniffi(default = None)]
+    pub ping: Option<Message>,
+    /// The server's answer: an incoming message equal to it counts as the answer and is
+    /// not delivered to the application (default none: the answer is delivered; any
+    /// incoming message proves liveness). Needs `ping`.
+    #[uniffi(default = None)]
+    pub pong: Option<Message>,
 }
 
 /// Whether to reconnect after a failure: the core's `FailurePolicy` in data.
@@ -165,6 +179,15 @@ pub struct PartySocketOptions {
     /// Whether to reconnect after failures (default: [`default_failure_policy`]).
     #[uniffi(default = None)]
     pub failure_policy: Option<FailurePolicy>,
+    /// More trusted root certificates for `wss://`, as PEM text (each may hold several
+    /// certificates): a development server's or a private CA (default none). The bundled
+    /// Mozilla roots stay trusted.
+    #[uniffi(default)]
+    pub root_certificates_pem: Vec<String>,
+    /// Also trust the operating system's root store where one can be read (Linux, macOS,
+    /// Windows; on Android and iOS give `root_certificates_pem`) (default false).
+    #[uniffi(default = false)]
+    pub platform_roots: bool,
 }
 
 /// A change to the destination or credentials, applied with `update()`: unset fields
@@ -254,17 +277,54 @@ impl From<FailurePolicy> for partysocket::FailurePolicy {
 }
 
 impl PartySocketOptions {
+    /// The TLS roots these name, or `None` for the bundled roots alone.
+    pub(crate) fn tls(&self) -> Result<Option<partysocket::TlsConfig>, PartySocketError> {
+        if self.root_certificates_pem.is_empty() && !self.platform_roots {
+            return Ok(None);
+        }
+        let mut builder = partysocket::TlsConfig::builder().native_roots(self.platform_roots);
+        for (index, pem) in self.root_certificates_pem.iter().enumerate() {
+            builder = builder.add_root_certificate_pem(pem).map_err(|err| {
+                PartySocketError::InvalidOptions(format!(
+                    "root_certificates_pem[{index}] holds no usable certificate ({err}): give the PEM text, starting with -----BEGIN CERTIFICATE-----, not a file path"
+                ))
+            })?;
+        }
+        builder.build().map(Some).map_err(|err| {
+            PartySocketError::InvalidOptions(format!(
+                "root_certificates_pem: a certificate is not a usable root ({err})"
+            ))
+        })
+    }
+
     /// The core options these describe, checked by the core's builder.
-    pub(crate) fn into_core(self) -> Result<partysocket::PartySocketOptions, PartySocketError> {
+    ///
+    /// With `credentials`, the query is asked of it before every attempt (over the static
+    /// `query`), and without a `failure_policy` a 401 or 403 does not stop the socket.
+    pub(crate) fn into_core(
+        self,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+    ) -> Result<partysocket::PartySocketOptions, PartySocketError> {
+        let failure_policy = match (self.failure_policy, &credentials) {
+            (Some(policy), _) => Some(policy),
+            (None, Some(_)) => Some(FailurePolicy {
+                stop_on_status: Vec::new(),
+                ..default_failure_policy()
+            }),
+            (None, None) => None,
+        };
+        let query: partysocket::QuerySource = match credentials {
+            Some(credentials) => query_provider(credentials, self.query).into(),
+            None => sorted(self.query)
+                .into_iter()
+                .collect::<partysocket::Query>()
+                .into(),
+        };
         let mut builder = partysocket::PartySocketOptions::builder(self.host)
             .party(self.party)
             .prefix(self.prefix)
             .protocols(self.protocols)
-            .query(
-                sorted(self.query)
-                    .into_iter()
-                    .collect::<partysocket::Query>(),
-            )
+            .query(query)
             .start_closed(self.start_closed)
             .disable_name_validation(self.disable_name_validation)
             .min_reconnection_delay(millis(self.min_reconnection_delay_ms))
@@ -312,15 +372,30 @@ impl PartySocketOptions {
             });
         }
         if let Some(heartbeat) = self.heartbeat {
-            builder = builder.heartbeat(partysocket::Heartbeat::new(
+            let mut core = partysocket::Heartbeat::new(
                 millis(heartbeat.interval_ms),
                 millis(heartbeat.timeout_ms),
-            ));
+            );
+            match (heartbeat.ping, heartbeat.pong) {
+                (Some(ping), pong) => {
+                    core = core.application(
+                        partysocket::Message::from(ping),
+                        pong.map(partysocket::Message::from),
+                    );
+                }
+                (None, Some(_)) => {
+                    return Err(PartySocketError::InvalidOptions(
+                        "heartbeat.pong is set without heartbeat.ping: set the ping message the server answers with it, or leave both unset for protocol pings".to_owned(),
+                    ));
+                }
+                (None, None) => {}
+            }
+            builder = builder.heartbeat(core);
         }
         if let Some(max) = self.max_message_size {
             builder = builder.max_message_size(to_usize(max, "max_message_size")?);
         }
-        if let Some(policy) = self.failure_policy {
+        if let Some(policy) = failure_policy {
             builder = builder.failure_policy(policy.into());
         }
         Ok(builder.build()?)
@@ -416,6 +491,8 @@ mod tests {
             event_capacity: 1024,
             max_message_size: None,
             failure_policy: None,
+            root_certificates_pem: Vec::new(),
+            platform_roots: false,
         }
     }
 
@@ -427,7 +504,7 @@ mod tests {
             ("token".to_owned(), "t".to_owned()),
             ("name".to_owned(), "ada".to_owned()),
         ]);
-        let core = input.into_core().unwrap();
+        let core = input.into_core(None).unwrap();
         assert_eq!(
             core.socket_url(None),
             "ws://localhost:1999/parties/main/lobby?_pk=me&name=ada&token=t"
@@ -438,7 +515,7 @@ mod tests {
     fn invalid_options_say_what_to_change() {
         let mut input = options("localhost:1999");
         input.path = Some("/inbox".to_owned());
-        let error = input.into_core().unwrap_err();
+        let error = input.into_core(None).unwrap_err();
         assert!(
             matches!(&error, PartySocketError::InvalidOptions(message) if message.contains("must not start with '/'")),
             "{error:?}"

@@ -9,18 +9,22 @@ use std::time::Duration;
 use partysocket::Events;
 use tokio::runtime::Runtime;
 
+use crate::credentials::CredentialsProvider;
 use crate::error::PartySocketError;
 use crate::event::{
     CloseFrame, ConnectionState, Event, Message, ReadyState, SendOutcome, SocketFailure, StopReason,
 };
+use crate::lifecycle;
 use crate::options::{OptionsUpdate, PartySocketOptions};
 
 /// How long after `close()` the handle is kept at most, beyond the close timeout, so the
 /// accessors report the closing state until the close completes.
 const CLOSE_MARGIN: Duration = Duration::from_secs(1);
 
-/// Receives a socket's events on the SDK's own thread, in order. Return quickly: the
-/// next event waits for the callback. A callback that throws is reported to
+/// Receives a socket's events in order, on a thread of that socket's own
+/// (`partysocket-listener`): a slow callback delays only its socket's events (once
+/// `event_capacity` of them wait, that socket stops reading), never another socket's
+/// I/O or heartbeat. A callback that throws is reported to
 /// `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
 ///
 /// The socket holds the listener until its task ends (after `close()` or when the
@@ -67,7 +71,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
 
 /// The runtime every socket of this process runs on: started by the first socket,
 /// two worker threads named `partysocket`.
-fn runtime() -> Result<&'static Runtime, PartySocketError> {
+pub(crate) fn runtime() -> Result<&'static Runtime, PartySocketError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -91,8 +95,9 @@ struct Snapshot {
     protocol: Option<String>,
 }
 
+/// A socket's native handle and what its accessors report.
 #[derive(Debug)]
-struct Handle {
+pub(crate) struct Handle {
     /// The native handle; `None` once the socket was closed and its close completed.
     socket: Option<partysocket::PartySocket>,
     /// Set by `close()`: commands fail from then on.
@@ -112,6 +117,8 @@ pub struct PartySocket {
     handle: Arc<Mutex<Handle>>,
     /// The event stream for `next_event()`; `None` when a listener has it.
     events: tokio::sync::Mutex<Option<Events>>,
+    /// Ends a waiting `next_event()` early (`interrupt_next_event()`).
+    interrupt: tokio::sync::Notify,
     close_timeout: Duration,
 }
 
@@ -127,17 +134,29 @@ impl PartySocket {
     /// # Errors
     ///
     /// [`PartySocketError::InvalidOptions`] naming the first invalid option.
-    #[uniffi::constructor(default(listener = None))]
+    /// `credentials`, when given, is asked for the query parameters before every
+    /// attempt (see [`CredentialsProvider`]).
+    #[uniffi::constructor(default(listener = None, credentials = None))]
     pub fn new(
         options: PartySocketOptions,
         listener: Option<Arc<dyn PartySocketListener>>,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
     ) -> Result<Arc<PartySocket>, PartySocketError> {
-        let options = options.into_core()?;
+        let tls = options.tls()?;
+        let options = options.into_core(credentials)?;
         let close_timeout = options.close_timeout();
+        if lifecycle::is_shut_down() {
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
         let runtime = runtime()?;
         let (socket, events) = {
             let _entered = runtime.enter();
-            partysocket::PartySocket::connect(options)?
+            match tls {
+                Some(tls) => partysocket::PartySocket::connect_with(options, tls)?,
+                None => partysocket::PartySocket::connect(options)?,
+            }
         };
         let last = Snapshot {
             id: socket.id(),
@@ -147,18 +166,34 @@ impl PartySocket {
         };
         let events = match listener {
             Some(listener) => {
-                runtime.spawn(deliver(events, listener));
+                // The socket's own thread: a slow callback delays only this socket.
+                std::thread::Builder::new()
+                    .name("partysocket-listener".to_owned())
+                    .spawn(move || deliver(runtime, events, listener))
+                    .map_err(|err| {
+                        PartySocketError::Startup(format!(
+                            "cannot start the listener's thread: {err}"
+                        ))
+                    })?;
                 None
             }
             None => Some(events),
         };
+        let handle = Arc::new(Mutex::new(Handle {
+            socket: Some(socket),
+            closed: false,
+            last,
+        }));
+        if !lifecycle::register(&handle) {
+            // Shut down meanwhile: closed by dropping the handle.
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
         Ok(Arc::new(PartySocket {
-            handle: Arc::new(Mutex::new(Handle {
-                socket: Some(socket),
-                closed: false,
-                last,
-            })),
+            handle,
             events: tokio::sync::Mutex::new(events),
+            interrupt: tokio::sync::Notify::new(),
             close_timeout,
         }))
     }
@@ -253,6 +288,33 @@ impl PartySocket {
         self.command(partysocket::PartySocket::reconnect)
     }
 
+    /// Closes the connection for a while (code 1000) and keeps the socket: its id, its
+    /// queue (messages sent meanwhile are queued) and its listener or events stay, and it
+    /// does not reconnect until [`resume`](Self::resume). For an application going to
+    /// the background; unlike `close()` it is not final.
+    ///
+    /// # Errors
+    ///
+    /// [`PartySocketError::Closed`] after `close()`.
+    pub fn pause(&self) -> Result<(), PartySocketError> {
+        self.command(|socket| {
+            socket.close_with(partysocket::CloseFrame::new(
+                partysocket::CloseFrame::NORMAL,
+                String::new(),
+            ))
+        })
+    }
+
+    /// Connects again after [`pause`](Self::pause), with the same id; the messages
+    /// queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+    ///
+    /// # Errors
+    ///
+    /// As [`reconnect`](Self::reconnect).
+    pub fn resume(&self) -> Result<(), PartySocketError> {
+        self.command(partysocket::PartySocket::reconnect)
+    }
+
     /// Changes the destination or credentials for the next connection (call
     /// [`reconnect`](Self::reconnect) to apply them now). Changes accumulate; the id
     /// stays unless set.
@@ -283,7 +345,8 @@ impl PartySocket {
     /// The next event, or nothing once the socket was closed and every event was read.
     ///
     /// Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-    /// stops reading from the server. Cancelling the call loses no event.
+    /// stops reading from the server. Cancelling the call loses no event. After
+    /// [`shutdown`](crate::shutdown) it returns nothing.
     ///
     /// # Errors
     ///
@@ -293,7 +356,19 @@ impl PartySocket {
         let events = events
             .as_mut()
             .ok_or(PartySocketError::EventsGoToListener)?;
-        Ok(events.recv().await.map(Event::from))
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => Ok(None),
+            () = self.interrupt.notified() => Err(PartySocketError::Interrupted),
+            event = events.recv() => Ok(event.map(Event::from)),
+        }
+    }
+
+    /// Makes the `next_event()` that waits (or, when none does, the next one) return
+    /// [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+    /// async calls cannot be cancelled (Swift's task cancellation calls it).
+    pub fn interrupt_next_event(&self) {
+        self.interrupt.notify_one();
     }
 
     /// Waits until the connection is open.
@@ -310,7 +385,11 @@ impl PartySocket {
                 _ => return Err(PartySocketError::Closed),
             }
         };
-        Ok(socket.opened().await?)
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => Err(PartySocketError::Closed),
+            opened = socket.opened() => Ok(opened?),
+        }
     }
 
     /// Waits until the socket is closed (after `close()`, or when it gave up) and
@@ -320,9 +399,13 @@ impl PartySocket {
         let Some(socket) = socket else {
             return StopReason::ClosedByApp;
         };
-        match socket.closed().await {
-            Ok(reason) => StopReason::from(reason),
-            Err(_) => StopReason::ClosedByApp,
+        tokio::select! {
+            biased;
+            () = lifecycle::shut_down() => StopReason::ClosedByApp,
+            closed = socket.closed() => match closed {
+                Ok(reason) => StopReason::from(reason),
+                Err(_) => StopReason::ClosedByApp,
+            },
         }
     }
 
@@ -406,6 +489,22 @@ impl PartySocket {
     }
 }
 
+/// Starts the close of a socket for [`shutdown`](crate::shutdown) (code 1000, unless
+/// it is closing already); returns its native handle to wait on, if it is live.
+pub(crate) fn close_for_shutdown(handle: &Mutex<Handle>) -> Option<partysocket::PartySocket> {
+    let mut handle = lock(handle);
+    let socket = handle.socket.clone()?;
+    if !handle.closed {
+        handle.closed = true;
+        // Closing can only fail on a socket that is closed already.
+        let _ = socket.close_with(partysocket::CloseFrame::new(
+            partysocket::CloseFrame::NORMAL,
+            String::new(),
+        ));
+    }
+    Some(socket)
+}
+
 fn snapshot(socket: &partysocket::PartySocket) -> Snapshot {
     Snapshot {
         id: socket.id(),
@@ -415,11 +514,22 @@ fn snapshot(socket: &partysocket::PartySocket) -> Snapshot {
     }
 }
 
-/// The listener's task: every event to its callback, in order, until the socket's task
-/// ends; then the listener is released.
-async fn deliver(mut events: Events, listener: Arc<dyn PartySocketListener>) {
-    while let Some(event) = events.recv().await {
+/// The listener's thread, one per socket: every event to its callback, in order, until
+/// the socket's task ends; then the listener is released. After [`shutdown`](crate::shutdown) no callback
+/// starts and the listener is leaked, not released: releasing a foreign object calls
+/// into its runtime, which may be finalizing.
+fn deliver(runtime: &Runtime, mut events: Events, listener: Arc<dyn PartySocketListener>) {
+    // Waits on the runtime from this thread; the callbacks run outside of it.
+    while let Some(event) = runtime.block_on(events.recv()) {
+        let Some(_call) = lifecycle::enter_foreign() else {
+            break;
+        };
         dispatch(listener.as_ref(), Event::from(event));
+    }
+    // Releasing counts as a call into the application.
+    match lifecycle::enter_foreign() {
+        Some(_call) => drop(listener),
+        None => std::mem::forget(listener),
     }
 }
 
@@ -465,7 +575,8 @@ fn dispatch(listener: &dyn PartySocketListener, event: Event) {
     let _ = catch_unwind(AssertUnwindSafe(|| listener.on_error(failure, description)));
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The message of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

@@ -7,8 +7,11 @@ use std::time::Duration;
 use party_mock::{MockConfig, MockServer};
 use partysocket_ffi::{
     CloseFrame, ConnectionState, ListenerError, Message, PartySocket, PartySocketError,
-    PartySocketListener, PartySocketOptions, SocketFailure, StopReason,
+    PartySocketListener, SocketFailure, StopReason,
 };
+
+mod common;
+use common::options;
 use tokio::sync::mpsc;
 
 struct Recorder {
@@ -51,40 +54,6 @@ impl PartySocketListener for Recorder {
     }
 }
 
-fn options(host: String, room: &str) -> PartySocketOptions {
-    PartySocketOptions {
-        host,
-        room: Some(room.to_owned()),
-        party: "echo".to_owned(),
-        prefix: "parties".to_owned(),
-        base_path: None,
-        path: None,
-        protocol: None,
-        protocols: Vec::new(),
-        query: Default::default(),
-        id: None,
-        headers: Default::default(),
-        start_closed: false,
-        disable_name_validation: false,
-        min_reconnection_delay_ms: 3000,
-        max_reconnection_delay_ms: 10_000,
-        reconnection_delay_grow_factor: 1.3,
-        jitter: 0.0,
-        min_uptime_ms: 5000,
-        connection_timeout_ms: 4000,
-        close_timeout_ms: 1000,
-        write_timeout_ms: None,
-        max_retries: None,
-        max_enqueued_messages: None,
-        max_enqueued_bytes: None,
-        drop_policy: None,
-        heartbeat: None,
-        event_capacity: 1024,
-        max_message_size: None,
-        failure_policy: None,
-    }
-}
-
 async fn expect(lines: &mut mpsc::UnboundedReceiver<String>, prefix: &str) -> String {
     let wait = async {
         while let Some(line) = lines.recv().await {
@@ -104,7 +73,8 @@ async fn a_failing_listener_is_reported_and_the_socket_works_on() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let (sender, mut lines) = mpsc::unbounded_channel();
     let listener: Arc<dyn PartySocketListener> = Arc::new(Recorder { lines: sender });
-    let socket = PartySocket::new(options(server.host(), "listener"), Some(listener)).unwrap();
+    let socket =
+        PartySocket::new(options(server.host(), "listener"), Some(listener), None).unwrap();
 
     expect(&mut lines, "open").await;
     socket.send_text("panic".to_owned()).unwrap();
@@ -143,7 +113,7 @@ async fn a_failing_listener_is_reported_and_the_socket_works_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_socket_ends_its_events() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    let socket = PartySocket::new(options(server.host(), "drop"), None).unwrap();
+    let socket = PartySocket::new(options(server.host(), "drop"), None, None).unwrap();
     socket.opened().await.unwrap();
     let events = Arc::clone(&socket);
     drop(socket);

@@ -262,3 +262,68 @@ def test_next_event_after_a_cancelled_reader(mock):
         await socket.close()
 
     run(scenario())
+
+
+def test_pause_keeps_the_id_and_the_queue_and_resume_delivers_it_once(mock):
+    async def scenario():
+        room = unique_room("pause")
+        socket = PartySocket.connect(mock.host, party="echo", room=room)
+        await socket.opened()
+        connection_id = socket.id
+        socket.pause()
+        close = await next_matching(socket, "the close", lambda e: isinstance(e, Event.CLOSE))
+        assert close.frame.code == 1000
+        assert socket.send("while paused") == SendOutcome.QUEUED()
+        socket.resume()
+        reopened = await next_matching(socket, "the reopen", lambda e: isinstance(e, Event.OPEN))
+        assert f"_pk={connection_id}" in reopened.url
+        await next_text(socket, "while paused")
+        log = mock.log("echo", room)
+        received = [m["message"]["data"] for r in log["received"] for m in r["messages"]]
+        assert received.count("while paused") == 1, received
+        await socket.close()
+
+    run(scenario())
+
+
+class Sleepy(PartySocketListener):
+    """Sleeps 2 s in every on_message."""
+
+    def on_open(self, url, protocol):
+        pass
+
+    def on_message(self, message):
+        import time
+
+        time.sleep(2)
+
+    def on_close(self, frame, was_clean):
+        pass
+
+    def on_error(self, error, description):
+        pass
+
+    def on_state_change(self, state):
+        pass
+
+
+def test_sleeping_listeners_delay_no_other_socket(mock):
+    async def scenario():
+        import time
+
+        sleepers = [echo(mock, f"sleepy-{i}", listener=Sleepy()) for i in range(2)]
+        probe = echo(mock, "probe")
+        await probe.opened()
+        for sleeper in sleepers:
+            await sleeper.opened()
+            sleeper.send("sleep")
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        probe.send("ping through")
+        await next_text(probe, "ping through")
+        took = time.monotonic() - started
+        assert took < 1.0, f"the echo took {took:.2f} s while two listeners slept"
+        for socket in (probe, *sleepers):
+            await socket.close()
+
+    run(scenario())

@@ -1,11 +1,11 @@
-// The idiomatic Swift layer over the generated bindings: a socket's events as an
-// AsyncStream, `send` overloads for text and bytes, and an awaitable close.
+// The idiomatic Swift layer over the generated bindings: a socket's events as a bounded
+// AsyncSequence, `send` overloads for text and bytes, and an awaitable close.
 
 import Foundation
 @_exported import PartySocketFFI
 
 extension PartySocket {
-    /// Creates a socket and the stream of its events, in order. Unless the options
+    /// Creates a socket and the sequence of its events, in order. Unless the options
     /// start closed, it connects at once.
     ///
     /// ```swift
@@ -17,16 +17,23 @@ extension PartySocket {
     /// }
     /// ```
     ///
-    /// The stream ends once the socket was closed and its last event delivered. It
-    /// holds the events the application has not read yet (the listener it is fed by
-    /// cannot wait). Cancelling the task that iterates it ends the stream; the socket
-    /// keeps running until `close()` or until it is released.
+    /// The sequence reads from the socket's bounded buffer (`eventCapacity`, 1024 by
+    /// default): while the application does not read, events wait there, and once it is
+    /// full the socket stops reading from the server, so memory stays bounded. It ends once
+    /// the socket was closed and its last event read. Cancelling the task that iterates it
+    /// ends that iteration at once and loses no event; the socket keeps running until
+    /// `close()` or until it is released.
+    ///
+    /// `credentials`, when given, is asked for the query parameters before every
+    /// attempt (on one of the SDK's threads): the hook for tokens that expire; a 401 or
+    /// 403 then asks it again instead of stopping (unless a failure policy says otherwise).
     ///
     /// - Throws: `PartySocketError.InvalidOptions` naming the option to change.
-    public static func connect(_ options: PartySocketOptions) throws -> (PartySocket, AsyncStream<Event>) {
-        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
-        let socket = try PartySocket(options: options, listener: StreamListener(continuation))
-        return (socket, stream)
+    public static func connect(
+        _ options: PartySocketOptions, credentials: CredentialsProvider? = nil
+    ) throws -> (PartySocket, PartySocketEvents) {
+        let socket = try PartySocket(options: options, listener: nil, credentials: credentials)
+        return (socket, PartySocketEvents(socket: socket))
     }
 
     /// Sends text now when open, else queues it; the outcome says which.
@@ -58,36 +65,48 @@ extension Message {
     }
 }
 
-/// Feeds an AsyncStream from the socket's listener callbacks. It holds the stream's
-/// continuation, never the socket, and finishes the stream when the socket releases it.
-final class StreamListener: PartySocketListener {
-    private let continuation: AsyncStream<Event>.Continuation
+/// A socket's events as an `AsyncSequence`, read with `next_event()`: bounded by the
+/// socket's `eventCapacity`, ended when the socket closes, and ended at once (losing no
+/// event) when the iterating task is cancelled.
+public struct PartySocketEvents: AsyncSequence, Sendable {
+    public typealias Element = Event
 
-    init(_ continuation: AsyncStream<Event>.Continuation) {
-        self.continuation = continuation
+    let socket: PartySocket
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(socket: socket)
     }
 
-    deinit {
-        continuation.finish()
-    }
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let socket: PartySocket
+        var ended = false
 
-    func onOpen(url: String, `protocol`: String?) throws {
-        continuation.yield(.open(url: url, protocol: `protocol`))
-    }
-
-    func onMessage(message: Message) throws {
-        continuation.yield(.message(message: message))
-    }
-
-    func onClose(frame: CloseFrame, wasClean: Bool) throws {
-        continuation.yield(.close(frame: frame, wasClean: wasClean))
-    }
-
-    func onError(error: SocketFailure, description: String) throws {
-        continuation.yield(.error(error: error, description: description))
-    }
-
-    func onStateChange(state: ConnectionState) throws {
-        continuation.yield(.stateChanged(state: state))
+        public mutating func next() async -> Event? {
+            while !ended {
+                if Task.isCancelled {
+                    ended = true
+                    break
+                }
+                let socket = self.socket
+                do {
+                    // UniFFI's async calls cannot be cancelled: cancelling the task
+                    // interrupts the wait instead, which takes no event.
+                    let event = try await withTaskCancellationHandler {
+                        try await socket.nextEvent()
+                    } onCancel: {
+                        socket.interruptNextEvent()
+                    }
+                    if let event { return event }
+                    ended = true
+                } catch PartySocketError.Interrupted {
+                    // Cancelled (checked above), or an interrupt meant for a wait that
+                    // had already ended: read on.
+                    continue
+                } catch {
+                    ended = true
+                }
+            }
+            return nil
+        }
     }
 }

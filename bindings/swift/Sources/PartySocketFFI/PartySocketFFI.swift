@@ -624,6 +624,233 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+public protocol CredentialsProvider: AnyObject, Sendable {
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    func query() throws  -> [String: String]
+    
+}
+/**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+open class CredentialsProviderImpl: CredentialsProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_credentialsprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_credentialsprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+open func query()throws  -> [String: String]  {
+    return try  FfiConverterDictionaryStringString.lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceCredentialsProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceCredentialsProvider = UniffiVTableCallbackInterfaceCredentialsProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeCredentialsProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface CredentialsProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeCredentialsProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface CredentialsProvider: handle missing in uniffiClone")
+            }
+        },
+        query: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> [String: String] in
+                guard let uniffiObj = try? FfiConverterTypeCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.query(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDictionaryStringString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeProviderError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceCredentialsProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceCredentialsProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitCredentialsProvider() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(UniffiCallbackInterfaceCredentialsProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentialsProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<CredentialsProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = CredentialsProvider
+
+    public static func lift(_ handle: UInt64) throws -> CredentialsProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CredentialsProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: CredentialsProvider) -> UInt64 {
+         if let rustImpl = value as? CredentialsProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CredentialsProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CredentialsProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialsProvider_lift(_ handle: UInt64) throws -> CredentialsProvider {
+    return try FfiConverterTypeCredentialsProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialsProvider_lower(_ value: CredentialsProvider) -> UInt64 {
+    return FfiConverterTypeCredentialsProvider.lower(value)
+}
+
+
+
+
+
+
+/**
  * A reconnecting PartyKit socket.
  *
  * Create it from [`PartySocketOptions`] with an optional [`PartySocketListener`].
@@ -684,10 +911,18 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
     func id()  -> String
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+    func interruptNextEvent() 
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -704,6 +939,18 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
      * exhausted); [`PartySocketError::Closed`] after `close()`.
      */
     func opened() async throws 
+    
+    /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    func pause() throws 
     
     /**
      * The subprotocol the server chose on the latest connection.
@@ -726,6 +973,16 @@ public protocol PartySocketProtocol: AnyObject, Sendable {
      * [`PartySocketError::Closed`] after `close()`.
      */
     func reconnect() throws 
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    func resume() throws 
     
     /**
      * Attempts since the last stable connection or `reconnect()`.
@@ -837,14 +1094,17 @@ open class PartySocket: PartySocketProtocol, @unchecked Sendable {
      * # Errors
      *
      * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     * `credentials`, when given, is asked for the query parameters before every
+     * attempt (see [`CredentialsProvider`]).
      */
-public convenience init(options: PartySocketOptions, listener: PartySocketListener? = nil)throws  {
+public convenience init(options: PartySocketOptions, listener: PartySocketListener? = nil, credentials: CredentialsProvider? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypePartySocketError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_constructor_partysocket_new(
         FfiConverterTypePartySocketOptions_lower(options),
-        FfiConverterOptionTypePartySocketListener.lower(listener),uniffiCallStatus
+        FfiConverterOptionTypePartySocketListener.lower(listener),
+        FfiConverterOptionTypeCredentialsProvider.lower(credentials),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -969,10 +1229,24 @@ open func id() -> String  {
 }
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+open func interruptNextEvent()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -1019,6 +1293,24 @@ open func opened()async throws   {
 }
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+open func pause()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_pause(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */
 open func `protocol`() -> String?  {
@@ -1055,6 +1347,22 @@ open func readyState() -> ReadyState  {
 open func reconnect()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
         uniffiCallStatus in
     uniffi_partysocket_ffi_fn_method_partysocket_reconnect(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+open func resume()throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocket_resume(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
@@ -1219,8 +1527,10 @@ public func FfiConverterTypePartySocket_lower(_ value: PartySocket) -> UInt64 {
 
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -1261,8 +1571,10 @@ public protocol PartySocketListener: AnyObject, Sendable {
     
 }
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -1789,8 +2101,10 @@ public func FfiConverterTypeFailurePolicy_lower(_ value: FailurePolicy) -> RustB
 
 
 /**
- * Protocol pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a
- * ping turns a half-open connection into a reconnect.
+ * Pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a ping turns
+ * a half-open connection into a reconnect. Protocol ping frames by default; with
+ * `ping`, application-level pings (a message the server answers, for servers or
+ * proxies that do not answer ping frames).
  */
 public struct Heartbeat: Equatable, Hashable {
     /**
@@ -1801,6 +2115,17 @@ public struct Heartbeat: Equatable, Hashable {
      * How long to wait for any traffic after a ping, in milliseconds.
      */
     public var timeoutMs: UInt64
+    /**
+     * The message sent as the ping (default none: protocol ping frames). The server must
+     * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+     */
+    public var ping: Message?
+    /**
+     * The server's answer: an incoming message equal to it counts as the answer and is
+     * not delivered to the application (default none: the answer is delivered; any
+     * incoming message proves liveness). Needs `ping`.
+     */
+    public var pong: Message?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1810,9 +2135,20 @@ public struct Heartbeat: Equatable, Hashable {
          */intervalMs: UInt64, 
         /**
          * How long to wait for any traffic after a ping, in milliseconds.
-         */timeoutMs: UInt64) {
+         */timeoutMs: UInt64, 
+        /**
+         * The message sent as the ping (default none: protocol ping frames). The server must
+         * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+         */ping: Message? = nil, 
+        /**
+         * The server's answer: an incoming message equal to it counts as the answer and is
+         * not delivered to the application (default none: the answer is delivered; any
+         * incoming message proves liveness). Needs `ping`.
+         */pong: Message? = nil) {
         self.intervalMs = intervalMs
         self.timeoutMs = timeoutMs
+        self.ping = ping
+        self.pong = pong
     }
 
     
@@ -1832,13 +2168,17 @@ public struct FfiConverterTypeHeartbeat: FfiConverterRustBuffer {
         return
             try Heartbeat(
                 intervalMs: FfiConverterUInt64.read(from: &buf), 
-                timeoutMs: FfiConverterUInt64.read(from: &buf)
+                timeoutMs: FfiConverterUInt64.read(from: &buf), 
+                ping: FfiConverterOptionTypeMessage.read(from: &buf), 
+                pong: FfiConverterOptionTypeMessage.read(from: &buf)
         )
     }
 
     public static func write(_ value: Heartbeat, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.intervalMs, into: &buf)
         FfiConverterUInt64.write(value.timeoutMs, into: &buf)
+        FfiConverterOptionTypeMessage.write(value.ping, into: &buf)
+        FfiConverterOptionTypeMessage.write(value.pong, into: &buf)
     }
 }
 
@@ -2152,6 +2492,17 @@ public struct PartySocketOptions: Equatable, Hashable {
      * Whether to reconnect after failures (default: [`default_failure_policy`]).
      */
     public var failurePolicy: FailurePolicy?
+    /**
+     * More trusted root certificates for `wss://`, as PEM text (each may hold several
+     * certificates): a development server's or a private CA (default none). The bundled
+     * Mozilla roots stay trusted.
+     */
+    public var rootCertificatesPem: [String]
+    /**
+     * Also trust the operating system's root store where one can be read (Linux, macOS,
+     * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+     */
+    public var platformRoots: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2243,7 +2594,16 @@ public struct PartySocketOptions: Equatable, Hashable {
          */maxMessageSize: UInt64? = nil, 
         /**
          * Whether to reconnect after failures (default: [`default_failure_policy`]).
-         */failurePolicy: FailurePolicy? = nil) {
+         */failurePolicy: FailurePolicy? = nil, 
+        /**
+         * More trusted root certificates for `wss://`, as PEM text (each may hold several
+         * certificates): a development server's or a private CA (default none). The bundled
+         * Mozilla roots stay trusted.
+         */rootCertificatesPem: [String] = [], 
+        /**
+         * Also trust the operating system's root store where one can be read (Linux, macOS,
+         * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+         */platformRoots: Bool = false) {
         self.host = host
         self.room = room
         self.party = party
@@ -2273,6 +2633,8 @@ public struct PartySocketOptions: Equatable, Hashable {
         self.eventCapacity = eventCapacity
         self.maxMessageSize = maxMessageSize
         self.failurePolicy = failurePolicy
+        self.rootCertificatesPem = rootCertificatesPem
+        self.platformRoots = platformRoots
     }
 
     
@@ -2319,7 +2681,9 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
                 heartbeat: FfiConverterOptionTypeHeartbeat.read(from: &buf), 
                 eventCapacity: FfiConverterUInt32.read(from: &buf), 
                 maxMessageSize: FfiConverterOptionUInt64.read(from: &buf), 
-                failurePolicy: FfiConverterOptionTypeFailurePolicy.read(from: &buf)
+                failurePolicy: FfiConverterOptionTypeFailurePolicy.read(from: &buf), 
+                rootCertificatesPem: FfiConverterSequenceString.read(from: &buf), 
+                platformRoots: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2353,6 +2717,8 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.eventCapacity, into: &buf)
         FfiConverterOptionUInt64.write(value.maxMessageSize, into: &buf)
         FfiConverterOptionTypeFailurePolicy.write(value.failurePolicy, into: &buf)
+        FfiConverterSequenceString.write(value.rootCertificatesPem, into: &buf)
+        FfiConverterBool.write(value.platformRoots, into: &buf)
     }
 }
 
@@ -3008,6 +3374,11 @@ enum PartySocketError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
     case EventsGoToListener(message: String)
     
     /**
+     * `interrupt_next_event()` ended the wait; no event was taken.
+     */
+    case Interrupted(message: String)
+    
+    /**
      * The shared runtime or the TLS roots could not be set up.
      */
     case Startup(message: String)
@@ -3061,7 +3432,11 @@ public struct FfiConverterTypePartySocketError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 6: return .Startup(
+        case 6: return .Interrupted(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .Startup(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -3086,8 +3461,10 @@ public struct FfiConverterTypePartySocketError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         case .EventsGoToListener(_ /* message is ignored*/):
             writeInt(&buf, Int32(5))
-        case .Startup(_ /* message is ignored*/):
+        case .Interrupted(_ /* message is ignored*/):
             writeInt(&buf, Int32(6))
+        case .Startup(_ /* message is ignored*/):
+            writeInt(&buf, Int32(7))
 
         
         }
@@ -3183,6 +3560,90 @@ public func FfiConverterTypeProtocol_lower(_ value: Protocol) -> RustBuffer {
     return FfiConverterTypeProtocol.lower(value)
 }
 
+
+
+/**
+ * What a credentials provider threw.
+ */
+public 
+enum ProviderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The provider failed; `reason` describes what it threw.
+     */
+    case Failed(
+        /**
+         * What the provider threw.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ProviderError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProviderError: FfiConverterRustBuffer {
+    typealias SwiftType = ProviderError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProviderError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ProviderError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProviderError_lift(_ buf: RustBuffer) throws -> ProviderError {
+    return try FfiConverterTypeProviderError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProviderError_lower(_ value: ProviderError) -> RustBuffer {
+    return FfiConverterTypeProviderError.lower(value)
+}
 
 
 /**
@@ -3776,6 +4237,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCredentialsProvider: FfiConverterRustBuffer {
+    typealias SwiftType = CredentialsProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCredentialsProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCredentialsProvider.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePartySocketListener: FfiConverterRustBuffer {
     typealias SwiftType = PartySocketListener?
 
@@ -3888,6 +4373,30 @@ fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = Message?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMessage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMessage.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4138,6 +4647,40 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * `url` with every query value except the connection id (`_pk`) replaced by
+ * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
+ * URLs unredacted.
+ */
+public func redactUrl(url: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_redact_url(
+        FfiConverterString.lower(url),uniffiCallStatus
+    )
+})
+}
+/**
+ * Closes every socket of the process (code 1000) and stops every call into the
+ * application, for an application that exits: call it from the exit hook of your
+ * language (the Python package does so with `atexit`; the JVM's
+ * `Runtime.addShutdownHook`). Afterwards no listener callback starts, `next_event()`
+ * returns nothing, `opened()` and commands fail with `Closed`, and creating a socket
+ * fails with `Startup`.
+ *
+ * Waits up to `timeout_ms` for the callbacks that are running to return and for the
+ * sockets' closing handshakes; returns whether everything finished in time. Called
+ * from a listener callback it does not wait (the callback itself is one of those
+ * running) and returns `false`.
+ */
+public func shutdown(timeoutMs: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_shutdown(
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+/**
  * Upstream `partysocket`'s policy: retry every failure, whatever the status.
  */
 public func alwaysReconnectPolicy() -> FailurePolicy  {
@@ -4173,10 +4716,19 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_func_redact_url() != 53152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_shutdown() != 36910) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_func_default_failure_policy() != 55755) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() != 2221) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() != 2996) {
@@ -4200,10 +4752,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocket_id() != 64107) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_partysocket_next_event() != 38302) {
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event() != 44339) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_next_event() != 8747) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_opened() != 47740) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_pause() != 45116) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_protocol() != 37050) {
@@ -4213,6 +4771,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_reconnect() != 54613) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocket_resume() != 58655) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_retry_count() != 2858) {
@@ -4251,10 +4812,11 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() != 46451) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 37235) {
+    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 32996) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitCredentialsProvider()
     uniffiCallbackInitPartySocketListener()
     return InitializationResult.ok
 }()

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceCredentialsProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfacePartySocketListenerMethod0)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
@@ -278,6 +285,15 @@ typedef void (*UniffiCallbackInterfacePartySocketListenerMethod4)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull query;
+} UniffiVTableCallbackInterfaceCredentialsProvider;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 typedef struct UniffiVTableCallbackInterfacePartySocketListener {
@@ -291,6 +307,26 @@ typedef struct UniffiVTableCallbackInterfacePartySocketListener {
 } UniffiVTableCallbackInterfacePartySocketListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
+uint64_t uniffi_partysocket_ffi_fn_clone_credentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_CREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_free_credentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_CREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_CREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(const UniffiVTableCallbackInterfaceCredentialsProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
+RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_query(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
 uint64_t uniffi_partysocket_ffi_fn_clone_partysocket(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -303,7 +339,7 @@ void uniffi_partysocket_ffi_fn_free_partysocket(uint64_t handle, RustCallStatus 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
-uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustBuffer credentials, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_BUFFERED_AMOUNT
@@ -341,6 +377,11 @@ RustBuffer uniffi_partysocket_ffi_fn_method_partysocket_drain_queue(uint64_t ptr
 RustBuffer uniffi_partysocket_ffi_fn_method_partysocket_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_INTERRUPT_NEXT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_INTERRUPT_NEXT_EVENT
+void uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_NEXT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_NEXT_EVENT
 uint64_t uniffi_partysocket_ffi_fn_method_partysocket_next_event(uint64_t ptr
@@ -349,6 +390,11 @@ uint64_t uniffi_partysocket_ffi_fn_method_partysocket_next_event(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_OPENED
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_OPENED
 uint64_t uniffi_partysocket_ffi_fn_method_partysocket_opened(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PAUSE
+void uniffi_partysocket_ffi_fn_method_partysocket_pause(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_PROTOCOL
@@ -364,6 +410,11 @@ RustBuffer uniffi_partysocket_ffi_fn_method_partysocket_ready_state(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RECONNECT
 void uniffi_partysocket_ffi_fn_method_partysocket_reconnect(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RESUME
+void uniffi_partysocket_ffi_fn_method_partysocket_resume(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_RETRY_COUNT
@@ -439,6 +490,16 @@ void uniffi_partysocket_ffi_fn_method_partysocketlistener_on_error(uint64_t ptr,
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLISTENER_ON_STATE_CHANGE
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLISTENER_ON_STATE_CHANGE
 void uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REDACT_URL
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REDACT_URL
+RustBuffer uniffi_partysocket_ffi_fn_func_redact_url(RustBuffer url, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
+int8_t uniffi_partysocket_ffi_fn_func_shutdown(uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_ALWAYS_RECONNECT_POLICY
@@ -713,6 +774,18 @@ void ffi_partysocket_ffi_rust_future_free_void(uint64_t handle
 void ffi_partysocket_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REDACT_URL
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REDACT_URL
+uint16_t uniffi_partysocket_ffi_checksum_func_redact_url(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_SHUTDOWN
+uint16_t uniffi_partysocket_ffi_checksum_func_shutdown(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 uint16_t uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(void
@@ -722,6 +795,12 @@ uint16_t uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DEFAULT_FAILURE_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DEFAULT_FAILURE_POLICY
 uint16_t uniffi_partysocket_ffi_checksum_func_default_failure_policy(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
+uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(void
     
 );
 #endif
@@ -767,6 +846,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_INTERRUPT_NEXT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_INTERRUPT_NEXT_EVENT
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_NEXT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_NEXT_EVENT
 uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_next_event(void
@@ -776,6 +861,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_next_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_OPENED
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_OPENED
 uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_opened(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_PAUSE
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_pause(void
     
 );
 #endif
@@ -794,6 +885,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_ready_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RECONNECT
 uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_reconnect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKET_RESUME
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocket_resume(void
     
 );
 #endif

@@ -657,6 +657,9 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceCredentialsProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfacePartySocketListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`url`: RustBuffer.ByValue,`protocol`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -671,6 +674,25 @@ internal interface UniffiCallbackInterfacePartySocketListenerMethod3 : com.sun.j
 }
 internal interface UniffiCallbackInterfacePartySocketListenerMethod4 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "query")
+internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`query`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceCredentialsProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `query` = other.`query`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onOpen", "onMessage", "onClose", "onError", "onStateChange")
 internal open class UniffiVTableCallbackInterfacePartySocketListener(
@@ -728,9 +750,15 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_partysocket_ffi_checksum_func_redact_url(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_shutdown(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount(
     ): Int
@@ -744,15 +772,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_id(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_next_event(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_opened(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_pause(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_protocol(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_ready_state(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_reconnect(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocket_resume(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_retry_count(
     ): Int
@@ -796,16 +830,25 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "partysocket_ffi"))
+        uniffiCallbackInterfaceCredentialsProvider.register(this)
         uniffiCallbackInterfacePartySocketListener.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_partysocket_ffi_fn_clone_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_free_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(`vtable`: UniffiVTableCallbackInterfaceCredentialsProvider,
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_query(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_clone_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_free_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_partysocket_ffi_fn_constructor_partysocket_new(`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_partysocket_ffi_fn_constructor_partysocket_new(`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`credentials`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_buffered_amount(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -819,15 +862,21 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_next_event(`ptr`: Long,
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_opened(`ptr`: Long,
     ): Long
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_pause(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_protocol(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_ready_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_method_partysocket_reconnect(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_partysocket_resume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocket_retry_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -859,6 +908,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_partysocket_ffi_fn_method_partysocketlistener_on_state_change(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_partysocket_ffi_fn_func_redact_url(`url`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_func_shutdown(`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_partysocket_ffi_fn_func_always_reconnect_policy(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_default_failure_policy(uniffi_out_err: UniffiRustCallStatus, 
@@ -982,10 +1035,19 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_partysocket_ffi_checksum_func_redact_url() and 0xFFFF) != 53152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_shutdown() and 0xFFFF) != 36910) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_func_default_failure_policy() and 0xFFFF) != 55755) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() and 0xFFFF) != 2221) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() and 0xFFFF) != 2996) {
@@ -1006,10 +1068,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_id() and 0xFFFF) != 64107) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_next_event() and 0xFFFF) != 38302) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_interrupt_next_event() and 0xFFFF) != 44339) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_next_event() and 0xFFFF) != 8747) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_opened() and 0xFFFF) != 47740) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_pause() and 0xFFFF) != 45116) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_protocol() and 0xFFFF) != 37050) {
@@ -1019,6 +1087,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_reconnect() and 0xFFFF) != 54613) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_resume() and 0xFFFF) != 58655) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_retry_count() and 0xFFFF) != 2858) {
@@ -1057,7 +1128,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_change() and 0xFFFF) != 46451) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 37235) {
+    if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 32996) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1580,6 +1651,352 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+public interface CredentialsProvider {
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    fun `query`(): Map<kotlin.String, kotlin.String>
+    
+    companion object
+}
+
+/**
+ * Gives the query parameters for each connection attempt (a token, a signature): the
+ * hook for credentials that expire. Asked before every attempt, on a thread of the
+ * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
+ * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
+ * socket backs off and asks again.
+ *
+ * Its answer is merged over the options' static `query` (the provider's value wins for
+ * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
+ * asks the provider again, so a rejected token is replaced without application code.
+ */
+open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_partysocket_ffi_fn_free_credentialsprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_partysocket_ffi_fn_clone_credentialsprovider(handle, status)
+        }
+    }
+
+    
+    /**
+     * The query parameters for the next attempt.
+     */
+    @Throws(ProviderException::class)override fun `query`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ProviderException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceCredentialsProvider {
+    internal object `query`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeCredentialsProvider.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`query`(
+                )
+            }
+            val writeReturn = { value: Map<kotlin.String, kotlin.String> -> uniffiOutReturn.setValue(FfiConverterMapStringString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ProviderException -> FfiConverterTypeProviderError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeCredentialsProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeCredentialsProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceCredentialsProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `query`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentialsProvider: FfiConverter<CredentialsProvider, Long> {
+    internal val handleMap = UniffiHandleMap<CredentialsProvider>()
+
+    override fun lower(value: CredentialsProvider): Long {
+        if (value is CredentialsProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): CredentialsProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CredentialsProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): CredentialsProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CredentialsProvider) = 8UL
+
+    override fun write(value: CredentialsProvider, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A reconnecting PartyKit socket.
  *
  * Create it from [`PartySocketOptions`] with an optional [`PartySocketListener`].
@@ -1631,10 +2048,18 @@ public interface PartySocketInterface {
     fun `id`(): kotlin.String
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */
+    fun `interruptNextEvent`()
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -1651,6 +2076,18 @@ public interface PartySocketInterface {
      * exhausted); [`PartySocketError::Closed`] after `close()`.
      */
     suspend fun `opened`()
+    
+    /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    fun `pause`()
     
     /**
      * The subprotocol the server chose on the latest connection.
@@ -1673,6 +2110,16 @@ public interface PartySocketInterface {
      * [`PartySocketError::Closed`] after `close()`.
      */
     fun `reconnect`()
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    fun `resume`()
     
     /**
      * Attempts since the last stable connection or `reconnect()`.
@@ -1771,15 +2218,18 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
      * # Errors
      *
      * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     * `credentials`, when given, is asked for the query parameters before every
+     * attempt (see [`CredentialsProvider`]).
      */
-    constructor(`options`: PartySocketOptions, `listener`: PartySocketListener? = null) :
+    constructor(`options`: PartySocketOptions, `listener`: PartySocketListener? = null, `credentials`: CredentialsProvider? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(PartySocketException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_constructor_partysocket_new(
     
         
         FfiConverterTypePartySocketOptions.lower(`options`),
-        FfiConverterOptionalTypePartySocketListener.lower(`listener`),_status)
+        FfiConverterOptionalTypePartySocketListener.lower(`listener`),
+        FfiConverterOptionalTypeCredentialsProvider.lower(`credentials`),_status)
 }
     )
 
@@ -1976,10 +2426,28 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
 
     
     /**
+     * Makes the `next_event()` that waits (or, when none does, the next one) return
+     * [`PartySocketError::Interrupted`] at once, losing no event: for a language whose
+     * async calls cannot be cancelled (Swift's task cancellation calls it).
+     */override fun `interruptNextEvent`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_interrupt_next_event(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * The next event, or nothing once the socket was closed and every event was read.
      *
      * Events wait in a bounded buffer (`event_capacity`); while it is full the socket
-     * stops reading from the server. Cancelling the call loses no event.
+     * stops reading from the server. Cancelling the call loses no event. After
+     * [`shutdown`](crate::shutdown) it returns nothing.
      *
      * # Errors
      *
@@ -2037,6 +2505,29 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
 
     
     /**
+     * Closes the connection for a while (code 1000) and keeps the socket: its id, its
+     * queue (messages sent meanwhile are queued) and its listener or events stay, and it
+     * does not reconnect until [`resume`](Self::resume). For an application going to
+     * the background; unlike `close()` it is not final.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::Closed`] after `close()`.
+     */
+    @Throws(PartySocketException::class)override fun `pause`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_pause(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * The subprotocol the server chose on the latest connection.
      */override fun `protocol`(): kotlin.String? {
             return FfiConverterOptionalString.lift(
@@ -2083,6 +2574,27 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
     callWithHandle {
     uniffiRustCallWithError(PartySocketException) { _status ->
     UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_reconnect(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Connects again after [`pause`](Self::pause), with the same id; the messages
+     * queued meanwhile go out first, once. (The same as [`reconnect`](Self::reconnect).)
+     *
+     * # Errors
+     *
+     * As [`reconnect`](Self::reconnect).
+     */
+    @Throws(PartySocketException::class)override fun `resume`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocket_resume(
         it,
         _status)
 }
@@ -2365,8 +2877,10 @@ public object FfiConverterTypePartySocket: FfiConverter<PartySocket, Long> {
 
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -2409,8 +2923,10 @@ public interface PartySocketListener {
 }
 
 /**
- * Receives a socket's events on the SDK's own thread, in order. Return quickly: the
- * next event waits for the callback. A callback that throws is reported to
+ * Receives a socket's events in order, on a thread of that socket's own
+ * (`partysocket-listener`): a slow callback delays only its socket's events (once
+ * `event_capacity` of them wait, that socket stops reading), never another socket's
+ * I/O or heartbeat. A callback that throws is reported to
  * `on_error` as [`SocketFailure::ListenerFailed`]; the socket keeps working.
  *
  * The socket holds the listener until its task ends (after `close()` or when the
@@ -2900,8 +3416,10 @@ public object FfiConverterTypeFailurePolicy: FfiConverterRustBuffer<FailurePolic
 
 
 /**
- * Protocol pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a
- * ping turns a half-open connection into a reconnect.
+ * Pings after a quiet `interval_ms`; no traffic within `timeout_ms` after a ping turns
+ * a half-open connection into a reconnect. Protocol ping frames by default; with
+ * `ping`, application-level pings (a message the server answers, for servers or
+ * proxies that do not answer ping frames).
  */
 data class Heartbeat (
     /**
@@ -2913,6 +3431,19 @@ data class Heartbeat (
      * How long to wait for any traffic after a ping, in milliseconds.
      */
     var `timeoutMs`: kotlin.ULong
+    , 
+    /**
+     * The message sent as the ping (default none: protocol ping frames). The server must
+     * answer it, e.g. a party answering `ping` with `pong` to the sender only.
+     */
+    var `ping`: Message? = null 
+    , 
+    /**
+     * The server's answer: an incoming message equal to it counts as the answer and is
+     * not delivered to the application (default none: the answer is delivered; any
+     * incoming message proves liveness). Needs `ping`.
+     */
+    var `pong`: Message? = null 
     
 ){
     
@@ -2931,17 +3462,23 @@ public object FfiConverterTypeHeartbeat: FfiConverterRustBuffer<Heartbeat> {
         return Heartbeat(
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterOptionalTypeMessage.read(buf),
+            FfiConverterOptionalTypeMessage.read(buf),
         )
     }
 
     override fun allocationSize(value: Heartbeat) = (
             FfiConverterULong.allocationSize(value.`intervalMs`) +
-            FfiConverterULong.allocationSize(value.`timeoutMs`)
+            FfiConverterULong.allocationSize(value.`timeoutMs`) +
+            FfiConverterOptionalTypeMessage.allocationSize(value.`ping`) +
+            FfiConverterOptionalTypeMessage.allocationSize(value.`pong`)
     )
 
     override fun write(value: Heartbeat, buf: ByteBuffer) {
             FfiConverterULong.write(value.`intervalMs`, buf)
             FfiConverterULong.write(value.`timeoutMs`, buf)
+            FfiConverterOptionalTypeMessage.write(value.`ping`, buf)
+            FfiConverterOptionalTypeMessage.write(value.`pong`, buf)
     }
 }
 
@@ -3227,6 +3764,19 @@ data class PartySocketOptions (
      * Whether to reconnect after failures (default: [`default_failure_policy`]).
      */
     var `failurePolicy`: FailurePolicy? = null 
+    , 
+    /**
+     * More trusted root certificates for `wss://`, as PEM text (each may hold several
+     * certificates): a development server's or a private CA (default none). The bundled
+     * Mozilla roots stay trusted.
+     */
+    var `rootCertificatesPem`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Also trust the operating system's root store where one can be read (Linux, macOS,
+     * Windows; on Android and iOS give `root_certificates_pem`) (default false).
+     */
+    var `platformRoots`: kotlin.Boolean = false 
     
 ){
     
@@ -3272,6 +3822,8 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterUInt.read(buf),
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalTypeFailurePolicy.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3304,7 +3856,9 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterOptionalTypeHeartbeat.allocationSize(value.`heartbeat`) +
             FfiConverterUInt.allocationSize(value.`eventCapacity`) +
             FfiConverterOptionalULong.allocationSize(value.`maxMessageSize`) +
-            FfiConverterOptionalTypeFailurePolicy.allocationSize(value.`failurePolicy`)
+            FfiConverterOptionalTypeFailurePolicy.allocationSize(value.`failurePolicy`) +
+            FfiConverterSequenceString.allocationSize(value.`rootCertificatesPem`) +
+            FfiConverterBoolean.allocationSize(value.`platformRoots`)
     )
 
     override fun write(value: PartySocketOptions, buf: ByteBuffer) {
@@ -3337,6 +3891,8 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
             FfiConverterUInt.write(value.`eventCapacity`, buf)
             FfiConverterOptionalULong.write(value.`maxMessageSize`, buf)
             FfiConverterOptionalTypeFailurePolicy.write(value.`failurePolicy`, buf)
+            FfiConverterSequenceString.write(value.`rootCertificatesPem`, buf)
+            FfiConverterBoolean.write(value.`platformRoots`, buf)
     }
 }
 
@@ -4015,6 +4571,11 @@ sealed class PartySocketException(message: String): kotlin.Exception(message) {
         class EventsGoToListener(message: String) : PartySocketException(message)
         
     /**
+     * `interrupt_next_event()` ended the wait; no event was taken.
+     */
+        class Interrupted(message: String) : PartySocketException(message)
+        
+    /**
      * The shared runtime or the TLS roots could not be set up.
      */
         class Startup(message: String) : PartySocketException(message)
@@ -4037,7 +4598,8 @@ public object FfiConverterTypePartySocketError : FfiConverterRustBuffer<PartySoc
             3 -> PartySocketException.Closed(FfiConverterString.read(buf))
             4 -> PartySocketException.Stopped(FfiConverterString.read(buf))
             5 -> PartySocketException.EventsGoToListener(FfiConverterString.read(buf))
-            6 -> PartySocketException.Startup(FfiConverterString.read(buf))
+            6 -> PartySocketException.Interrupted(FfiConverterString.read(buf))
+            7 -> PartySocketException.Startup(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4069,8 +4631,12 @@ public object FfiConverterTypePartySocketError : FfiConverterRustBuffer<PartySoc
                 buf.putInt(5)
                 Unit
             }
-            is PartySocketException.Startup -> {
+            is PartySocketException.Interrupted -> {
                 buf.putInt(6)
+                Unit
+            }
+            is PartySocketException.Startup -> {
+                buf.putInt(7)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4120,6 +4686,77 @@ public object FfiConverterTypeProtocol: FfiConverterRustBuffer<Protocol> {
 }
 
 
+
+
+
+
+
+/**
+ * What a credentials provider threw.
+ */
+sealed class ProviderException: kotlin.Exception() {
+    
+    /**
+     * The provider failed; `reason` describes what it threw.
+     */
+    class Failed(
+        
+        /**
+         * What the provider threw.
+         */
+        val `reason`: kotlin.String
+        ) : ProviderException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ProviderException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ProviderException = FfiConverterTypeProviderError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProviderError : FfiConverterRustBuffer<ProviderException> {
+    override fun read(buf: ByteBuffer): ProviderException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ProviderException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ProviderException): ULong {
+        return when(value) {
+            is ProviderException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ProviderException, buf: ByteBuffer) {
+        when(value) {
+            is ProviderException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
@@ -4857,6 +5494,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCredentialsProvider: FfiConverterRustBuffer<CredentialsProvider?> {
+    override fun read(buf: ByteBuffer): CredentialsProvider? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCredentialsProvider.read(buf)
+    }
+
+    override fun allocationSize(value: CredentialsProvider?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCredentialsProvider.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CredentialsProvider?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCredentialsProvider.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePartySocketListener: FfiConverterRustBuffer<PartySocketListener?> {
     override fun read(buf: ByteBuffer): PartySocketListener? {
         if (buf.get().toInt() == 0) {
@@ -5007,6 +5676,38 @@ public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
         } else {
             buf.put(1)
             FfiConverterTypeEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMessage: FfiConverterRustBuffer<Message?> {
+    override fun read(buf: ByteBuffer): Message? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMessage.read(buf)
+    }
+
+    override fun allocationSize(value: Message?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMessage.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Message?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMessage.write(value, buf)
         }
     }
 }
@@ -5268,6 +5969,46 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 
 
 
+
+        /**
+         * `url` with every query value except the connection id (`_pk`) replaced by
+         * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
+         * URLs unredacted.
+         */ fun `redactUrl`(`url`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_redact_url(
+    
+        
+        FfiConverterString.lower(`url`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Closes every socket of the process (code 1000) and stops every call into the
+         * application, for an application that exits: call it from the exit hook of your
+         * language (the Python package does so with `atexit`; the JVM's
+         * `Runtime.addShutdownHook`). Afterwards no listener callback starts, `next_event()`
+         * returns nothing, `opened()` and commands fail with `Closed`, and creating a socket
+         * fails with `Startup`.
+         *
+         * Waits up to `timeout_ms` for the callbacks that are running to return and for the
+         * sockets' closing handshakes; returns whether everything finished in time. Called
+         * from a listener callback it does not wait (the callback itself is one of those
+         * running) and returns `false`.
+         */ fun `shutdown`(`timeoutMs`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_shutdown(
+    
+        
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    )
+    }
+    
 
         /**
          * Upstream `partysocket`'s policy: retry every failure, whatever the status.

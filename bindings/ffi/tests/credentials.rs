@@ -1,0 +1,151 @@
+//! The credentials provider from Rust: a fresh token on every attempt (in the mock's
+//! attempt log), a 401 recovered from without application code, and a provider that
+//! fails one attempt.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use party_mock::{AttemptKind, MockConfig, MockServer};
+use partysocket_ffi::{
+    ConnectionState, CredentialsProvider, Event, PartySocket, ProviderError, SocketFailure,
+};
+
+mod common;
+use common::options;
+
+/// token-1, token-2, ...; fails the attempts whose number is in `failing`.
+struct Tokens {
+    issued: AtomicUsize,
+    failing: Vec<usize>,
+}
+
+impl CredentialsProvider for Tokens {
+    fn query(&self) -> Result<HashMap<String, String>, ProviderError> {
+        let attempt = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.failing.contains(&attempt) {
+            return Err(ProviderError::Failed {
+                reason: "token service down".to_owned(),
+            });
+        }
+        Ok(HashMap::from([(
+            "token".to_owned(),
+            format!("token-{attempt}"),
+        )]))
+    }
+}
+
+fn tokens_in_log(server: &MockServer) -> Vec<String> {
+    server
+        .attempts()
+        .into_iter()
+        .filter(|attempt| attempt.kind == AttemptKind::WebSocket)
+        .filter_map(|attempt| {
+            let query = attempt.url.split_once('?')?.1.to_owned();
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("token=").map(str::to_owned))
+        })
+        .collect()
+}
+
+async fn next(socket: &PartySocket, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
+    let wait = async {
+        while let Some(event) = socket.next_event().await.unwrap() {
+            if matches(&event) {
+                return event;
+            }
+        }
+        panic!("the events ended before {what}");
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within 10 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_per_attempt_and_a_401_recovered_from() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let mut opts = options(server.host(), "credentials");
+    opts.query = HashMap::from([
+        ("client".to_owned(), "rust".to_owned()),
+        ("token".to_owned(), "static".to_owned()),
+    ]);
+    opts.min_reconnection_delay_ms = 100;
+    opts.max_reconnection_delay_ms = 200;
+    let tokens = Arc::new(Tokens {
+        issued: AtomicUsize::new(0),
+        failing: Vec::new(),
+    });
+    let socket = PartySocket::new(opts, None, Some(tokens)).unwrap();
+
+    let Event::Open { url, .. } =
+        next(&socket, "the open", |e| matches!(e, Event::Open { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(url.contains("client=rust&token=token-1"), "{url}");
+
+    server.refuse_next(1, 401, None);
+    socket.reconnect().unwrap();
+    let Event::Error { error, .. } =
+        next(&socket, "the 401", |e| matches!(e, Event::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        error,
+        SocketFailure::HandshakeRejected {
+            status: 401,
+            retry_after_ms: None
+        }
+    );
+    let Event::Open { url, .. } =
+        next(&socket, "the reopen", |e| matches!(e, Event::Open { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(url.contains("token=token-3"), "{url}");
+    assert_eq!(socket.connection_state(), ConnectionState::Open);
+    server
+        .wait_for_attempts(3, Duration::from_secs(10))
+        .await
+        .expect("the attempts were not logged");
+    assert_eq!(tokens_in_log(&server), ["token-1", "token-2", "token-3"]);
+    socket.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_provider_fails_the_attempt_and_is_asked_again() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let mut opts = options(server.host(), "credentials-failing");
+    opts.min_reconnection_delay_ms = 100;
+    opts.max_reconnection_delay_ms = 200;
+    let tokens = Arc::new(Tokens {
+        issued: AtomicUsize::new(0),
+        failing: vec![1],
+    });
+    let socket = PartySocket::new(opts, None, Some(tokens)).unwrap();
+    let Event::Error { description, .. } = next(&socket, "the failed attempt", |e| {
+        matches!(e, Event::Error { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(description.contains("token service down"), "{description}");
+    let Event::Open { url, .. } =
+        next(&socket, "the open", |e| matches!(e, Event::Open { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(url.contains("token=token-2"), "{url}");
+    // The failed attempt never reached the server.
+    server
+        .wait_for_attempts(1, Duration::from_secs(10))
+        .await
+        .expect("the attempt was not logged");
+    assert_eq!(tokens_in_log(&server), ["token-2"]);
+    socket.close().unwrap();
+}

@@ -1,0 +1,107 @@
+"""The per-attempt credentials provider: a token rotated on every attempt, seen in the
+mock's attempt log, and a 401 recovered from without application code."""
+
+import asyncio
+import threading
+import urllib.parse
+
+from conftest import unique_room
+from partysocket import ConnectionState, CredentialsProvider, Event, PartySocket, SocketFailure
+
+
+class Tokens(CredentialsProvider):
+    """Hands out token-1, token-2, ... one per attempt."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.issued = 0
+
+    def query(self):
+        with self.lock:
+            self.issued += 1
+            return {"token": f"token-{self.issued}"}
+
+
+def tokens_seen(mock, room):
+    log = mock.log("echo", room)
+    seen = []
+    for attempt in log["attempts"]:
+        if attempt.get("kind") != "websocket":
+            continue
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(attempt["url"]).query)
+        seen.append((query.get("token") or [None])[0])
+    return seen
+
+
+def test_a_token_per_attempt_and_a_401_recovered_from(mock):
+    async def scenario():
+        room = unique_room("credentials")
+        tokens = Tokens()
+        socket = PartySocket.connect(
+            mock.host,
+            party="echo",
+            room=room,
+            query={"client": "py", "token": "static"},
+            credentials=tokens,
+            min_reconnection_delay_ms=100,
+            max_reconnection_delay_ms=200,
+        )
+
+        async def next_matching(predicate):
+            async for event in socket:
+                if predicate(event):
+                    return event
+            raise AssertionError("the events ended")
+
+        opened = await asyncio.wait_for(next_matching(lambda e: isinstance(e, Event.OPEN)), 10)
+        assert "token=token-1" in opened.url and "client=py" in opened.url, opened.url
+
+        # The server refuses the next handshake with 401: the socket asks for a new token
+        # and connects again on its own.
+        mock.post("/_mock/refuse?count=1&status=401")
+        socket.reconnect()
+        refused = await asyncio.wait_for(next_matching(lambda e: isinstance(e, Event.ERROR)), 10)
+        assert refused.error == SocketFailure.HANDSHAKE_REJECTED(status=401, retry_after_ms=None)
+        reopened = await asyncio.wait_for(next_matching(lambda e: isinstance(e, Event.OPEN)), 10)
+        assert "token=token-3" in reopened.url, reopened.url
+        assert socket.connection_state == ConnectionState.OPEN()
+        # The mock logs an attempt as it answers it: wait for the third.
+        for _ in range(50):
+            if len(tokens_seen(mock, room)) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        assert tokens_seen(mock, room) == ["token-1", "token-2", "token-3"]
+        await socket.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+class Broken(CredentialsProvider):
+    def __init__(self):
+        self.calls = 0
+
+    def query(self):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("token service down")
+        return {"token": "late"}
+
+
+def test_a_failing_provider_fails_the_attempt_and_is_asked_again(mock):
+    async def scenario():
+        room = unique_room("credentials-broken")
+        provider = Broken()
+        socket = PartySocket.connect(
+            mock.host, party="echo", room=room, credentials=provider, min_reconnection_delay_ms=100
+        )
+        failure = None
+        async for event in socket:
+            if isinstance(event, Event.ERROR) and failure is None:
+                failure = event
+            if isinstance(event, Event.OPEN):
+                assert "token=late" in event.url
+                break
+        assert failure is not None and "token service down" in failure.description, failure
+        await socket.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
