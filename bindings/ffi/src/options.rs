@@ -93,7 +93,14 @@ pub fn always_reconnect_policy() -> FailurePolicy {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PartySocketOptions {
     /// Server host with optional port: `"localhost:1999"`, `"my-app.my-user.partykit.dev"`.
+    /// Ignored (give `""`) when `url` is set.
     pub host: String,
+    /// A full `ws://` or `wss://` URL to connect to as given, instead of a PartyKit room:
+    /// no `/parties/:party/:room` path and no `_pk`; reconnects, the queue and every
+    /// other option work as for a room. With it, leave `room`, `party`, `prefix`,
+    /// `base_path`, `path` and `protocol` at their defaults (an error says which is set).
+    #[uniffi(default = None)]
+    pub url: Option<String>,
     /// The room to join.
     #[uniffi(default = None)]
     pub room: Option<String>,
@@ -320,9 +327,24 @@ impl PartySocketOptions {
                 .collect::<partysocket::Query>()
                 .into(),
         };
-        let mut builder = partysocket::PartySocketOptions::builder(self.host)
-            .party(self.party)
-            .prefix(self.prefix)
+        let builder = match self.url {
+            Some(url) => {
+                let mut builder = partysocket::PartySocketOptions::for_url(url);
+                // The record's defaults are nobody's choice: only a party or prefix that
+                // differs from them is set, for the core to refuse with the URL.
+                if self.party != "main" {
+                    builder = builder.party(self.party);
+                }
+                if self.prefix != "parties" {
+                    builder = builder.prefix(self.prefix);
+                }
+                builder
+            }
+            None => partysocket::PartySocketOptions::builder(self.host)
+                .party(self.party)
+                .prefix(self.prefix),
+        };
+        let mut builder = builder
             .protocols(self.protocols)
             .query(query)
             .start_closed(self.start_closed)
@@ -463,6 +485,7 @@ mod tests {
     fn options(host: &str) -> PartySocketOptions {
         PartySocketOptions {
             host: host.to_owned(),
+            url: None,
             room: Some("lobby".to_owned()),
             party: "main".to_owned(),
             prefix: "parties".to_owned(),
@@ -508,6 +531,39 @@ mod tests {
         assert_eq!(
             core.socket_url(None),
             "ws://localhost:1999/parties/main/lobby?_pk=me&name=ada&token=t"
+        );
+    }
+
+    #[test]
+    fn a_full_url_is_used_as_given() {
+        let mut input = options("");
+        input.room = None;
+        input.url = Some("wss://echo.example.com/socket?v=2".to_owned());
+        input.query = HashMap::from([("token".to_owned(), "t".to_owned())]);
+        let core = input.into_core(None).unwrap();
+        assert_eq!(
+            core.socket_url(None),
+            "wss://echo.example.com/socket?v=2&token=t"
+        );
+    }
+
+    #[test]
+    fn a_full_url_with_room_options_is_refused() {
+        let mut input = options("");
+        input.url = Some("ws://localhost:1999/socket".to_owned());
+        // `room` is still "lobby".
+        let error = input.into_core(None).unwrap_err();
+        assert!(
+            matches!(&error, PartySocketError::InvalidOptions(message) if message.contains("room")),
+            "{error:?}"
+        );
+        let mut input = options("");
+        input.room = None;
+        input.url = Some("https://localhost:1999/socket".to_owned());
+        let error = input.into_core(None).unwrap_err();
+        assert!(
+            matches!(&error, PartySocketError::InvalidOptions(message) if message.contains("wss://")),
+            "{error:?}"
         );
     }
 

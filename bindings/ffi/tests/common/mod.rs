@@ -6,6 +6,7 @@ use partysocket_ffi::PartySocketOptions;
 pub(crate) fn options(host: String, room: &str) -> PartySocketOptions {
     PartySocketOptions {
         host,
+        url: None,
         room: Some(room.to_owned()),
         party: "echo".to_owned(),
         prefix: "parties".to_owned(),

@@ -2377,8 +2377,16 @@ public func FfiConverterTypeOptionsUpdate_lower(_ value: OptionsUpdate) -> RustB
 public struct PartySocketOptions: Equatable, Hashable {
     /**
      * Server host with optional port: `"localhost:1999"`, `"my-app.my-user.partykit.dev"`.
+     * Ignored (give `""`) when `url` is set.
      */
     public var host: String
+    /**
+     * A full `ws://` or `wss://` URL to connect to as given, instead of a PartyKit room:
+     * no `/parties/:party/:room` path and no `_pk`; reconnects, the queue and every
+     * other option work as for a room. With it, leave `room`, `party`, `prefix`,
+     * `base_path`, `path` and `protocol` at their defaults (an error says which is set).
+     */
+    public var url: String?
     /**
      * The room to join.
      */
@@ -2509,7 +2517,14 @@ public struct PartySocketOptions: Equatable, Hashable {
     public init(
         /**
          * Server host with optional port: `"localhost:1999"`, `"my-app.my-user.partykit.dev"`.
+         * Ignored (give `""`) when `url` is set.
          */host: String, 
+        /**
+         * A full `ws://` or `wss://` URL to connect to as given, instead of a PartyKit room:
+         * no `/parties/:party/:room` path and no `_pk`; reconnects, the queue and every
+         * other option work as for a room. With it, leave `room`, `party`, `prefix`,
+         * `base_path`, `path` and `protocol` at their defaults (an error says which is set).
+         */url: String? = nil, 
         /**
          * The room to join.
          */room: String? = nil, 
@@ -2605,6 +2620,7 @@ public struct PartySocketOptions: Equatable, Hashable {
          * Windows; on Android and iOS give `root_certificates_pem`) (default false).
          */platformRoots: Bool = false) {
         self.host = host
+        self.url = url
         self.room = room
         self.party = party
         self.prefix = prefix
@@ -2654,6 +2670,7 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
         return
             try PartySocketOptions(
                 host: FfiConverterString.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf), 
                 room: FfiConverterOptionString.read(from: &buf), 
                 party: FfiConverterString.read(from: &buf), 
                 prefix: FfiConverterString.read(from: &buf), 
@@ -2689,6 +2706,7 @@ public struct FfiConverterTypePartySocketOptions: FfiConverterRustBuffer {
 
     public static func write(_ value: PartySocketOptions, into buf: inout [UInt8]) {
         FfiConverterString.write(value.host, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
         FfiConverterOptionString.write(value.room, into: &buf)
         FfiConverterString.write(value.party, into: &buf)
         FfiConverterString.write(value.prefix, into: &buf)

@@ -3621,8 +3621,17 @@ public object FfiConverterTypeOptionsUpdate: FfiConverterRustBuffer<OptionsUpdat
 data class PartySocketOptions (
     /**
      * Server host with optional port: `"localhost:1999"`, `"my-app.my-user.partykit.dev"`.
+     * Ignored (give `""`) when `url` is set.
      */
     var `host`: kotlin.String
+    , 
+    /**
+     * A full `ws://` or `wss://` URL to connect to as given, instead of a PartyKit room:
+     * no `/parties/:party/:room` path and no `_pk`; reconnects, the queue and every
+     * other option work as for a room. With it, leave `room`, `party`, `prefix`,
+     * `base_path`, `path` and `protocol` at their defaults (an error says which is set).
+     */
+    var `url`: kotlin.String? = null 
     , 
     /**
      * The room to join.
@@ -3795,6 +3804,7 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
         return PartySocketOptions(
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -3829,6 +3839,7 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
 
     override fun allocationSize(value: PartySocketOptions) = (
             FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterOptionalString.allocationSize(value.`url`) +
             FfiConverterOptionalString.allocationSize(value.`room`) +
             FfiConverterString.allocationSize(value.`party`) +
             FfiConverterString.allocationSize(value.`prefix`) +
@@ -3863,6 +3874,7 @@ public object FfiConverterTypePartySocketOptions: FfiConverterRustBuffer<PartySo
 
     override fun write(value: PartySocketOptions, buf: ByteBuffer) {
             FfiConverterString.write(value.`host`, buf)
+            FfiConverterOptionalString.write(value.`url`, buf)
             FfiConverterOptionalString.write(value.`room`, buf)
             FfiConverterString.write(value.`party`, buf)
             FfiConverterString.write(value.`prefix`, buf)
