@@ -601,3 +601,34 @@ async fn the_hook_query_and_a_configured_query_compose() {
     assert!(!url.contains("token=static"), "{url}");
     owner.cleanup();
 }
+
+#[wasm_bindgen_test]
+async fn a_full_url_connects_as_given() {
+    let room = room("full-url");
+    let owner = owner();
+    let (seen, record) = recorder();
+    let socket = owner.with(|| {
+        use_party_socket(
+            UsePartySocketOptions::default()
+                .url(format!("ws://{}/parties/echo/{room}?v=1", mock_host()))
+                // Ignored with a URL.
+                .room("elsewhere".to_owned())
+                .configure(quick)
+                .on_message(record),
+        )
+    });
+    until("the socket opens", || {
+        is_open(&socket.connection_state.get_untracked())
+    })
+    .await;
+    assert_eq!(socket.send("over the url").unwrap(), SendOutcome::Sent);
+    until("the greeting and the echo", || seen.borrow().len() == 2).await;
+    let seen = seen.borrow().clone();
+    let hello: Value = serde_json::from_str(&seen[0]).unwrap();
+    let url = hello["url"].as_str().unwrap_or_default();
+    assert!(url.contains(&format!("/parties/echo/{room}?v=1")), "{url}");
+    assert!(!url.contains("_pk"), "a full URL gets no _pk: {url}");
+    assert_eq!(seen[1], "over the url");
+    assert!(socket.error.get_untracked().is_none());
+    owner.cleanup();
+}
