@@ -19,6 +19,9 @@ use crate::listener::Listener;
 use crate::timer::Timer;
 use crate::transport::{Fact, Transport, close_frame};
 
+/// Spare queue slots the machine keeps before the driver trims them.
+const SPARE_KEPT: usize = 64;
+
 pub(crate) type SharedDriver = Rc<RefCell<Driver>>;
 
 pub(crate) type OnOpen = Rc<RefCell<dyn FnMut()>>;
@@ -141,8 +144,9 @@ impl Driver {
             }
         }
         // The browser socket buffers what it is handed: once nothing waits here, a
-        // burst or an outage must not pin its peak.
-        if self.machine.queued_messages() == 0 && self.machine.has_spare_capacity() {
+        // burst or an outage must not pin its peak (a few slots stay, so that steady
+        // traffic does not allocate anew for every message).
+        if self.machine.queued_messages() == 0 && self.machine.spare_capacity() > SPARE_KEPT {
             self.machine.trim();
         }
         self.timer.arm(self.machine.poll_timeout(), now);

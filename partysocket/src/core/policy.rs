@@ -1,5 +1,6 @@
 //! Policies: when to give up, how to keep a connection honest, what to drop when full.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,17 +42,32 @@ pub enum Decision {
 /// - reconnects on everything else.
 #[derive(Clone)]
 pub struct FailurePolicy {
-    stop_statuses: Vec<u16>,
-    retry_after_statuses: Vec<u16>,
+    // Borrowed defaults: a socket with the default policy allocates nothing for them.
+    stop_statuses: Cow<'static, [u16]>,
+    retry_after_statuses: Cow<'static, [u16]>,
     max_retry_after: Duration,
     close_filter: Option<Arc<CloseFilterFn>>,
 }
 
+/// The handshake statuses the default policy stops on: every 4xx but 408 and 429.
+static DEFAULT_STOP_STATUSES: [u16; 98] = {
+    let mut statuses = [0; 98];
+    let (mut status, mut at) = (400, 0);
+    while status < 500 {
+        if status != 408 && status != 429 {
+            statuses[at] = status;
+            at += 1;
+        }
+        status += 1;
+    }
+    statuses
+};
+
 impl Default for FailurePolicy {
     fn default() -> Self {
         FailurePolicy {
-            stop_statuses: (400..500).filter(|s| *s != 408 && *s != 429).collect(),
-            retry_after_statuses: vec![429, 503],
+            stop_statuses: Cow::Borrowed(&DEFAULT_STOP_STATUSES),
+            retry_after_statuses: Cow::Borrowed(&[429, 503]),
             max_retry_after: Duration::from_secs(300),
             close_filter: None,
         }
@@ -75,8 +91,8 @@ impl FailurePolicy {
     /// still stops.
     pub fn always_reconnect() -> Self {
         FailurePolicy {
-            stop_statuses: Vec::new(),
-            retry_after_statuses: Vec::new(),
+            stop_statuses: Cow::Borrowed(&[]),
+            retry_after_statuses: Cow::Borrowed(&[]),
             ..FailurePolicy::default()
         }
     }
@@ -84,13 +100,13 @@ impl FailurePolicy {
     /// Handshake statuses after which the socket stops (default every 4xx but 408
     /// Request Timeout and 429 Too Many Requests).
     pub fn stop_on_status(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
-        self.stop_statuses = statuses.into_iter().collect();
+        self.stop_statuses = Cow::Owned(statuses.into_iter().collect());
         self
     }
 
     /// Handshake statuses whose `Retry-After` header is honoured (default 429 and 503).
     pub fn honour_retry_after_on(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
-        self.retry_after_statuses = statuses.into_iter().collect();
+        self.retry_after_statuses = Cow::Owned(statuses.into_iter().collect());
         self
     }
 
@@ -238,6 +254,16 @@ pub enum DropPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_stop_statuses_are_every_4xx_but_408_and_429() {
+        let expected: Vec<u16> = (400..500).filter(|s| *s != 408 && *s != 429).collect();
+        assert_eq!(DEFAULT_STOP_STATUSES.as_slice(), expected.as_slice());
+        assert!(matches!(
+            FailurePolicy::default().stop_statuses,
+            Cow::Borrowed(_)
+        ));
+    }
 
     fn rejected(status: u16, retry_after: Option<u64>) -> TransportError {
         TransportError::HandshakeRejected {

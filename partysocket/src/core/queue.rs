@@ -144,16 +144,14 @@ impl Outbox {
             .collect()
     }
 
-    /// Gives back the capacity a long outage or a burst left beyond a few slots.
+    /// Gives back the capacity a long outage or a burst left: all that is not in use.
     pub(crate) fn trim(&mut self) {
-        if self.has_spare_capacity() {
-            self.items.shrink_to(ITEMS_KEPT);
-        }
+        self.items.shrink_to_fit();
     }
 
-    /// Whether [`trim`](Self::trim) would give capacity back.
-    pub(crate) fn has_spare_capacity(&self) -> bool {
-        self.items.capacity() > ITEMS_KEPT.max(self.items.len())
+    /// Allocated slots not in use: what [`trim`](Self::trim) would give back.
+    pub(crate) fn spare_capacity(&self) -> usize {
+        self.items.capacity() - self.items.len()
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -193,9 +191,6 @@ impl Outbox {
         Some(old.message)
     }
 }
-
-/// Queue slots kept by [`Outbox::trim`].
-const ITEMS_KEPT: usize = 64;
 
 #[cfg(test)]
 mod tests {

@@ -53,8 +53,6 @@ const WRITE_BATCH: usize = 256;
 const WRITE_BATCH_BYTES: usize = 128 * 1024;
 /// Passes in one poll before the task yields to the runtime.
 const PASSES: usize = 16;
-/// Batch and event slots kept when the driver trims.
-const SLOTS_KEPT: usize = 64;
 /// How long after it grew a buffer the driver gives back what a burst left: buffers
 /// keep their capacity while the socket is busy (no allocation per burst) and shrink
 /// back once it has been quiet.
@@ -279,7 +277,7 @@ impl Driver {
             Some(due) if due <= now => {
                 self.trim_at = None;
                 state.machine.trim();
-                state.events.shrink_to(SLOTS_KEPT);
+                state.events.shrink_to_fit();
                 state.trims += 1;
                 // An idle socket keeps neither (the batch may hold the frames just
                 // pulled: those stay).
@@ -291,8 +289,8 @@ impl Driver {
             }
             Some(_) => {}
             None => {
-                let spare = state.machine.has_spare_capacity()
-                    || state.events.capacity() > SLOTS_KEPT.max(state.events.len())
+                let spare = state.machine.spare_capacity() > 0
+                    || state.events.capacity() > state.events.len()
                     || self.batch.capacity() > self.batch.len()
                     || self.frames.capacity() > self.frames.len()
                     || self

@@ -461,9 +461,6 @@ pub struct Events {
     trims: u64,
 }
 
-/// Event slots the batch keeps once the driver trimmed.
-const BATCH_KEPT: usize = 64;
-
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Events")
@@ -513,7 +510,7 @@ impl Events {
             if state.trims != self.trims {
                 // The socket was quiet: a burst must not pin its peak here either.
                 self.trims = state.trims;
-                self.batch.shrink_to(BATCH_KEPT);
+                self.batch.shrink_to_fit();
             }
             if state.events.is_empty() {
                 state.events_in_hand = 0;

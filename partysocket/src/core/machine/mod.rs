@@ -27,9 +27,6 @@ pub use contract::{
 /// what the application sends in answer to the messages before the fault goes out on it.
 pub const FAULT_GRACE: Duration = Duration::from_secs(1);
 
-/// Output slots kept allocated by [`Machine::trim`].
-const OUTPUTS_KEPT: usize = 64;
-
 /// How far ahead a deadline may lie: far enough to mean "never", near enough that no
 /// `Instant` arithmetic overflows on any platform.
 const FAR_FUTURE: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
@@ -166,23 +163,21 @@ impl Machine {
     }
 
     /// Gives back the capacity a burst left in the machine's queues (its outputs and
-    /// its unsent messages) beyond a few slots.
+    /// its unsent messages): all of it that is not in use.
     ///
     /// The queues keep their capacity while the socket is busy, so that a steady flow
     /// does not allocate anew for every burst; a driver calls this once the socket has
     /// been quiet for a while (the native driver: a second), so that a burst does not
     /// pin its peak either.
     pub fn trim(&mut self) {
-        if self.outputs.capacity() > OUTPUTS_KEPT {
-            self.outputs.shrink_to(OUTPUTS_KEPT);
-        }
+        self.outputs.shrink_to_fit();
         self.outbox.trim();
     }
 
-    /// Whether [`trim`](Self::trim) would give capacity back.
-    pub fn has_spare_capacity(&self) -> bool {
-        self.outputs.capacity() > OUTPUTS_KEPT.max(self.outputs.len())
-            || self.outbox.has_spare_capacity()
+    /// How many allocated slots of the machine's queues are not in use: what
+    /// [`trim`](Self::trim) would give back.
+    pub fn spare_capacity(&self) -> usize {
+        (self.outputs.capacity() - self.outputs.len()) + self.outbox.spare_capacity()
     }
 
     /// The next frame for `transport`, or `None` when it has nothing to send (or is
