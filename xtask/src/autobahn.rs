@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::debian_root::{self, copy, is_root, write};
 use crate::mock::{ServerProcess, target_dir};
-use crate::process::{cargo, output, run_bounded};
+use crate::process::{cargo, run_bounded};
 
 /// The Debian release that still ships Python 2.7.
 const RELEASE: &str = "bullseye";
@@ -112,7 +113,6 @@ const BEHAVIOURS: &[&str] = &[
 ];
 
 const APT_TIME: Duration = Duration::from_secs(600);
-const DEBOOTSTRAP_TIME: Duration = Duration::from_secs(900);
 const PIP_TIME: Duration = Duration::from_secs(900);
 const BUILD_TIME: Duration = Duration::from_secs(900);
 const SERVER_START: Duration = Duration::from_secs(60);
@@ -357,35 +357,8 @@ fn prepare(home: &Path, root: &Path) -> Result<(), String> {
                 .into(),
         );
     }
-    fs::create_dir_all(home).map_err(|err| format!("cannot create {}: {err}", home.display()))?;
-
-    let base = home.join(format!("{RELEASE}.base"));
-    if !base.is_file() || !root.join("usr/bin/python2.7").is_file() {
-        if root.exists() {
-            // A base system that did not finish: start over.
-            refuse_mounted(root)?;
-            fs::remove_dir_all(root)
-                .map_err(|err| format!("cannot remove {}: {err}", root.display()))?;
-        }
-        ensure_debootstrap()?;
-        let mirror = debian_mirror()?;
-        eprintln!("--> debootstrap {RELEASE} (about a minute)");
-        run_bounded(
-            Command::new("unshare")
-                .args(["--mount", "--propagation", "private", "--kill-child", "--"])
-                .args(["debootstrap", "--variant=minbase"])
-                .arg(format!("--include={BASE_PACKAGES}"))
-                .arg(RELEASE)
-                .arg(root)
-                .arg(&mirror),
-            DEBOOTSTRAP_TIME,
-        )
-        .map_err(|err| format!("debootstrap {RELEASE}: {err}"))?;
-        write(&base, "")?;
-    }
-
-    // Name resolution and the host's CA bundle, for apt and pip inside the root.
-    copy(Path::new("/etc/resolv.conf"), &root.join("etc/resolv.conf"))?;
+    debian_root::ensure_base(home, root, RELEASE, BASE_PACKAGES, "usr/bin/python2.7")?;
+    // The host's CA bundle, for pip inside the root.
     let bundle = std::env::var_os("PIP_CERT")
         .map(PathBuf::from)
         .filter(|path| path.is_file())
@@ -443,133 +416,23 @@ fn prepare(home: &Path, root: &Path) -> Result<(), String> {
     write(&ready, &wanted)
 }
 
-/// A command run inside `root` in a mount namespace of its own, with `/proc` and `/dev`
-/// mounted there and a clean environment; append the program and its arguments.
+/// A command run inside `root` (see [`debian_root::in_root`]), with pip told to use the
+/// host's CA bundle and whatever index or proxy the host's pip is told to use.
 fn in_root(root: &Path) -> Command {
-    let mut command = Command::new("unshare");
-    command
-        .args(["--mount", "--propagation", "private", "--kill-child", "--"])
-        .args([
-            "sh",
-            "-c",
-            "mount -t proc proc \"$0/proc\" && mount --bind /dev \"$0/dev\" && exec chroot \"$0\" \"$@\"",
-        ])
-        .arg(root)
-        .args([
-            "env",
-            "-i",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME=/root",
-            "LANG=C.UTF-8",
-            "DEBIAN_FRONTEND=noninteractive",
-            "PIP_CERT=/etc/ssl/certs/host-ca.crt",
-            "PIP_DEFAULT_TIMEOUT=60",
-            "PIP_DISABLE_PIP_VERSION_CHECK=1",
-            "PIP_NO_CACHE_DIR=1",
-        ]);
-    // A package index or proxy the host's pip is told to use applies inside too.
+    let mut env: Vec<String> = [
+        "PIP_CERT=/etc/ssl/certs/host-ca.crt",
+        "PIP_DEFAULT_TIMEOUT=60",
+        "PIP_DISABLE_PIP_VERSION_CHECK=1",
+        "PIP_NO_CACHE_DIR=1",
+    ]
+    .map(str::to_owned)
+    .into();
     for name in ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST"] {
         if let Ok(value) = std::env::var(name) {
-            command.arg(format!("{name}={value}"));
+            env.push(format!("{name}={value}"));
         }
     }
-    for name in [
-        "http_proxy",
-        "https_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "no_proxy",
-    ] {
-        if let Ok(value) = std::env::var(name) {
-            command.arg(format!("{name}={value}"));
-        }
-    }
-    command
-}
-
-/// Installs `debootstrap` with apt when it is missing.
-pub(crate) fn ensure_debootstrap() -> Result<(), String> {
-    if output(Command::new("debootstrap").arg("--version")).is_some() {
-        return Ok(());
-    }
-    eprintln!("--> installing debootstrap with apt-get");
-    run_bounded(Command::new("apt-get").arg("update"), APT_TIME)
-        .map_err(|err| format!("apt-get update: {err}"))?;
-    run_bounded(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "debootstrap"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        APT_TIME,
-    )
-    .map_err(|err| format!("apt-get install debootstrap: {err}"))
-}
-
-/// The Debian mirror the host's apt uses (its first non-security source), or
-/// `AUTOBAHN_DEBIAN_MIRROR` when set.
-pub(crate) fn debian_mirror() -> Result<String, String> {
-    if let Ok(mirror) = std::env::var("AUTOBAHN_DEBIAN_MIRROR") {
-        return Ok(mirror);
-    }
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(entries) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut more: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
-        more.sort();
-        files.extend(more);
-    }
-    for file in files {
-        let Ok(text) = fs::read_to_string(&file) else {
-            continue;
-        };
-        if let Some(mirror) = mirror_in(&text) {
-            return Ok(mirror);
-        }
-    }
-    Err("no Debian mirror found in apt's sources; set AUTOBAHN_DEBIAN_MIRROR to one".into())
-}
-
-/// The first Debian (not security) URI in a one-line or deb822 apt source file.
-fn mirror_in(text: &str) -> Option<String> {
-    let is_main = |uri: &str| {
-        (uri.starts_with("http://") || uri.starts_with("https://"))
-            && uri.trim_end_matches('/').ends_with("/debian")
-    };
-    for line in text.lines().map(str::trim) {
-        if let Some(uris) = line.strip_prefix("URIs:") {
-            if let Some(uri) = uris.split_whitespace().find(|uri| is_main(uri)) {
-                return Some(uri.to_owned());
-            }
-        } else if line.starts_with("deb ") {
-            let uri = line
-                .split_whitespace()
-                .skip(1)
-                .find(|word| !word.starts_with('['))?;
-            if is_main(uri) {
-                return Some(uri.to_owned());
-            }
-        }
-    }
-    None
-}
-
-/// Refuses to delete `root` while anything is mounted under it.
-pub(crate) fn refuse_mounted(root: &Path) -> Result<(), String> {
-    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let prefix = root.to_string_lossy();
-    if let Some(line) = mounts.lines().find(|line| {
-        line.split_whitespace()
-            .nth(4)
-            .is_some_and(|point| point.starts_with(&*prefix))
-    }) {
-        return Err(format!(
-            "{} has a mount under it ({line}); unmount it before the next run",
-            root.display()
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn is_root() -> bool {
-    output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+    debian_root::in_root(root, &[], &env)
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
@@ -580,45 +443,9 @@ fn free_port() -> Result<u16, String> {
         .map_err(|err| format!("cannot find a free port: {err}"))
 }
 
-pub(crate) fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
-    }
-    fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", path.display()))
-}
-
-pub(crate) fn copy(from: &Path, to: &Path) -> Result<(), String> {
-    if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
-    }
-    // The root's resolv.conf may be a dangling link into the host's runtime folders.
-    let _ = fs::remove_file(to);
-    fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|err| format!("cannot copy {} to {}: {err}", from.display(), to.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mirror_from_deb822_and_one_line_sources() {
-        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n";
-        assert_eq!(
-            mirror_in(deb822).as_deref(),
-            Some("http://mirror.example/debian")
-        );
-        let security = "Types: deb\nURIs: http://mirror.example/debian-security\n";
-        assert_eq!(mirror_in(security), None);
-        let line = "deb [arch=amd64] http://mirror.example/debian/ bookworm main\n";
-        assert_eq!(
-            mirror_in(line).as_deref(),
-            Some("http://mirror.example/debian/")
-        );
-    }
 
     #[test]
     fn judge_fails_on_a_non_strict_case_the_baseline_lacks() {

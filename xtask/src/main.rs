@@ -14,6 +14,7 @@ mod bevy_suite;
 mod bindings;
 mod cli_suite;
 mod core_suite;
+mod debian_root;
 mod fuzz;
 mod interop;
 mod leptos;

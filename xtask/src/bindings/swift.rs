@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::autobahn::{copy, debian_mirror, ensure_debootstrap, is_root, refuse_mounted, write};
+use crate::debian_root::{self, is_root};
 use crate::mock::wait_bounded;
 use crate::process::{run_bounded, workspace_root};
 
@@ -29,7 +29,6 @@ const BASE_PACKAGES: &str = "ca-certificates";
 /// the C module of the bindings needs.
 const PACKAGES: &[&str] = &["swiftlang", "libc6-dev"];
 
-const DEBOOTSTRAP_TIME: Duration = Duration::from_secs(900);
 /// `swiftlang` is a 532 MB download.
 const APT_TIME: Duration = Duration::from_secs(1200);
 /// `swift build` of the package and of its tests (about a minute warm).
@@ -188,33 +187,7 @@ fn prepare(home: &Path, root: &Path) -> Result<(), String> {
                 .into(),
         );
     }
-    std::fs::create_dir_all(home)
-        .map_err(|err| format!("cannot create {}: {err}", home.display()))?;
-    let base = home.join(format!("{RELEASE}.base"));
-    if !base.is_file() || !root.join("usr/bin/apt-get").is_file() {
-        if root.exists() {
-            // A base system that did not finish: start over.
-            refuse_mounted(root)?;
-            std::fs::remove_dir_all(root)
-                .map_err(|err| format!("cannot remove {}: {err}", root.display()))?;
-        }
-        ensure_debootstrap()?;
-        let mirror = debian_mirror()?;
-        eprintln!("--> debootstrap {RELEASE} (about a minute)");
-        run_bounded(
-            Command::new("unshare")
-                .args(["--mount", "--propagation", "private", "--kill-child", "--"])
-                .args(["debootstrap", "--variant=minbase"])
-                .arg(format!("--include={BASE_PACKAGES}"))
-                .arg(RELEASE)
-                .arg(root)
-                .arg(&mirror),
-            DEBOOTSTRAP_TIME,
-        )
-        .map_err(|err| format!("debootstrap {RELEASE}: {err}"))?;
-        write(&base, "")?;
-    }
-    copy(Path::new("/etc/resolv.conf"), &root.join("etc/resolv.conf"))?;
+    debian_root::ensure_base(home, root, RELEASE, BASE_PACKAGES, "usr/bin/apt-get")?;
     run_bounded(in_root(root, &[]).args(["apt-get", "update"]), APT_TIME)
         .map_err(|err| format!("apt-get update in the {RELEASE} root: {err}"))?;
     eprintln!(
@@ -240,46 +213,8 @@ fn prepare(home: &Path, root: &Path) -> Result<(), String> {
     }
 }
 
-/// A command run inside `root` in a mount namespace of its own, with `/proc` and `/dev`
-/// mounted there, each of `binds` bind-mounted at its own path, and a clean
-/// environment; append more `NAME=value` pairs, then the program and its arguments.
 fn in_root(root: &Path, binds: &[PathBuf]) -> Command {
-    // $0 is the root, $1 the number of folders to bind, then the folders, then the
-    // command.
-    const SCRIPT: &str = r#"root=$0; n=$1; shift
-mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" || exit 1
-while [ "$n" -gt 0 ]; do
-    mkdir -p "$root$1" && mount --bind "$1" "$root$1" || exit 1
-    shift; n=$((n - 1))
-done
-exec chroot "$root" "$@""#;
-    let mut command = Command::new("unshare");
-    command
-        .args(["--mount", "--propagation", "private", "--kill-child", "--"])
-        .args(["sh", "-c", SCRIPT])
-        .arg(root)
-        .arg(binds.len().to_string())
-        .args(binds)
-        .args([
-            "env",
-            "-i",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME=/root",
-            "LANG=C.UTF-8",
-            "DEBIAN_FRONTEND=noninteractive",
-        ]);
-    for name in [
-        "http_proxy",
-        "https_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "no_proxy",
-    ] {
-        if let Ok(value) = std::env::var(name) {
-            command.arg(format!("{name}={value}"));
-        }
-    }
-    command
+    debian_root::in_root(root, binds, &[])
 }
 
 #[cfg(test)]
