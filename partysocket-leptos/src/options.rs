@@ -121,7 +121,7 @@ impl<In> UsePartySocketOptions<In> {
     /// room: no `/parties/:party/:room` path and no `_pk` (see
     /// `PartySocketOptions::for_url`); `host`, `party` and `room` are then ignored, and
     /// the reconnects, the queue and the other options work as for a room. A change
-    /// replaces the socket. An invalid URL shows in the [`error`](crate::PartySocketHandle)
+    /// replaces the socket. An invalid URL shows in the [`error`](crate::UsePartySocketReturn::error)
     /// signal.
     pub fn url(mut self, url: impl Into<Signal<String>>) -> Self {
         self.url = Some(url.into());

@@ -2,6 +2,9 @@
 //! the frames a driver pulls.
 use std::fmt;
 
+#[cfg(doc)]
+use super::Machine;
+
 use crate::core::error::TransportError;
 use crate::core::event::Event;
 use crate::core::message::{CloseFrame, Message};
