@@ -70,6 +70,9 @@ pub struct PartySocketOptions {
     /// The URL of options made with [`PartySocketOptions::for_url`]: no room path, no
     /// `_pk`.
     pub(crate) full_url: Option<FullUrl>,
+    /// The room URL under `ws`/`wss`, written once by the builder: every attempt's URL
+    /// starts with it.
+    pub(crate) ws_base: String,
 }
 
 /// The default of [`PartySocketOptionsBuilder::event_capacity`].
@@ -111,6 +114,7 @@ impl fmt::Debug for PartySocketOptions {
             failure_policy,
             max_message_size,
             full_url,
+            ws_base: _,
         } = self;
         let full_url = full_url
             .as_ref()
@@ -211,6 +215,7 @@ impl PartySocketOptions {
                 failure_policy: FailurePolicy::default(),
                 max_message_size: None,
                 full_url: None,
+                ws_base: String::new(),
             },
             id: None,
             url: None,
@@ -398,7 +403,7 @@ impl PartySocketOptions {
     /// The room's URL without query: `ws(s)://host/prefix/party/room[/path]`; for
     /// options made with [`for_url`](Self::for_url), that URL without its query.
     pub fn room_url(&self) -> String {
-        self.base(self.protocol().websocket_scheme())
+        self.ws_base.clone()
     }
 
     /// The WebSocket URL: the room URL, then `_pk=<id>`, then the query in insertion
@@ -416,7 +421,11 @@ impl PartySocketOptions {
         let query = url::form_encode(
             std::iter::once((ID_PARAM, self.id.as_str())).chain(url::user_params(params)),
         );
-        format!("{}?{query}", self.room_url())
+        let mut url = String::with_capacity(self.ws_base.len() + 1 + query.len());
+        url.push_str(&self.ws_base);
+        url.push('?');
+        url.push_str(&query);
+        url
     }
 
     /// The HTTP URL for the same room: `http(s)://…?query`, no `_pk`, and a `?` even
@@ -822,6 +831,7 @@ impl PartySocketOptionsBuilder {
             Some(id) => id,
             None => Rng::from_entropy().uuid_v4(),
         };
+        o.ws_base = o.base(o.protocol().websocket_scheme());
         Ok(self.draft)
     }
 }
