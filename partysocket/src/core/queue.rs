@@ -101,6 +101,7 @@ impl Outbox {
     /// Accepts `message` for the open connection: no cap applies (the connection, not
     /// the queue, sets the pace). A `key` still replaces an unsent message with the same
     /// key. Returns whether one was replaced.
+    #[inline]
     pub(crate) fn push_open(&mut self, message: Message, key: Option<String>) -> bool {
         let replaced = self.position_of(key.as_deref());
         if let Some(index) = replaced {
@@ -111,6 +112,7 @@ impl Outbox {
     }
 
     /// Takes the oldest message, unless a [`limit`](Self::limit_to_queued) is reached.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<Message> {
         if self.limit == Some(0) {
             return None;
@@ -129,6 +131,7 @@ impl Outbox {
     }
 
     /// Whether [`pop`](Self::pop) would yield a message.
+    #[inline]
     pub(crate) fn has_poppable(&self) -> bool {
         !self.items.is_empty() && self.limit != Some(0)
     }
@@ -167,6 +170,7 @@ impl Outbox {
             && self.max_bytes.is_none_or(|max| bytes <= max)
     }
 
+    #[inline]
     fn position_of(&self, key: Option<&str>) -> Option<usize> {
         let key = key?;
         self.items
@@ -174,14 +178,21 @@ impl Outbox {
             .position(|item| item.key.as_deref() == Some(key))
     }
 
+    #[inline]
     fn push_back(&mut self, message: Message, key: Option<String>) {
         self.bytes += message.len();
         self.items.push_back(Queued { message, key });
     }
 
     /// Removes the message at `index`, keeping the bytes and the limit consistent.
+    #[inline]
     fn remove(&mut self, index: usize) -> Option<Message> {
-        let old = self.items.remove(index)?;
+        // The oldest is the common case: `pop_front` is cheaper than `remove(0)`.
+        let old = if index == 0 {
+            self.items.pop_front()?
+        } else {
+            self.items.remove(index)?
+        };
         self.bytes -= old.message.len();
         if let Some(limit) = &mut self.limit {
             if index < *limit {
