@@ -173,6 +173,55 @@ async fn start_closed_waits_for_reconnect() {
     assert_eq!(server.attempts().len(), 1);
 }
 
+/// Text goes out and comes back without a second UTF-8 check on either side (the
+/// transport trusts the types that guarantee it): multi-byte text, small and large, and
+/// binary survive byte for byte.
+#[tokio::test]
+async fn multi_byte_text_and_binary_echo_byte_for_byte() {
+    let server = mock().await;
+    let (socket, mut events) =
+        PartySocket::connect(options(&server, "echo", "bytes").build().unwrap()).unwrap();
+    until(&mut events, is_open).await;
+    let _greeting = next_text(&mut events).await;
+    let small = "José ✓ 🎉 ñ";
+    let large = "日本語テキスト ✓ ".repeat(4_000);
+    for text in [small.to_owned(), large] {
+        assert!(socket.send(text.as_str()).unwrap().is_accepted());
+        assert_eq!(next_text(&mut events).await, text);
+    }
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    for payload in [bytes[..300].to_vec(), bytes] {
+        assert!(socket.send(payload.clone()).unwrap().is_accepted());
+        let (echo, _) = until(&mut events, net::is_message).await;
+        assert_eq!(echo, Event::Message(Message::binary(payload)));
+    }
+}
+
+/// Once the socket's task is gone (its runtime shut down), sending is a typed error,
+/// from the same handle, and nothing is queued for a task that will never run.
+#[test]
+fn send_after_the_runtime_is_gone_is_driver_stopped() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = partysocket::PartySocketOptions::builder("127.0.0.1:1")
+        .room("r")
+        .build()
+        .unwrap();
+    let (socket, _events) = runtime.block_on(async { PartySocket::connect(options).unwrap() });
+    drop(runtime);
+    assert_eq!(
+        socket.send("late").unwrap_err(),
+        partysocket::Error::DriverStopped
+    );
+    assert_eq!(
+        socket.send_coalesced("k", "late").unwrap_err(),
+        partysocket::Error::DriverStopped
+    );
+    assert_eq!(socket.buffered_amount(), 0, "nothing was queued");
+}
+
 #[test]
 fn no_runtime_is_a_typed_error() {
     let options = partysocket::PartySocketOptions::builder("localhost:1")

@@ -763,7 +763,7 @@ fn read(
         match ws.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 let closing = matches!(frame, tungstenite::Message::Close(_));
-                frames.push(frame);
+                frames.push(transport::detach(frame));
                 if closing {
                     // Write tungstenite's answer to the close now, before the
                     // application hears of the close (and perhaps exits); what cannot

@@ -173,8 +173,9 @@ impl PartySocket {
     /// down).
     pub fn send(&self, message: impl Into<Message>) -> Result<SendOutcome, Error> {
         let message = message.into();
-        self.live()?;
-        Ok(self.shared.command(|machine| machine.send(message)))
+        self.shared
+            .send(|machine| machine.send(message))
+            .ok_or(Error::DriverStopped)
     }
 
     /// Like [`send`](Self::send), but while disconnected a queued message with the same
@@ -189,10 +190,9 @@ impl PartySocket {
         message: impl Into<Message>,
     ) -> Result<SendOutcome, Error> {
         let (key, message) = (key.into(), message.into());
-        self.live()?;
-        Ok(self
-            .shared
-            .command(|machine| machine.send_coalesced(key, message)))
+        self.shared
+            .send(|machine| machine.send_coalesced(key, message))
+            .ok_or(Error::DriverStopped)
     }
 
     /// Serializes `value` as JSON and sends it as a text message.

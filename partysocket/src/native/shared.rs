@@ -88,6 +88,25 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The send path: one lock checks that the driver still runs and queues the message
+    /// with `send`, then the driver is woken if it is not already. A send never changes
+    /// the connection state, so the state watchers are left alone. `None` when the
+    /// driver has stopped (nothing was queued).
+    pub(crate) fn send<T>(&self, send: impl FnOnce(&mut Machine) -> T) -> Option<T> {
+        let (result, waker) = {
+            let mut state = self.lock();
+            if state.driver_stopped {
+                return None;
+            }
+            let result = send(&mut state.machine);
+            (result, state.wake_driver())
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Some(result)
+    }
+
     /// Runs `command` on the machine, then wakes the driver (it may have new outputs)
     /// and the state watchers.
     pub(crate) fn command<T>(&self, command: impl FnOnce(&mut Machine) -> T) -> T {

@@ -28,6 +28,9 @@ pub(crate) type Ws = WebSocketStream<Stream>;
 /// socket, instructions per 16 KiB echo): 2 KiB 5,988 B and 48.1 k; 1 KiB 4,433-4,583 B
 /// and 50.6 k; 512 B 3,933 B and 55.2 k. 64 B messages cost the same with all three.
 const READ_BUFFER: usize = 1024;
+/// Payloads up to this size are copied out of tungstenite's read buffer as they are
+/// read (see [`detach`]).
+const DETACH_BELOW: usize = 512;
 /// How much tungstenite gathers before writing to the socket (its default is 128 KiB);
 /// the driver flushes once per pass anyway.
 const WRITE_BUFFER: usize = 128 * 1024;
@@ -173,21 +176,36 @@ pub(crate) fn classify(error: WsError) -> TransportError {
     }
 }
 
-/// Our message as tungstenite's, sharing the payload. Text is checked as UTF-8 once
-/// more on the way (tungstenite's text type has no safe unchecked constructor).
+/// Our message as tungstenite's, sharing the payload: no copy, no second UTF-8 check.
 pub(crate) fn to_wire(message: Message) -> tungstenite::Message {
     match message {
         Message::Text(text) => {
-            let bytes = text.into_bytes();
-            match tungstenite::Utf8Bytes::try_from(bytes.clone()) {
-                Ok(text) => tungstenite::Message::Text(text),
-                // Unreachable: a `ByteString` is UTF-8.
-                Err(_) => {
-                    tungstenite::Message::Text(String::from_utf8_lossy(&bytes).into_owned().into())
-                }
-            }
+            // SAFETY: a `ByteString` holds UTF-8 (its invariant), which is all
+            // `Utf8Bytes` requires; checking again would cost a pass over every payload.
+            #[allow(unsafe_code)]
+            let text = unsafe { tungstenite::Utf8Bytes::from_bytes_unchecked(text.into_bytes()) };
+            tungstenite::Message::Text(text)
         }
         Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
+    }
+}
+
+/// A frame just read, with a small payload copied out of tungstenite's read buffer.
+///
+/// Payloads share that buffer; while any is alive it cannot be reused, so the next read
+/// allocates a new one (two allocations of a kilobyte per small message under load,
+/// beyond what the allocator caches per thread). A small copy is one small allocation,
+/// and the buffer stays reusable. Large payloads keep sharing: copying them would cost
+/// more than the buffer they hold.
+pub(crate) fn detach(frame: tungstenite::Message) -> tungstenite::Message {
+    match frame {
+        tungstenite::Message::Text(text) if text.len() <= DETACH_BELOW => {
+            tungstenite::Message::Text(tungstenite::Utf8Bytes::from(text.as_str()))
+        }
+        tungstenite::Message::Binary(bytes) if bytes.len() <= DETACH_BELOW => {
+            tungstenite::Message::Binary(bytes::Bytes::copy_from_slice(&bytes))
+        }
+        frame => frame,
     }
 }
 
@@ -196,9 +214,12 @@ pub(crate) fn to_wire(message: Message) -> tungstenite::Message {
 pub(crate) fn from_wire(message: tungstenite::Message) -> Option<Message> {
     match message {
         tungstenite::Message::Text(text) => {
-            bytestring::ByteString::try_from(bytes::Bytes::from(text))
-                .ok()
-                .map(Message::Text)
+            // SAFETY: tungstenite checked the text frame's UTF-8 before it made the
+            // `Utf8Bytes` (its invariant); checking again would cost a pass over every
+            // payload.
+            #[allow(unsafe_code)]
+            let text = unsafe { bytestring::ByteString::from_bytes_unchecked(text.into()) };
+            Some(Message::Text(text))
         }
         tungstenite::Message::Binary(bytes) => Some(Message::Binary(bytes)),
         _ => None,
@@ -217,5 +238,58 @@ pub(crate) fn close_from_wire(frame: Option<tungstenite::protocol::CloseFrame>) 
     match frame {
         Some(frame) => CloseFrame::new(u16::from(frame.code), frame.reason.as_str()),
         None => CloseFrame::new(CloseFrame::NO_STATUS, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(frame: &tungstenite::Message) -> &[u8] {
+        match frame {
+            tungstenite::Message::Text(text) => text.as_bytes(),
+            tungstenite::Message::Binary(bytes) => bytes,
+            _ => unreachable!("data frames only"),
+        }
+    }
+
+    /// Whether `part` points into `whole`'s storage.
+    fn shares(part: &[u8], whole: &bytes::Bytes) -> bool {
+        let range = whole.as_ptr_range();
+        range.contains(&part.as_ptr())
+    }
+
+    #[test]
+    fn detach_copies_small_payloads_out_of_the_read_buffer_and_shares_large_ones() {
+        let buffer = bytes::Bytes::from("é".repeat(4 * DETACH_BELOW).into_bytes());
+        let small = tungstenite::Message::Binary(buffer.slice(..DETACH_BELOW));
+        let large = tungstenite::Message::Binary(buffer.slice(..DETACH_BELOW + 1));
+        let text = tungstenite::Message::Text(
+            tungstenite::Utf8Bytes::try_from(buffer.slice(..64)).unwrap(),
+        );
+        for (frame, copied) in [(small, true), (large, false), (text, true)] {
+            let before = payload(&frame).to_vec();
+            let after = detach(frame);
+            assert_eq!(payload(&after), before, "the payload is unchanged");
+            assert_eq!(!shares(payload(&after), &buffer), copied);
+        }
+        let ping = detach(tungstenite::Message::Ping(buffer.slice(..4)));
+        assert!(matches!(ping, tungstenite::Message::Ping(p) if shares(&p, &buffer)));
+    }
+
+    #[test]
+    fn text_crosses_to_and_from_the_wire_unchanged_and_shared() {
+        let text = "José ✓ 🎉".repeat(100);
+        let ours = Message::from(text.clone());
+        let sent = to_wire(ours.clone());
+        assert!(matches!(&sent, tungstenite::Message::Text(t) if t.as_str() == text));
+        let back = from_wire(sent).unwrap();
+        assert_eq!(back, ours);
+        let binary = Message::binary(vec![0xff, 0, 0xfe]);
+        assert_eq!(from_wire(to_wire(binary.clone())), Some(binary));
+        assert_eq!(
+            from_wire(tungstenite::Message::Pong(bytes::Bytes::new())),
+            None
+        );
     }
 }
