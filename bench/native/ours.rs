@@ -4,6 +4,7 @@
 //! Messages are built only with `Message::from` and read only with `len()`, so the
 //! bench does not depend on how `Message` stores its payload.
 
+use futures_util::SinkExt;
 use partysocket::{Event, Events, Message, PartySocket, PartySocketOptions};
 
 /// The sending half: a clone of our handle.
@@ -37,6 +38,21 @@ impl OurSocket {
         } else {
             Err(format!("send: {outcome:?}"))
         }
+    }
+
+    /// Hands `message` to the socket through its `Sink`: waits first while the
+    /// connection has not taken what came before (as a tokio-tungstenite writer waits).
+    pub(crate) async fn feed(&mut self, message: Message) -> Result<(), String> {
+        SinkExt::feed(&mut self.0, message)
+            .await
+            .map_err(|err| format!("send: {err}"))
+    }
+
+    /// Waits until the connection has taken everything handed to it.
+    pub(crate) async fn flush(&mut self) -> Result<(), String> {
+        SinkExt::flush(&mut self.0)
+            .await
+            .map_err(|err| format!("flush: {err}"))
     }
 
     /// Waits until the connection is open (or the socket stops).

@@ -407,14 +407,26 @@ async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round
     let flow = Flow::new();
     let make = payload.ours();
     let writer = tokio::spawn({
-        let (flow, socket) = (flow.clone(), socket.clone());
+        let (flow, mut socket) = (flow.clone(), socket.clone());
         async move {
-            while flow.slot().await {
-                if let Err(err) = socket.send(make()).await {
-                    flow.fail(err);
-                    break;
+            // The same flow control as the bare writer's (`round_raw`): the socket's
+            // `Sink` waits while the connection is behind, and a full window is flushed.
+            let result = async {
+                loop {
+                    if flow.window.available_permits() == 0 {
+                        socket.flush().await?;
+                    }
+                    if !flow.slot().await {
+                        break;
+                    }
+                    socket.feed(make()).await?;
+                    flow.sent.fetch_add(1, Ordering::Relaxed);
                 }
-                flow.sent.fetch_add(1, Ordering::Relaxed);
+                socket.flush().await
+            }
+            .await;
+            if let Err(err) = result {
+                flow.fail(err);
             }
         }
     });
