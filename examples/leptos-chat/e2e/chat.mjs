@@ -1,7 +1,9 @@
 // The leptos-chat example end to end, in headless Chromium driven by playwright-core:
-// two pages join a room, a message crosses from one to the other, the server restarts,
-// both show "reconnecting" and then "connected", and a message typed during the outage
-// arrives exactly once (on both pages and in the server's log).
+// two pages join a room, a message crosses from one to the other, the server stops,
+// both show "reconnecting" and a stale presence count, a message typed during the outage
+// shows as pending on its page (and nowhere else), the server comes back, both show
+// "connected" and a fresh count, and the outage message arrives exactly once (on both
+// pages and in the server's log) with nothing left pending.
 //
 // usage: node chat.mjs <page URL> <party-mock host:port> <screenshot folder>
 // The browser is $CHROMIUM. Every wait is bounded; the whole run gives up after 120 s.
@@ -49,6 +51,13 @@ async function status(page, state) {
   await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: WAIT });
 }
 
+// The presence count once the presence socket is open and the server has sent it.
+const FRESH_TWO = `#online[data-state="fresh"]:text('2 online')`;
+
+async function status_of(page) {
+  return page.locator("#status").getAttribute("data-state", { timeout: WAIT });
+}
+
 async function type(page, text) {
   await page.fill("#message", text, { timeout: WAIT });
   await page.press("#message", "Enter", { timeout: WAIT });
@@ -89,9 +98,9 @@ try {
   const bob = await open(browser, "bob");
   await status(ada, "connected");
   await status(bob, "connected");
-  await ada.waitForSelector("#online:text('2 online')", { timeout: WAIT });
-  await bob.waitForSelector("#online:text('2 online')", { timeout: WAIT });
-  step("both pages connected; 2 online");
+  await ada.waitForSelector(FRESH_TWO, { timeout: WAIT });
+  await bob.waitForSelector(FRESH_TWO, { timeout: WAIT });
+  step("both pages connected; 2 online, fresh");
 
   await type(ada, "hello from ada");
   await appears(bob, "hello from ada");
@@ -100,12 +109,21 @@ try {
   step("messages cross between the pages");
   await screenshots({ ada, bob }, "before-restart");
 
-  await mock("POST", "restart?down_ms=3000");
+  // Down long enough to type and look; the pages retry meanwhile.
+  await mock("POST", "restart?down_ms=5000");
   await status(ada, "reconnecting");
   await status(bob, "reconnecting");
-  step("the server restarts: both pages show reconnecting");
+  await ada.waitForSelector(`#online[data-state="stale"]:text('2 online (stale)')`, { timeout: WAIT });
+  await bob.waitForSelector(`#online[data-state="stale"]`, { timeout: WAIT });
+  step("the server is down: both pages show reconnecting and a stale count");
   const outage = "typed during the outage";
   await type(ada, outage);
+  const pendingItem = ada.locator("#messages li.pending", { hasText: outage });
+  await pendingItem.waitFor({ timeout: WAIT });
+  check((await pendingItem.locator(".pending-label").innerText()) === "pending", "the outage message is not labelled pending");
+  check((await status_of(ada)) === "reconnecting", "ada reconnected before the pending message was seen");
+  check((await count(bob, outage)) === 0, "bob shows the outage message while the server is down");
+  step("the message typed during the outage shows as pending on ada's page only");
   await screenshots({ ada }, "during-outage");
 
   await status(ada, "connected");
@@ -113,9 +131,13 @@ try {
   step("both pages reconnected");
   await appears(bob, outage);
   await appears(ada, outage);
-  await ada.waitForSelector("#online:text('2 online')", { timeout: WAIT });
+  await ada.locator("#messages li.pending").first().waitFor({ state: "detached", timeout: WAIT });
+  await ada.waitForSelector(FRESH_TWO, { timeout: WAIT });
+  await bob.waitForSelector(FRESH_TWO, { timeout: WAIT });
+  step("the outage message is delivered, nothing is pending, the count is fresh");
   // Give a duplicate the time to show up, were there one.
   await new Promise((resolve) => setTimeout(resolve, 500));
+  check((await ada.locator("#messages li.pending").count()) === 0, "ada still shows a pending message");
   check((await count(ada, outage)) === 1, `ada shows "${outage}" ${await count(ada, outage)} times`);
   check((await count(bob, outage)) === 1, `bob shows "${outage}" ${await count(bob, outage)} times`);
   check((await count(bob, "hello from ada")) === 1, "the history after the restart repeats a message");

@@ -1,5 +1,9 @@
 //! The PartyKit guide's chat as a client-side rendered Leptos page: history on join,
 //! live messages, a presence count and a connection status that shows reconnecting.
+//! A message typed while disconnected shows at once as pending (the socket queues it
+//! and sends it when it reconnects; the server's echo replaces it), and the presence
+//! count is marked stale while the presence socket is not open and until the server
+//! has sent a fresh count.
 //!
 //! It talks to the guide's `chat` party (history as `sync`, then each `message`) and its
 //! `presence` party (everyone online), one [`use_party_socket_json`] each. Build and
@@ -9,7 +13,9 @@
 //! serving its own static files would).
 
 use leptos::prelude::*;
-use partysocket_leptos::{ConnectionState, Query, UsePartySocketOptions, use_party_socket_json};
+use partysocket_leptos::{
+    ConnectionState, Query, ReadyState, UsePartySocketOptions, use_party_socket_json,
+};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -51,6 +57,15 @@ pub enum ChatCommand {
         /// The text.
         text: String,
     },
+}
+
+/// A message this page sent that the server has not echoed yet.
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    /// A key for the list, unique on this page.
+    key: u64,
+    /// What was typed.
+    text: String,
 }
 
 /// What the `presence` party sends: everyone online, by connection id.
@@ -147,7 +162,12 @@ pub fn Chat(
     host: Option<String>,
 ) -> impl IntoView {
     let (messages, set_messages) = signal(Vec::<ChatMessage>::new());
+    // Sent but not yet echoed by the server: typed offline, these wait in the socket's
+    // queue until it reconnects.
+    let pending = RwSignal::new(Vec::<Pending>::new());
+    let next_key = StoredValue::new(0_u64);
     let query = Query::new().with("name", name.clone());
+    let me = name.clone();
     let chat = use_party_socket_json::<ChatEvent, ChatCommand>(
         socket_options("chat", &room, &query, host.as_deref()).on_message(
             move |event: &ChatEvent| match event {
@@ -155,17 +175,28 @@ pub fn Chat(
                 // so nothing appears twice.
                 ChatEvent::Sync { messages } => set_messages.set(messages.clone()),
                 ChatEvent::Message { message } => {
+                    if message.user == me {
+                        // The server has it: the oldest pending copy gives way.
+                        pending.update(|waiting| {
+                            if let Some(at) = waiting.iter().position(|p| p.text == message.text) {
+                                waiting.remove(at);
+                            }
+                        });
+                    }
                     set_messages.update(|shown| shown.push(message.clone()));
                 }
             },
         ),
     );
-    let presence = use_party_socket_json::<PresenceEvent, serde_json::Value>(socket_options(
-        "presence",
-        &room,
-        &query,
-        host.as_deref(),
-    ));
+    // Whether the count shown came from the presence socket's current connection: it
+    // goes stale when that connection closes, and fresh again with the first count
+    // after the next open.
+    let awaiting_count = RwSignal::new(true);
+    let presence = use_party_socket_json::<PresenceEvent, serde_json::Value>(
+        socket_options("presence", &room, &query, host.as_deref())
+            .on_open(move || awaiting_count.set(true))
+            .on_message(move |_: &PresenceEvent| awaiting_count.set(false)),
+    );
 
     let was_open = RwSignal::new(false);
     Effect::new(move || {
@@ -180,7 +211,18 @@ pub fn Chat(
         chat.connection_state
             .with(|state| status(state, was_open.get()))
     });
+    let presence_state = Memo::new(move |_| {
+        let open = presence.ready_state.get() == ReadyState::Open;
+        match presence.message.with(Option::is_some) {
+            false => "unknown",
+            true if open && !awaiting_count.get() => "fresh",
+            true => "stale",
+        }
+    });
     let online = move || match presence.message.get() {
+        Some(PresenceEvent::Presence { users }) if presence_state.get() == "stale" => {
+            format!("{} online (stale)", users.len())
+        }
         Some(PresenceEvent::Presence { users }) => format!("{} online", users.len()),
         None => "… online".to_owned(),
     };
@@ -195,13 +237,25 @@ pub fn Chat(
         if text.trim().is_empty() {
             return;
         }
-        // Sent now when connected, queued until the reconnect otherwise.
-        let _ = chat.send_json(&ChatCommand::Message {
+        // Sent now when connected, queued until the reconnect otherwise; shown as
+        // pending until the server echoes it.
+        let sent = chat.send_json(&ChatCommand::Message {
             user: author.clone(),
-            text,
+            text: text.clone(),
         });
-        input.set_value("");
+        match sent {
+            Ok(outcome) if outcome.is_accepted() => {
+                let key = next_key.get_value();
+                next_key.set_value(key.wrapping_add(1));
+                pending.update(|waiting| waiting.push(Pending { key, text }));
+                input.set_value("");
+            }
+            // The input keeps the text, to try again.
+            Ok(outcome) => leptos::logging::warn!("leptos-chat: not sent: {outcome:?}"),
+            Err(err) => leptos::logging::warn!("leptos-chat: not sent: {err}"),
+        }
     };
+    let pending_author = name.clone();
 
     view! {
         <header>
@@ -209,7 +263,9 @@ pub fn Chat(
             <span id="status" data-state=move || status.get().0 class=move || status.get().0>
                 {move || status.get().1}
             </span>
-            <span id="online">{online}</span>
+            <span id="online" data-state=move || presence_state.get() class=move || presence_state.get()>
+                {online}
+            </span>
         </header>
         <ul id="messages">
             <For
@@ -221,6 +277,19 @@ pub fn Chat(
                         <li class:mine=mine>
                             <b>{message.user}</b>
                             <span class="text">{message.text}</span>
+                        </li>
+                    }
+                }
+            />
+            <For
+                each=move || pending.get()
+                key=|waiting| waiting.key
+                children=move |waiting| {
+                    view! {
+                        <li class="mine pending" data-state="pending">
+                            <b>{pending_author.clone()}</b>
+                            <span class="text">{waiting.text}</span>
+                            <small class="pending-label">"pending"</small>
                         </li>
                     }
                 }
