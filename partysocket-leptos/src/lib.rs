@@ -18,7 +18,8 @@
 //! - A wire format as a type: [`use_party_socket_json`] for JSON, or
 //!   [`use_party_socket_with_codec`] with any [`Codec`] (binary formats included), whose
 //!   `send_value` encodes and whose signals hold decoded values.
-//! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate.
+//! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate; with
+//!   the feature `hydrate`, a hook running during hydration connects once it is done.
 //!
 //! The PartyKit guide's React chat (`usePartySocket`), in Leptos (the README shows both
 //! side by side):

@@ -326,10 +326,15 @@ pub(crate) fn start<In: Send + Sync + 'static>(
             );
         }
     };
-    replace(&untrack(read_destination));
+    // While hydrating server-rendered HTML, the first socket waits for the effect below
+    // (effects run once hydration is done): the page the server rendered had none.
+    if !hydrating() {
+        replace(&untrack(read_destination));
+    }
 
     // Effects run on a later tick, never inside a socket callback. Their first run
-    // (immediate) compares too: a signal set before it must not be missed.
+    // (immediate) compares too: a signal set before it must not be missed, and it
+    // creates the first socket after hydration.
     Effect::watch(
         read_destination,
         {
@@ -373,6 +378,18 @@ pub(crate) fn start<In: Send + Sync + 'static>(
             *session.destination.borrow_mut() = None;
         }
     });
+}
+
+/// Whether the hook runs while Leptos hydrates server-rendered HTML (feature `hydrate`).
+fn hydrating() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        Owner::current_shared_context().is_some_and(|context| context.during_hydration())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }
 
 /// Replaces the session's socket (if any) with one for `destination`.

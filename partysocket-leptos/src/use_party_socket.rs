@@ -28,7 +28,9 @@ use crate::session::{Decode, Session};
 /// With the crate's `ssr` feature, and on any target but `wasm32`, the hook is inert:
 /// it returns signals in their initial state (`Connecting`, or `Closed` when not
 /// enabled) and creates nothing, so server-rendered HTML hydrates; the browser then
-/// connects.
+/// connects. With the `hydrate` feature, a hook that runs while Leptos hydrates creates
+/// its socket in an effect, once hydration is done (a command during hydration itself
+/// returns [`Error::DriverStopped`]).
 ///
 /// ```no_run
 /// use leptos::prelude::*;

@@ -5,6 +5,11 @@
 //! count is marked stale while the presence socket is not open and until the server
 //! has sent a fresh count.
 //!
+//! The same page also runs server-rendered: with the feature `ssr`, the
+//! `leptos-chat-ssr` binary renders it with `leptos_axum` (the hooks are inert on the
+//! server), and the `hydrate` build hydrates it in the browser, after which the sockets
+//! connect (`cargo xtask serve leptos-chat-ssr`).
+//!
 //! It talks to the guide's `chat` party (history as `sync`, then each `message`) and its
 //! `presence` party (everyone online), one [`use_party_socket_json`] each. Build and
 //! serve it with `cargo xtask serve leptos-chat`, which starts the bundled mock server
@@ -17,6 +22,7 @@ use partysocket_leptos::{
     ConnectionState, Query, ReadyState, UsePartySocketOptions, use_party_socket_json,
 };
 use serde::{Deserialize, Serialize};
+#[cfg(any(feature = "csr", feature = "hydrate"))]
 use wasm_bindgen::prelude::*;
 
 /// One stored chat message, as the `chat` party keeps it.
@@ -79,33 +85,48 @@ pub enum PresenceEvent {
     },
 }
 
-/// Where the page connects, from its URL.
-#[derive(Debug, Clone)]
-struct PageParams {
-    host: Option<String>,
-    room: String,
-    name: String,
+/// Where the page connects, from its URL's query: `?room=` (default `lobby`), `?name=`
+/// and `?host=`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageParams {
+    /// The PartyKit server; `None` for the page's own.
+    pub host: Option<String>,
+    /// The room, in both parties.
+    pub room: String,
+    /// This user's name; `None` when the URL gives none.
+    pub name: Option<String>,
 }
 
 impl PageParams {
-    fn read() -> Self {
-        let search = window().location().search().unwrap_or_default();
-        let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    /// Reads `search` (a URL's query, with or without its `?`). The server and the
+    /// browser both read the page's URL with this, so a hydrated page renders what the
+    /// server rendered.
+    pub fn from_search(search: &str) -> Self {
+        let search = search.strip_prefix('?').unwrap_or(search);
         let get = |key: &str| {
-            params
-                .as_ref()
-                .and_then(|params| params.get(key))
-                .filter(|value| !value.is_empty())
+            form_urlencoded::parse(search.as_bytes())
+                .find(|(name, value)| name == key && !value.is_empty())
+                .map(|(_, value)| value.into_owned())
         };
         PageParams {
             host: get("host"),
             room: get("room").unwrap_or_else(|| "lobby".to_owned()),
-            name: get("name")
-                .unwrap_or_else(|| format!("guest-{}", (math_random() * 1000.0) as u32)),
+            name: get("name"),
         }
+    }
+
+    /// The params of the page the browser shows.
+    #[cfg(any(feature = "csr", feature = "hydrate"))]
+    fn of_this_page() -> Self {
+        PageParams::from_search(&window().location().search().unwrap_or_default())
     }
 }
 
+/// The name of a user whose URL gives none, on a server-rendered page: the server and
+/// the browser must render the same.
+pub const SSR_GUEST: &str = "guest";
+
+#[cfg(feature = "csr")]
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Math, js_name = random)]
@@ -299,9 +320,63 @@ pub fn Chat(
     }
 }
 
-/// Mounts the chat on the page's body.
+/// Mounts the chat on the page's body (the client-side rendered page). A user whose URL
+/// gives no name gets a random guest name.
+#[cfg(feature = "csr")]
 #[wasm_bindgen(start)]
 pub fn start() {
-    let PageParams { host, room, name } = PageParams::read();
+    let PageParams { host, room, name } = PageParams::of_this_page();
+    let name = name.unwrap_or_else(|| format!("guest-{}", (math_random() * 1000.0) as u32));
     leptos::mount::mount_to_body(move || view! { <Chat room=room name=name host=host/> });
+}
+
+/// Hydrates the server-rendered page (`shell`, feature `ssr`); the hydration script in
+/// the server's HTML calls it. Once hydration is done, the root element gets
+/// `data-hydrated="true"` and the sockets connect (their hooks wait for it).
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen]
+pub fn hydrate() {
+    let PageParams { host, room, name } = PageParams::of_this_page();
+    let name = name.unwrap_or_else(|| SSR_GUEST.to_owned());
+    leptos::mount::hydrate_body(move || view! { <Chat room=room name=name host=host/> });
+    if let Some(root) = window()
+        .document()
+        .and_then(|document| document.document_element())
+    {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// The page's styles, shared by `index.html` (as a file) and the server-rendered shell.
+#[cfg(feature = "ssr")]
+const STYLE: &str = include_str!("../style.css");
+
+/// The whole server-rendered page for the request in the context (leptos_axum provides
+/// it): the chat for the URL's query with the hooks inert, and the scripts that load
+/// the `hydrate` build and call its `hydrate` function.
+#[cfg(feature = "ssr")]
+pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
+    use leptos::hydration::HydrationScripts;
+
+    let search = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.uri.query().map(str::to_owned))
+        .unwrap_or_default();
+    let PageParams { host, room, name } = PageParams::from_search(&search);
+    let name = name.unwrap_or_else(|| SSR_GUEST.to_owned());
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"partysocket-leptos chat"</title>
+                <link rel="icon" href="data:,"/>
+                <style>{STYLE}</style>
+                <HydrationScripts options/>
+            </head>
+            <body>
+                <Chat room=room name=name host=host/>
+            </body>
+        </html>
+    }
 }
