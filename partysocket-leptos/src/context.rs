@@ -4,9 +4,12 @@ use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::{Codec, JsonCodec};
 use crate::options::UsePartySocketOptions;
 use crate::return_type::UsePartySocketReturn;
-use crate::use_party_socket::{use_party_socket, use_party_socket_json};
+use crate::use_party_socket::{
+    use_party_socket, use_party_socket_json, use_party_socket_with_codec,
+};
 
 /// Opens one socket with [`use_party_socket`] and provides it to every component below
 /// the caller, which gets it with [`use_party_socket_context`]: one connection for the
@@ -63,7 +66,7 @@ pub fn use_party_socket_context() -> Option<UsePartySocketReturn> {
 /// it with [`use_party_socket_json_context::<In, Out>`](use_party_socket_json_context).
 pub fn provide_party_socket_json<In, Out>(
     options: UsePartySocketOptions<In>,
-) -> UsePartySocketReturn<In, Out>
+) -> UsePartySocketReturn<In, Out, JsonCodec>
 where
     In: DeserializeOwned + Send + Sync + 'static,
     Out: Serialize + 'static,
@@ -75,10 +78,37 @@ where
 
 /// The JSON socket a component above provided with [`provide_party_socket_json`] for
 /// these `In` and `Out` types; `None` when none did.
-pub fn use_party_socket_json_context<In, Out>() -> Option<UsePartySocketReturn<In, Out>>
+pub fn use_party_socket_json_context<In, Out>() -> Option<UsePartySocketReturn<In, Out, JsonCodec>>
 where
     In: Send + Sync + 'static,
     Out: 'static,
 {
-    use_context::<UsePartySocketReturn<In, Out>>()
+    use_context::<UsePartySocketReturn<In, Out, JsonCodec>>()
+}
+
+/// [`provide_party_socket`] in the wire format `C`, as [`use_party_socket_with_codec`]:
+/// components get it with
+/// [`use_party_socket_with_codec_context::<In, Out, C>`](use_party_socket_with_codec_context).
+pub fn provide_party_socket_with_codec<In, Out, C>(
+    options: UsePartySocketOptions<In>,
+) -> UsePartySocketReturn<In, Out, C>
+where
+    In: Send + Sync + 'static,
+    Out: 'static,
+    C: Codec<In, Out>,
+{
+    let socket = use_party_socket_with_codec::<In, Out, C>(options);
+    provide_context(socket);
+    socket
+}
+
+/// The socket a component above provided with [`provide_party_socket_with_codec`] for
+/// these `In`, `Out` and `C`; `None` when none did.
+pub fn use_party_socket_with_codec_context<In, Out, C>() -> Option<UsePartySocketReturn<In, Out, C>>
+where
+    In: Send + Sync + 'static,
+    Out: 'static,
+    C: Codec<In, Out>,
+{
+    use_context::<UsePartySocketReturn<In, Out, C>>()
 }

@@ -3,8 +3,9 @@
 
 use partysocket_wasm::{Message, PartySocket};
 
-/// What turns a received message into the hook's `In`; `None` skips it.
-pub(crate) type Decode<In> = fn(&Message) -> Option<In>;
+/// What turns a received message into the hook's `In` (the codec's `decode`); an
+/// error skips the message.
+pub(crate) type Decode<In> = fn(&Message) -> Result<In, Box<dyn std::error::Error>>;
 
 /// Never constructed here: the inert hook holds no socket.
 #[derive(Debug)]

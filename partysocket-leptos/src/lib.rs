@@ -15,7 +15,11 @@
 //!   [`use_party_socket_context`] in any component below, with the same signals and
 //!   commands (one connection, however many components).
 //! - An `error` signal: options that cannot be used, or a socket that gave up.
-//! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate.
+//! - A wire format as a type: [`use_party_socket_json`] for JSON, or
+//!   [`use_party_socket_with_codec`] with any [`Codec`] (binary formats included), whose
+//!   `send_value` encodes and whose signals hold decoded values.
+//! - Inert under SSR (feature `ssr`, or any target but `wasm32`), so pages hydrate; with
+//!   the feature `hydrate`, a hook running during hydration connects once it is done.
 //!
 //! The PartyKit guide's React chat (`usePartySocket`), in Leptos (the README shows both
 //! side by side):
@@ -76,6 +80,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod codec;
 mod context;
 mod options;
 mod return_type;
@@ -86,13 +91,16 @@ mod session;
 mod session;
 mod use_party_socket;
 
+pub use crate::codec::{Codec, JsonCodec, MessageCodec, SendError};
 pub use crate::context::{
-    provide_party_socket, provide_party_socket_json, use_party_socket_context,
-    use_party_socket_json_context,
+    provide_party_socket, provide_party_socket_json, provide_party_socket_with_codec,
+    use_party_socket_context, use_party_socket_json_context, use_party_socket_with_codec_context,
 };
 pub use crate::options::{QueueOnReplace, UsePartySocketOptions};
 pub use crate::return_type::UsePartySocketReturn;
-pub use crate::use_party_socket::{use_party_socket, use_party_socket_json};
+pub use crate::use_party_socket::{
+    use_party_socket, use_party_socket_json, use_party_socket_with_codec,
+};
 pub use partysocket_wasm::{
     CloseFrame, ConnectionState, Error, Message, OptionsError, PartySocket,
     PartySocketOptionsBuilder, Query, QueryProvider, ReadyState, SendOutcome, StopReason,

@@ -23,6 +23,7 @@ pub enum QueueOnReplace {
 pub(crate) type Configure = Rc<dyn Fn(PartySocketOptionsBuilder) -> PartySocketOptionsBuilder>;
 pub(crate) type OnOpen = Rc<dyn Fn()>;
 pub(crate) type OnMessage<In> = Rc<dyn Fn(&In)>;
+pub(crate) type OnDecodeError = Rc<dyn Fn(&(dyn std::error::Error + 'static), &Message)>;
 pub(crate) type OnClose = Rc<dyn Fn(&CloseFrame, bool)>;
 pub(crate) type OnError = Rc<dyn Fn(&TransportError)>;
 
@@ -64,6 +65,7 @@ pub struct UsePartySocketOptions<In = Message> {
     pub(crate) configure: Option<Configure>,
     pub(crate) on_open: Option<OnOpen>,
     pub(crate) on_message: Option<OnMessage<In>>,
+    pub(crate) on_decode_error: Option<OnDecodeError>,
     pub(crate) on_close: Option<OnClose>,
     pub(crate) on_error: Option<OnError>,
 }
@@ -84,6 +86,7 @@ impl<In> Default for UsePartySocketOptions<In> {
             configure: None,
             on_open: None,
             on_message: None,
+            on_decode_error: None,
             on_close: None,
             on_error: None,
         }
@@ -210,6 +213,32 @@ impl<In> UsePartySocketOptions<In> {
     /// (signals coalesce a burst into one update); use this to keep them all.
     pub fn on_message(mut self, on_message: impl Fn(&In) + 'static) -> Self {
         self.on_message = Some(Rc::new(on_message));
+        self
+    }
+
+    /// Called with the codec's error and the message when a received message does not
+    /// decode (with [`use_party_socket_json`](crate::use_party_socket_json) or
+    /// [`use_party_socket_with_codec`](crate::use_party_socket_with_codec)); the message
+    /// is skipped either way, and a warning goes to the console. The error is the
+    /// codec's [`Error`](crate::Codec::Error): `downcast_ref` recovers its type.
+    ///
+    /// ```
+    /// use partysocket_leptos::UsePartySocketOptions;
+    ///
+    /// let options = UsePartySocketOptions::<serde_json::Value>::default().on_decode_error(
+    ///     |err, message| {
+    ///         if let Some(err) = err.downcast_ref::<serde_json::Error>() {
+    ///             let _ = (err.line(), message.len());
+    ///         }
+    ///     },
+    /// );
+    /// # let _ = options;
+    /// ```
+    pub fn on_decode_error(
+        mut self,
+        on_decode_error: impl Fn(&(dyn std::error::Error + 'static), &Message) + 'static,
+    ) -> Self {
+        self.on_decode_error = Some(Rc::new(on_decode_error));
         self
     }
 

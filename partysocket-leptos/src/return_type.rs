@@ -8,6 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use partysocket_wasm::{ConnectionState, Error, Message, PartySocket, ReadyState, SendOutcome};
 
+use crate::codec::{Codec, MessageCodec, SendError};
 use crate::session::Session;
 
 /// The message callbacks components added with
@@ -29,15 +30,17 @@ pub(crate) fn notify<In: 'static>(subscribers: Subscribers<In>, value: &In) {
     }
 }
 
-/// The socket of [`use_party_socket`](crate::use_party_socket) (`In` = [`Message`]) or
-/// [`use_party_socket_json`](crate::use_party_socket_json) (`In` and `Out` the JSON
-/// types): signals to render from and commands to call.
+/// The socket of [`use_party_socket`](crate::use_party_socket) (`In` and `Out` are
+/// [`Message`]), [`use_party_socket_json`](crate::use_party_socket_json) (`In` and
+/// `Out` the JSON types, `C` is [`JsonCodec`](crate::JsonCodec)) or
+/// [`use_party_socket_with_codec`](crate::use_party_socket_with_codec) (`C` the wire
+/// format): signals to render from and commands to call.
 ///
 /// It is `Copy`, like a signal: move it into as many closures and views as needed. The
 /// commands act on whichever socket the hook holds now (reactive options may have
 /// replaced it); after the owner is cleaned up (unmount), or under SSR, they return
 /// [`Error::DriverStopped`].
-pub struct UsePartySocketReturn<In = Message, Out = Message>
+pub struct UsePartySocketReturn<In = Message, Out = Message, C = MessageCodec>
 where
     In: Send + Sync + 'static,
 {
@@ -57,17 +60,18 @@ where
     pub(crate) session: StoredValue<Option<Rc<Session>>, LocalStorage>,
     pub(crate) subscribers: Subscribers<In>,
     pub(crate) out: PhantomData<fn(&Out)>,
+    pub(crate) codec: PhantomData<fn() -> C>,
 }
 
-impl<In: Send + Sync + 'static, Out> Clone for UsePartySocketReturn<In, Out> {
+impl<In: Send + Sync + 'static, Out, C> Clone for UsePartySocketReturn<In, Out, C> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<In: Send + Sync + 'static, Out> Copy for UsePartySocketReturn<In, Out> {}
+impl<In: Send + Sync + 'static, Out, C> Copy for UsePartySocketReturn<In, Out, C> {}
 
-impl<In: Send + Sync + 'static, Out> fmt::Debug for UsePartySocketReturn<In, Out> {
+impl<In: Send + Sync + 'static, Out, C> fmt::Debug for UsePartySocketReturn<In, Out, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsePartySocketReturn")
             .field(
@@ -78,7 +82,7 @@ impl<In: Send + Sync + 'static, Out> fmt::Debug for UsePartySocketReturn<In, Out
     }
 }
 
-impl<In: Send + Sync + 'static, Out> UsePartySocketReturn<In, Out> {
+impl<In: Send + Sync + 'static, Out, C> UsePartySocketReturn<In, Out, C> {
     /// The socket the hook holds now: `None` under SSR, after unmount, or when the
     /// options could not be built. A change of options replaces it; a clone kept
     /// elsewhere then refers to the old, closed socket.
@@ -149,7 +153,7 @@ impl<In: Send + Sync + 'static, Out> UsePartySocketReturn<In, Out> {
     }
 }
 
-impl<In: Send + Sync + 'static, Out: serde::Serialize> UsePartySocketReturn<In, Out> {
+impl<In: Send + Sync + 'static, Out: serde::Serialize, C> UsePartySocketReturn<In, Out, C> {
     /// Sends `value` as a JSON text message, like [`send`](Self::send).
     ///
     /// # Errors
@@ -158,5 +162,20 @@ impl<In: Send + Sync + 'static, Out: serde::Serialize> UsePartySocketReturn<In, 
     /// when the hook holds no socket (SSR, unmounted).
     pub fn send_json(&self, value: &Out) -> Result<SendOutcome, Error> {
         self.with_socket(|socket| socket.send_json(value))
+    }
+}
+
+impl<In: Send + Sync + 'static, Out, C: Codec<In, Out>> UsePartySocketReturn<In, Out, C> {
+    /// Encodes `value` with the hook's codec `C` and sends the message like
+    /// [`send`](Self::send): now when open, queued otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Encode`] with the codec's error when `value` cannot be encoded
+    /// (nothing is sent or queued), and [`SendError::Socket`] with
+    /// [`Error::DriverStopped`] when the hook holds no socket (SSR, unmounted).
+    pub fn send_value(&self, value: &Out) -> Result<SendOutcome, SendError<C::Error>> {
+        let message = C::encode(value).map_err(SendError::Encode)?;
+        Ok(self.send(message)?)
     }
 }

@@ -12,12 +12,14 @@ use partysocket_wasm::{
 };
 
 use crate::options::{
-    Configure, OnClose, OnError, OnMessage, OnOpen, QueueOnReplace, UsePartySocketOptions,
+    Configure, OnClose, OnDecodeError, OnError, OnMessage, OnOpen, QueueOnReplace,
+    UsePartySocketOptions,
 };
 use crate::return_type::{Subscribers, notify};
 
-/// What turns a received message into the hook's `In`; `None` skips it.
-pub(crate) type Decode<In> = fn(&Message) -> Option<In>;
+/// What turns a received message into the hook's `In` (the codec's `decode`); an
+/// error skips the message.
+pub(crate) type Decode<In> = fn(&Message) -> Result<In, Box<dyn std::error::Error>>;
 
 /// The reactive inputs that decide where a socket connects, read together.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +94,7 @@ struct Wiring<In: Send + Sync + 'static> {
     decode: Decode<In>,
     on_open: Option<OnOpen>,
     on_message: Option<OnMessage<In>>,
+    on_decode_error: Option<OnDecodeError>,
     on_close: Option<OnClose>,
     on_error: Option<OnError>,
 }
@@ -139,21 +142,32 @@ impl<In: Send + Sync + 'static> Wiring<In> {
             let is_live = is_live.clone();
             let (message, decode, subscribers) = (self.message, self.decode, self.subscribers);
             let on_message = self.on_message.clone();
+            let on_decode_error = self.on_decode_error.clone();
             socket.on_message(move |received| {
                 if !is_live() {
                     return;
                 }
-                if let Some(value) = decode(received) {
-                    if let Some(on_message) = &on_message {
-                        on_message(&value);
+                let value = match decode(received) {
+                    Ok(value) => value,
+                    Err(err) => {
+                        leptos::logging::warn!(
+                            "use_party_socket: skipped a message that does not decode: {err}"
+                        );
+                        if let Some(on_decode_error) = &on_decode_error {
+                            on_decode_error(&*err, received);
+                        }
+                        return;
                     }
-                    if is_live() {
-                        notify(subscribers, &value);
-                    }
-                    // The callback may have unmounted the component.
-                    if is_live() {
-                        message.set(Some(value));
-                    }
+                };
+                if let Some(on_message) = &on_message {
+                    on_message(&value);
+                }
+                if is_live() {
+                    notify(subscribers, &value);
+                }
+                // The callback may have unmounted the component.
+                if is_live() {
+                    message.set(Some(value));
                 }
             });
         }
@@ -268,6 +282,7 @@ pub(crate) fn start<In: Send + Sync + 'static>(
         configure,
         on_open,
         on_message,
+        on_decode_error,
         on_close,
         on_error,
     } = options;
@@ -279,6 +294,7 @@ pub(crate) fn start<In: Send + Sync + 'static>(
         decode,
         on_open,
         on_message,
+        on_decode_error,
         on_close,
         on_error,
     });
@@ -310,10 +326,15 @@ pub(crate) fn start<In: Send + Sync + 'static>(
             );
         }
     };
-    replace(&untrack(read_destination));
+    // While hydrating server-rendered HTML, the first socket waits for the effect below
+    // (effects run once hydration is done): the page the server rendered had none.
+    if !hydrating() {
+        replace(&untrack(read_destination));
+    }
 
     // Effects run on a later tick, never inside a socket callback. Their first run
-    // (immediate) compares too: a signal set before it must not be missed.
+    // (immediate) compares too: a signal set before it must not be missed, and it
+    // creates the first socket after hydration.
     Effect::watch(
         read_destination,
         {
@@ -357,6 +378,18 @@ pub(crate) fn start<In: Send + Sync + 'static>(
             *session.destination.borrow_mut() = None;
         }
     });
+}
+
+/// Whether the hook runs while Leptos hydrates server-rendered HTML (feature `hydrate`).
+fn hydrating() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        Owner::current_shared_context().is_some_and(|context| context.during_hydration())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }
 
 /// Replaces the session's socket (if any) with one for `destination`.

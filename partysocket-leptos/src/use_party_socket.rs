@@ -1,15 +1,17 @@
 //! The hooks: signals and commands over one [`PartySocket`](crate::PartySocket) per component.
 
+use std::error::Error as StdError;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use partysocket_wasm::{ConnectionState, Error, StopReason};
+use partysocket_wasm::{ConnectionState, Error, Message, StopReason};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use crate::QueueOnReplace;
+use crate::codec::{Codec, JsonCodec, MessageCodec};
 use crate::options::UsePartySocketOptions;
 use crate::return_type::{Subscribers, UsePartySocketReturn};
 use crate::session::{Decode, Session};
@@ -26,7 +28,9 @@ use crate::session::{Decode, Session};
 /// With the crate's `ssr` feature, and on any target but `wasm32`, the hook is inert:
 /// it returns signals in their initial state (`Connecting`, or `Closed` when not
 /// enabled) and creates nothing, so server-rendered HTML hydrates; the browser then
-/// connects.
+/// connects. With the `hydrate` feature, a hook that runs while Leptos hydrates creates
+/// its socket in an effect, once hydration is done (a command during hydration itself
+/// returns [`Error::DriverStopped`]).
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -52,12 +56,14 @@ use crate::session::{Decode, Session};
 /// }
 /// ```
 pub fn use_party_socket(options: UsePartySocketOptions) -> UsePartySocketReturn {
-    use_party_socket_with(options, |message| Some(message.clone()))
+    use_party_socket_with_codec::<Message, Message, MessageCodec>(options)
 }
 
-/// [`use_party_socket`] speaking JSON: messages are decoded into `In` (one that does
-/// not decode is skipped with a warning in the console), and
-/// [`send_json`](UsePartySocketReturn::send_json) encodes `Out`.
+/// [`use_party_socket`] speaking JSON ([`JsonCodec`]): messages are decoded into `In`
+/// (one that does not decode is skipped, with a warning in the console and
+/// [`on_decode_error`](UsePartySocketOptions::on_decode_error)), and
+/// [`send_json`](UsePartySocketReturn::send_json) (or
+/// [`send_value`](UsePartySocketReturn::send_value)) encodes `Out`.
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -95,26 +101,87 @@ pub fn use_party_socket(options: UsePartySocketOptions) -> UsePartySocketReturn 
 /// ```
 pub fn use_party_socket_json<In, Out>(
     options: UsePartySocketOptions<In>,
-) -> UsePartySocketReturn<In, Out>
+) -> UsePartySocketReturn<In, Out, JsonCodec>
 where
     In: DeserializeOwned + Send + Sync + 'static,
     Out: Serialize,
 {
-    use_party_socket_with(options, |message| match message.json::<In>() {
-        Ok(value) => Some(value),
-        Err(err) => {
-            leptos::logging::warn!(
-                "use_party_socket_json: skipped a message that is not the expected JSON: {err}"
-            );
-            None
-        }
+    use_party_socket_with_codec::<In, Out, JsonCodec>(options)
+}
+
+/// [`use_party_socket`] in the wire format `C`: every message is decoded with
+/// [`C::decode`](Codec::decode) into `In` (the `message` signal, `on_message`), and
+/// [`send_value`](UsePartySocketReturn::send_value) encodes an `Out` with
+/// [`C::encode`](Codec::encode), as a text or a binary message as `C` chooses. A
+/// message that does not decode is skipped: a warning goes to the console and the
+/// typed error to [`on_decode_error`](UsePartySocketOptions::on_decode_error).
+///
+/// [`use_party_socket`] is this with [`MessageCodec`], [`use_party_socket_json`] with
+/// [`JsonCodec`]. A binary format is a codec of a few lines (see [`Codec`]):
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use partysocket_leptos::{Codec, Message, UsePartySocketOptions, use_party_socket_with_codec};
+///
+/// /// A counter as 4 big-endian bytes.
+/// struct Counter;
+///
+/// #[derive(Debug)]
+/// struct NotACounter;
+///
+/// impl std::fmt::Display for NotACounter {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("a counter is 4 bytes")
+///     }
+/// }
+///
+/// impl std::error::Error for NotACounter {}
+///
+/// impl Codec<u32> for Counter {
+///     type Error = NotACounter;
+///
+///     fn encode(value: &u32) -> Result<Message, NotACounter> {
+///         Ok(Message::binary(value.to_be_bytes().to_vec()))
+///     }
+///
+///     fn decode(message: &Message) -> Result<u32, NotACounter> {
+///         let bytes = message.as_bytes().try_into().map_err(|_| NotACounter)?;
+///         Ok(u32::from_be_bytes(bytes))
+///     }
+/// }
+///
+/// #[component]
+/// fn Clicks() -> impl IntoView {
+///     let clicks = use_party_socket_with_codec::<u32, u32, Counter>(
+///         UsePartySocketOptions::default()
+///             .party("counter")
+///             .room("lobby")
+///             .on_decode_error(|err, _message| leptos::logging::warn!("{err}")),
+///     );
+///     let total = move || clicks.message.get().unwrap_or(0);
+///     view! {
+///         <button on:click=move |_| { let _ = clicks.send_value(&(total() + 1)); }>
+///             {total}
+///         </button>
+///     }
+/// }
+/// ```
+pub fn use_party_socket_with_codec<In, Out, C>(
+    options: UsePartySocketOptions<In>,
+) -> UsePartySocketReturn<In, Out, C>
+where
+    In: Send + Sync + 'static,
+    C: Codec<In, Out>,
+{
+    use_party_socket_with(options, |message| {
+        C::decode(message).map_err(|err| Box::new(err) as Box<dyn StdError>)
     })
 }
 
-fn use_party_socket_with<In, Out>(
+fn use_party_socket_with<In, Out, C>(
     options: UsePartySocketOptions<In>,
     decode: Decode<In>,
-) -> UsePartySocketReturn<In, Out>
+) -> UsePartySocketReturn<In, Out, C>
 where
     In: Send + Sync + 'static,
 {
@@ -155,5 +222,6 @@ where
         session,
         subscribers,
         out: PhantomData,
+        codec: PhantomData,
     }
 }

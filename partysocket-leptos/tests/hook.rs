@@ -10,15 +10,15 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use partysocket_leptos::{
-    ConnectionState, Error, Message, PartySocket, Query, ReadyState, SendOutcome, StopReason,
-    UsePartySocketOptions, UsePartySocketReturn, provide_party_socket, use_party_socket,
-    use_party_socket_context, use_party_socket_json,
+    Codec, ConnectionState, Error, Message, PartySocket, Query, ReadyState, SendError, SendOutcome,
+    StopReason, UsePartySocketOptions, UsePartySocketReturn, provide_party_socket,
+    use_party_socket, use_party_socket_context, use_party_socket_json, use_party_socket_with_codec,
 };
 use partysocket_wasm::{PartySocketOptions, QueryProvider, diagnostics};
 use serde_json::Value;
 use support::{
     attempts, capture_warnings, connections, eventually, mock_host, options, owner, quick,
-    received, room, sleep, until, warnings,
+    received, received_frames, room, sleep, until, warnings,
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -146,6 +146,95 @@ async fn json_variant_decodes_and_skips_what_does_not() {
     // The greeting `{"id","url"}` has no `n` and was skipped like the plain text.
     assert_eq!(*seen.borrow(), [Echoed { n: 1 }, Echoed { n: 2 }]);
     assert_eq!(socket.message.get_untracked(), Some(Echoed { n: 2 }));
+    owner.cleanup();
+}
+
+/// A test wire format: a `u32` as 4 big-endian bytes in a binary message; refuses to
+/// encode `u32::MAX`.
+struct Be32;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Be32Error {
+    NotFourBytes(usize),
+    Reserved,
+}
+
+impl std::fmt::Display for Be32Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Be32Error::NotFourBytes(len) => write!(f, "expected 4 bytes, got {len}"),
+            Be32Error::Reserved => f.write_str("u32::MAX is reserved"),
+        }
+    }
+}
+
+impl std::error::Error for Be32Error {}
+
+impl Codec<u32> for Be32 {
+    type Error = Be32Error;
+
+    fn encode(value: &u32) -> Result<Message, Be32Error> {
+        if *value == u32::MAX {
+            return Err(Be32Error::Reserved);
+        }
+        Ok(Message::binary(value.to_be_bytes().to_vec()))
+    }
+
+    fn decode(message: &Message) -> Result<u32, Be32Error> {
+        let bytes: [u8; 4] = message
+            .as_bytes()
+            .try_into()
+            .map_err(|_| Be32Error::NotFourBytes(message.len()))?;
+        Ok(u32::from_be_bytes(bytes))
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_codec_type_parameter_sends_and_decodes_binary() {
+    let room = room("codec");
+    let owner = owner();
+    let seen: Rc<RefCell<Vec<u32>>> = Rc::default();
+    let failures: Rc<RefCell<Vec<(Be32Error, bool)>>> = Rc::default();
+    let socket = owner.with(|| {
+        let (seen, failures) = (Rc::clone(&seen), Rc::clone(&failures));
+        use_party_socket_with_codec::<u32, u32, Be32>(
+            options("echo", room.clone())
+                .on_message(move |value: &u32| seen.borrow_mut().push(*value))
+                .on_decode_error(move |err, message| {
+                    let err = err
+                        .downcast_ref::<Be32Error>()
+                        .expect("the codec's error type");
+                    failures.borrow_mut().push((err.clone(), message.is_text()));
+                }),
+        )
+    });
+    // Refused by the codec: neither sent nor queued.
+    assert!(matches!(
+        socket.send_value(&u32::MAX),
+        Err(SendError::Encode(Be32Error::Reserved))
+    ));
+    assert_eq!(socket.send_value(&7).unwrap(), SendOutcome::Queued);
+    let _ = socket.send("abc").unwrap();
+    let _ = socket.send_value(&0x0102_0304).unwrap();
+    until("both binary echoes", || seen.borrow().len() == 2).await;
+    assert_eq!(*seen.borrow(), [7, 0x0102_0304]);
+    assert_eq!(socket.message.get_untracked(), Some(0x0102_0304));
+    // The JSON greeting and the 3-byte text did not decode: each reported with its
+    // typed error, in order.
+    until("two decode errors", || failures.borrow().len() == 2).await;
+    let failures = failures.borrow().clone();
+    assert!(matches!(failures[0], (Be32Error::NotFourBytes(len), true) if len > 4));
+    assert_eq!(failures[1], (Be32Error::NotFourBytes(3), true));
+    // What the server got: each value as 4 bytes in a binary frame, and the text.
+    let frames = received_frames("echo", &room).await;
+    assert_eq!(
+        frames,
+        [
+            ("binary".to_owned(), serde_json::json!([0, 0, 0, 7])),
+            ("text".to_owned(), serde_json::json!("abc")),
+            ("binary".to_owned(), serde_json::json!([1, 2, 3, 4])),
+        ]
+    );
     owner.cleanup();
 }
 

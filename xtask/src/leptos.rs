@@ -1,7 +1,8 @@
 //! The `leptos` suite: `partysocket-leptos`'s hook tests in headless Chromium against
 //! the `party-mock` binary, the hook's SSR behaviour on the host, then the chat example
-//! end to end (two browser pages, a server restart) from Node with `playwright-core`.
-//! Also `cargo xtask serve leptos-chat`.
+//! end to end (two browser pages, a server restart) from Node with `playwright-core`,
+//! client-side rendered and then server-rendered with `leptos_axum` and hydrated. Also
+//! `cargo xtask serve leptos-chat` and `serve leptos-chat-ssr`.
 
 use std::time::Duration;
 

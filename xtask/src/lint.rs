@@ -56,6 +56,20 @@ pub(crate) fn run() -> Result<(), String> {
         ])
         .env("RUSTDOCFLAGS", "-Dwarnings"),
     )?;
+    // The server half of the server-rendered chat page, on the host.
+    run_command(&mut cargo(&[
+        "clippy",
+        "--package",
+        "leptos-chat",
+        "--all-targets",
+        "--no-default-features",
+        "--features",
+        "ssr",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The browser crates, for the target they run on.
     ensure_rust_target(TARGET)?;
     // The Leptos crates with their default features: `ssr` would leave out the code
@@ -64,6 +78,7 @@ pub(crate) fn run() -> Result<(), String> {
         ("partysocket-wasm", "--all-features"),
         ("partysocket-wasm-size-demo", "--all-features"),
         ("partysocket-leptos", "--features="),
+        ("partysocket-leptos", "--features=hydrate"),
         ("leptos-chat", "--features="),
     ] {
         run_command(&mut cargo(&[
@@ -93,6 +108,22 @@ pub(crate) fn run() -> Result<(), String> {
         ])
         .env("RUSTDOCFLAGS", "-Dwarnings"),
     )?;
+    // The browser half of the server-rendered chat page.
+    run_command(&mut cargo(&[
+        "clippy",
+        "--package",
+        "leptos-chat",
+        "--target",
+        TARGET,
+        "--lib",
+        "--no-default-features",
+        "--features",
+        "hydrate",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run_command(
         cargo(&[
             "doc",

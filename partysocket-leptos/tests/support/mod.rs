@@ -46,6 +46,16 @@ pub async fn received(party: &str, room: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What the room received: `(kind, data)`, oldest first; `kind` is `text` (`data` a
+/// string) or `binary` (`data` an array of bytes).
+pub async fn received_frames(party: &str, room: &str) -> Vec<(String, serde_json::Value)> {
+    mock::received(party, room)
+        .await
+        .into_iter()
+        .map(|(_id, kind, data)| (kind, data))
+        .collect()
+}
+
 /// Polls a synchronous `check` until it returns true, for at most [`WAIT`].
 pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
     eventually(what, || std::future::ready(check())).await;
