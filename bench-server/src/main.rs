@@ -14,8 +14,12 @@
 //! | `/parties/echo/:room` | `{"id":"<_pk>"}` | echoed to the sender |
 //! | `/parties/main/:room` | `Welcome to the party!` | sent to everyone else in the room |
 //!
-//! Anything else is answered `404`. Usage: `bench-server [--host 127.0.0.1] [--port 0]`;
-//! the first line on stdout is `listening on HOST:PORT`.
+//! Anything else is answered `404`. Usage: `bench-server [--host 127.0.0.1] [--port 0]
+//! [--tls-ca PATH]`; the first line on stdout is `listening on HOST:PORT`. With
+//! `--tls-ca`, the server makes a certificate authority and a certificate for
+//! `localhost`, `127.0.0.1` and `::1` at start, writes the authority's PEM to `PATH`, and
+//! answers `wss://` on the same port as `ws://` (a connection that opens with a TLS
+//! handshake record is served over TLS).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,12 +29,16 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+mod tls;
 
 /// Frames answered before a flush is forced, so one busy connection cannot hold its
 /// answers back without bound.
@@ -81,13 +89,17 @@ type Shared = Rc<RefCell<Rooms>>;
 fn main() -> ExitCode {
     let mut host = "127.0.0.1".to_owned();
     let mut port = "0".to_owned();
+    let mut ca = String::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let slot = match arg.as_str() {
             "--host" => &mut host,
             "--port" => &mut port,
+            "--tls-ca" => &mut ca,
             other => {
-                eprintln!("bench-server: unknown argument {other:?} (expected --host, --port)");
+                eprintln!(
+                    "bench-server: unknown argument {other:?} (expected --host, --port, --tls-ca)"
+                );
                 return ExitCode::from(2);
             }
         };
@@ -109,8 +121,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls = if ca.is_empty() {
+        None
+    } else {
+        match tls::acceptor(std::path::Path::new(&ca)) {
+            Ok(acceptor) => Some(acceptor),
+            Err(err) => {
+                eprintln!("bench-server: cannot set up TLS: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     let local = tokio::task::LocalSet::new();
-    match local.block_on(&runtime, serve(&host, &port)) {
+    match local.block_on(&runtime, serve(&host, &port, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("bench-server: {err}");
@@ -119,7 +142,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(host: &str, port: &str) -> Result<(), String> {
+async fn serve(host: &str, port: &str, tls: Option<TlsAcceptor>) -> Result<(), String> {
     let listener = TcpListener::bind(format!("{host}:{port}"))
         .await
         .map_err(|err| format!("cannot listen on {host}:{port}: {err}"))?;
@@ -141,13 +164,37 @@ async fn serve(host: &str, port: &str) -> Result<(), String> {
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::task::spawn_local(connection(stream, rooms.clone()));
+        let rooms = rooms.clone();
+        match &tls {
+            None => {
+                tokio::task::spawn_local(connection(stream, rooms));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::task::spawn_local(async move {
+                    // A TLS connection opens with a handshake record (content type 22).
+                    let mut first = [0u8; 1];
+                    match stream.peek(&mut first).await {
+                        Ok(1) if first[0] == 22 => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                connection(stream, rooms).await;
+                            }
+                        }
+                        Ok(_) => connection(stream, rooms).await,
+                        Err(_) => {}
+                    }
+                });
+            }
+        }
     }
 }
 
 // tungstenite's handshake callback returns its `ErrorResponse` by value.
 #[allow(clippy::result_large_err)]
-async fn connection(stream: TcpStream, rooms: Shared) {
+async fn connection<S>(stream: S, rooms: Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
     let mut joined = None;
     let accepted = tokio_tungstenite::accept_hdr_async(stream, |request: &Request, response| {
         let path = request
@@ -177,7 +224,10 @@ async fn connection(stream: TcpStream, rooms: Shared) {
 }
 
 /// Echoes every data frame; answers a batch with one flush.
-async fn echo(mut ws: WebSocketStream<TcpStream>, id: String) -> Result<(), Error> {
+async fn echo<S>(mut ws: WebSocketStream<S>, id: String) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     ws.send(Message::text(format!("{{\"id\":\"{id}\"}}")))
         .await?;
     while let Some(first) = ws.next().await {
@@ -203,11 +253,10 @@ async fn echo(mut ws: WebSocketStream<TcpStream>, id: String) -> Result<(), Erro
 
 /// Sends every data frame to the room's other connections, each of which writes what
 /// is waiting for it with one flush.
-async fn broadcast(
-    ws: WebSocketStream<TcpStream>,
-    room: String,
-    rooms: Shared,
-) -> Result<(), Error> {
+async fn broadcast<S>(ws: WebSocketStream<S>, room: String, rooms: Shared) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
     let (mut sink, mut stream) = ws.split();
     let (outbox, mut inbox) = mpsc::unbounded_channel();
     let me = {

@@ -28,3 +28,24 @@ pub(crate) async fn open(
     .await
     .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))?
 }
+
+/// Like [`open`] over `wss://`, with the given rustls configuration.
+pub(crate) async fn open_tls(
+    url: String,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<BareSocket, String> {
+    tokio::time::timeout(CONNECT, async {
+        let connector = tokio_tungstenite::Connector::Rustls(tls);
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector))
+                .await
+                .map_err(|err| err.to_string())?;
+        ws.next()
+            .await
+            .ok_or("no greeting")?
+            .map_err(|err| err.to_string())?;
+        Ok(ws)
+    })
+    .await
+    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))?
+}

@@ -15,6 +15,9 @@
 //! - `--js-project DIR` the folder with `bench-client.mjs` and its `node_modules`;
 //! - `--only NAME[,NAME]` run only some groups: core, throughput, js, rtt, fanout,
 //!   reconnect, idle;
+//! - `--tls-ca PATH` the certificate authority (PEM) of a server that also answers
+//!   `wss://` on the same address (`bench-server --tls-ca`): adds the 16 KiB throughput
+//!   over TLS;
 //! - `--clients NAME[,NAME]` the throughput rounds run only these clients (ours, bare,
 //!   tws), to profile one of them; ratios to a client left out are not computed.
 //!
@@ -54,6 +57,8 @@ pub(crate) struct Setup {
     pub(crate) js_project: Option<PathBuf>,
     /// Only these throughput clients (`ours`, `bare`, `tws`), for profiling one.
     pub(crate) clients: Option<Vec<String>>,
+    /// The certificate authority (PEM) of the server's `wss://` answer, when it has one.
+    pub(crate) tls_ca: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +70,7 @@ struct Args {
     js_project: Option<PathBuf>,
     only: Option<Vec<String>>,
     clients: Option<Vec<String>>,
+    tls_ca: Option<PathBuf>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -89,6 +95,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--only" => {
                 parsed.only = Some(value(arg)?.split(',').map(str::to_owned).collect());
             }
+            "--tls-ca" => parsed.tls_ca = Some(PathBuf::from(value(arg)?)),
             "--clients" => {
                 parsed.clients = Some(value(arg)?.split(',').map(str::to_owned).collect());
             }
@@ -149,6 +156,16 @@ fn main() -> ExitCode {
         server_cpu: args.server_cpu,
         js_project: args.js_project.clone(),
         clients: args.clients.clone(),
+        tls_ca: match &args.tls_ca {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(pem) => Some(pem),
+                Err(err) => {
+                    eprintln!("bench: cannot read {}: {err}", path.display());
+                    return ExitCode::from(2);
+                }
+            },
+            None => None,
+        },
     };
     match (&args.server, setup.server_pid) {
         (Some(host), Some(pid)) => println!("server: process {pid} at {host}"),

@@ -5,7 +5,7 @@
 //! bench does not depend on how `Message` stores its payload.
 
 use futures_util::SinkExt;
-use partysocket::{Event, Events, Message, PartySocket, PartySocketOptions};
+use partysocket::{Event, Events, Message, PartySocket, PartySocketOptions, TlsConfig};
 
 /// The sending half: a clone of our handle.
 #[derive(Clone)]
@@ -25,6 +25,18 @@ pub(crate) fn start(options: PartySocketOptions) -> Result<(OurSocket, OurEvents
 /// timeout).
 pub(crate) async fn open(options: PartySocketOptions) -> Result<(OurSocket, OurEvents), String> {
     let (socket, events) = start(options)?;
+    socket.opened().await?;
+    Ok((socket, events))
+}
+
+/// Like [`open`], with the given TLS configuration.
+pub(crate) async fn open_with(
+    options: PartySocketOptions,
+    tls: TlsConfig,
+) -> Result<(OurSocket, OurEvents), String> {
+    let (socket, events) =
+        PartySocket::connect_with(options, tls).map_err(|err| format!("connect: {err}"))?;
+    let (socket, events) = (OurSocket(socket), OurEvents(events));
     socket.opened().await?;
     Ok((socket, events))
 }

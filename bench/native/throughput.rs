@@ -171,7 +171,17 @@ impl Client {
 }
 
 pub(crate) async fn run(setup: &Setup, report: &mut Report) {
-    for (payload, label) in [(Payload::SMALL, "64b"), (Payload::LARGE, "16k")] {
+    // 16 KiB over TLS when the server answers `wss://` too: ours against bare
+    // tokio-tungstenite with the same rustls configuration.
+    let tls = setup
+        .tls_ca
+        .as_ref()
+        .map(|_| (Payload::LARGE, "wss_16k", true));
+    let cases = [
+        (Payload::SMALL, "64b", false),
+        (Payload::LARGE, "16k", false),
+    ];
+    for (payload, label, secure) in cases.into_iter().chain(tls) {
         if std::env::var("BENCH_SIZES")
             .is_ok_and(|sizes| !sizes.split(',').any(|size| size == label))
         {
@@ -190,13 +200,14 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
                     .clients
                     .as_ref()
                     .is_some_and(|only| !only.contains(&name))
+                    || (secure && client == Client::Tws)
                 {
                     continue;
                 }
                 let room = format!("throughput-{label}-{client:?}-{round}").to_lowercase();
                 let outcome = match client {
-                    Client::Ours => round_ours(setup, payload, &room).await,
-                    Client::Bare => round_bare(setup, payload, &room).await,
+                    Client::Ours => round_ours(setup, payload, &room, secure).await,
+                    Client::Bare => round_bare(setup, payload, &room, secure).await,
                     Client::Tws => round_tws(setup, payload, &room).await,
                 };
                 match outcome {
@@ -215,7 +226,12 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         let key = |client: Client| format!("throughput_{label}{}", client.suffix());
         let ours_rate = summarize(report, &key(Client::Ours), ours);
         let bare_rate = summarize(report, &key(Client::Bare), bare);
-        let tws_rate = summarize(report, &key(Client::Tws), tws);
+        // Over TLS only bare tokio-tungstenite runs (the target is against it).
+        let tws_rate = if secure {
+            f64::NAN
+        } else {
+            summarize(report, &key(Client::Tws), tws)
+        };
         server_bound(report, &format!("throughput {label}"), &[ours, bare, tws]);
         let stalls = ours
             .iter()
@@ -242,23 +258,25 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
             vs_bare,
             Target::AtLeast(0.95),
         );
-        let (best, best_name) = if tws_rate > bare_rate {
-            (tws_rate, "tws")
-        } else {
-            (bare_rate, "bare")
-        };
-        let figure = format!("throughput_vs_best_{label}");
-        let vs_best = ratio(ours_rate, best).or(stalled);
-        if let Some(value) = vs_best {
-            report.value(&figure, value);
+        if !secure {
+            let (best, best_name) = if tws_rate > bare_rate {
+                (tws_rate, "tws")
+            } else {
+                (bare_rate, "bare")
+            };
+            let figure = format!("throughput_vs_best_{label}");
+            let vs_best = ratio(ours_rate, best).or(stalled);
+            if let Some(value) = vs_best {
+                report.value(&figure, value);
+            }
+            report.row(
+                &figure,
+                rate_text(ours_rate, stalls),
+                format!("{} ({best_name})", rate_text(best, 0)),
+                vs_best,
+                Target::AtLeast(0.95),
+            );
         }
-        report.row(
-            &figure,
-            rate_text(ours_rate, stalls),
-            format!("{} ({best_name})", rate_text(best, 0)),
-            vs_best,
-            Target::AtLeast(0.95),
-        );
 
         let cpu = |report: &mut Report, client: Client, rounds: &[Round]| {
             let cost = cpu_per_message(rounds);
@@ -269,7 +287,11 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         };
         let ours_cpu = cpu(report, Client::Ours, ours);
         let bare_cpu = cpu(report, Client::Bare, bare);
-        let tws_cpu = cpu(report, Client::Tws, tws);
+        let tws_cpu = if secure {
+            None
+        } else {
+            cpu(report, Client::Tws, tws)
+        };
         let figure = format!("throughput_cpu_{label}_ratio");
         let cpu_ratio = ours_cpu
             .zip(bare_cpu)
@@ -289,7 +311,11 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         report.row(
             &figure,
             micros(ours_cpu),
-            format!("{} (tws {})", micros(bare_cpu), micros(tws_cpu)),
+            if secure {
+                micros(bare_cpu)
+            } else {
+                format!("{} (tws {})", micros(bare_cpu), micros(tws_cpu))
+            },
             cpu_ratio,
             Target::AtMost(1.10),
         );
@@ -390,14 +416,26 @@ pub(crate) fn describe(round: Round) -> String {
 }
 
 /// Our client: a writer task sends into the window, a reader task counts echoes.
-async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
+async fn round_ours(
+    setup: &Setup,
+    payload: Payload,
+    room: &str,
+    secure: bool,
+) -> Result<Round, String> {
+    let protocol = if secure {
+        partysocket::Protocol::Wss
+    } else {
+        partysocket::Protocol::Ws
+    };
     let options = PartySocketOptions::builder(setup.host.as_str())
         .party("echo")
         .room(room)
+        .protocol(protocol)
         .build()
         .map_err(|err| err.to_string())?;
+    let tls = tls_config(setup, secure)?;
     let (socket, mut events) = tokio::time::timeout(CONNECT, async {
-        let (socket, mut events) = ours::open(options).await?;
+        let (socket, mut events) = ours::open_with(options, tls).await?;
         events.message().await.ok_or("no greeting")?;
         Ok::<_, String>((socket, events))
     })
@@ -454,10 +492,41 @@ async fn round_ours(setup: &Setup, payload: Payload, room: &str) -> Result<Round
     outcome
 }
 
+/// The TLS configuration both clients use: the server's authority as the only root
+/// (the default one when `secure` is false, unused then).
+fn tls_config(setup: &Setup, secure: bool) -> Result<partysocket::TlsConfig, String> {
+    let builder = partysocket::TlsConfig::builder();
+    match (&setup.tls_ca, secure) {
+        (Some(pem), true) => builder
+            .webpki_roots(false)
+            .add_root_certificate_pem(pem)
+            .and_then(|builder| builder.build())
+            .map_err(|err| format!("TLS configuration: {err}")),
+        (None, true) => Err("no certificate authority for wss (--tls-ca)".to_owned()),
+        (_, false) => builder
+            .build()
+            .map_err(|err| format!("TLS configuration: {err}")),
+    }
+}
+
 /// Bare tokio-tungstenite, default configuration.
-async fn round_bare(setup: &Setup, payload: Payload, room: &str) -> Result<Round, String> {
-    let url = format!("ws://{}/parties/echo/{room}?_pk=bare-{room}", setup.host);
-    let ws = crate::bare::open(url, None).await?;
+async fn round_bare(
+    setup: &Setup,
+    payload: Payload,
+    room: &str,
+    secure: bool,
+) -> Result<Round, String> {
+    let scheme = if secure { "wss" } else { "ws" };
+    let url = format!(
+        "{scheme}://{}/parties/echo/{room}?_pk=bare-{room}",
+        setup.host
+    );
+    let ws = if secure {
+        let tls = tls_config(setup, true)?.rustls();
+        crate::bare::open_tls(url, tls).await?
+    } else {
+        crate::bare::open(url, None).await?
+    };
     round_raw(setup, ws, payload.bare(), |frame| match frame {
         tungstenite::Message::Text(text) => Frame::Data(text.len()),
         tungstenite::Message::Binary(bytes) => Frame::Data(bytes.len()),

@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: speed and memory as ratios against baselines in the same run.
 //!
 //! Builds `bench-server` (an echo and broadcast server that flushes once per batch, so
-//! that it does not set the pace) and the `native` bench of `partysocket-bench` in
+//! that it does not set the pace, and answers `wss://` on the same port with a
+//! certificate it makes at start) and the `native` bench of `partysocket-bench` in
 //! release mode, installs the JS client's npm packages, starts the server in its own
 //! process and runs the bench against it. With two cores or more (and `taskset`),
 //! client and server are pinned to different cores. Both run with the soft descriptor
@@ -38,6 +39,11 @@ pub(crate) fn run() -> Result<(), String> {
         .join("release")
         .join(format!("bench-server{}", std::env::consts::EXE_SUFFIX));
     let report = target.join("bench").join("report.json");
+    // The server answers wss:// too, with an authority it makes at start and writes here.
+    let ca = target.join("bench").join("bench-server-ca.pem");
+    std::fs::create_dir_all(target.join("bench"))
+        .map_err(|err| format!("cannot create {}: {err}", target.join("bench").display()))?;
+    let ca_arg = ca.display().to_string();
     let project = fidelity_project();
     let js = match ensure_npm_packages(&project) {
         Ok(()) => Some(project),
@@ -59,7 +65,7 @@ pub(crate) fn run() -> Result<(), String> {
         &mut limited(
             cores.map(|(_, server)| server),
             &server_binary,
-            &["--port", "0", "--host", "127.0.0.1"],
+            &["--port", "0", "--host", "127.0.0.1", "--tls-ca", &ca_arg],
         ),
         None,
     )?;
@@ -74,6 +80,8 @@ pub(crate) fn run() -> Result<(), String> {
         server.pid().to_string(),
         "--report".to_owned(),
         report.display().to_string(),
+        "--tls-ca".to_owned(),
+        ca_arg.clone(),
     ];
     if let Some((_, server_core)) = cores {
         args.extend(["--server-cpu".to_owned(), server_core.to_string()]);
