@@ -13,8 +13,7 @@ use bevy_app::{App, AppExit, Startup, Update};
 use bevy_ecs::prelude::*;
 use partysocket::{PartySocketOptions, Query as UrlQuery};
 use partysocket_bevy::{
-    PartySocketCommands, PartySocketConnection, PartySocketPlugin, SocketClosed, SocketMessage,
-    SocketOpened,
+    PartySocketCommands, PartySocketPlugin, PartySockets, SocketClosed, SocketMessage, SocketOpened,
 };
 
 /// A bot: its name and where it walks.
@@ -57,16 +56,20 @@ fn join(mut commands: Commands<'_, '_>, settings: Res<'_, Settings>) {
 }
 
 /// Every frame each bot moves a little; the socket sends it now or keeps only the
-/// latest position while disconnected.
-fn walk(mut bots: Query<'_, '_, (&mut Bot, &PartySocketConnection)>) {
-    for (mut bot, connection) in &mut bots {
+/// latest position while disconnected. `PartySockets` is the same natively and in the
+/// browser, so this system compiles for both.
+fn walk(sockets: PartySockets<'_, '_>, mut bots: Query<'_, '_, (Entity, &mut Bot)>) {
+    for (entity, mut bot) in &mut bots {
+        let Some(socket) = sockets.get(entity) else {
+            continue;
+        };
         bot.step += 1.0;
         let (x, y) = (
             400.0 + 100.0 * (bot.step / 20.0).cos(),
             300.0 + bot.step % 50.0,
         );
         let text = format!(r#"{{"type":"move","x":{x:.1},"y":{y:.1}}}"#);
-        if let Err(err) = connection.socket().send_coalesced("position", text) {
+        if let Err(err) = socket.send_coalesced("position", text) {
             eprintln!("{}: {err}", bot.name);
         }
     }

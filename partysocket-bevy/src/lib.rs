@@ -1,14 +1,17 @@
 //! PartyKit rooms in a [Bevy](https://bevyengine.org) app, with only `bevy_app` and
 //! `bevy_ecs` (no rendering: headless servers and bots use it too).
 //!
-//! - [`PartySocketPlugin`] owns the I/O: a tokio runtime on a background thread.
+//! - [`PartySocketPlugin`] owns the I/O: natively a tokio runtime on a background
+//!   thread; in the browser (`wasm32-unknown-unknown`) the page's event loop drives
+//!   [`partysocket-wasm`](https://docs.rs/partysocket-wasm) sockets, with no thread.
 //! - A socket is a [`PartySocketConnection`] component on an entity, so an app can be
 //!   in several rooms at once. Open one with
 //!   [`PartySocketCommands::open_party_socket`] (a `Commands` extension), close it with
 //!   [`PartySocketCommands::close_party_socket`] or by despawning the entity.
-//! - Systems send directly: [`PartySocketConnection::socket`] is the library's
-//!   synchronous handle (`send`, `send_coalesced` for positions, `send_json`), which
-//!   queues while disconnected and reconnects on its own.
+//! - Systems send directly through [`PartySockets`], a system parameter that gives
+//!   each entity's [`PartySocket`]: the library's synchronous handle (`send`,
+//!   `send_coalesced` for positions), which queues while disconnected and reconnects
+//!   on its own. Natively `PartySocketConnection::socket()` gives it too.
 //! - What arrives becomes Bevy messages, read with `MessageReader`: [`SocketOpened`],
 //!   [`SocketMessage`], [`SocketClosed`], [`SocketError`], [`SocketStateChanged`] and
 //!   [`SocketEvicted`]. They are drained in `PreUpdate`, at most
@@ -44,263 +47,54 @@
 //!     .run();
 //! ```
 
-use bevy_app::{App, Plugin, PreUpdate};
-use bevy_ecs::prelude::*;
-use partysocket::{
-    CloseFrame, ConnectionState, Event, Events, Message, PartySocket, PartySocketOptions,
-    TransportError,
+//! # In the browser
+//!
+//! The same plugin, commands, messages and budget build for `wasm32-unknown-unknown`,
+//! where [`PartySocket`] is `partysocket-wasm`'s handle. What differs:
+//!
+//! - That handle is not `Send`, so it cannot be a component: the sockets live in the
+//!   non-`Send` `BrowserSockets` resource, keyed by entity, and
+//!   [`PartySocketConnection`] holds only the socket's id (it has no `socket()`).
+//!   Reach the handle with [`PartySockets`], which works on both targets.
+//! - No I/O thread: the page's event loop runs the sockets between frames, and each
+//!   socket's listener fills a queue that `PreUpdate` drains within the budget. A
+//!   browser cannot stop reading a WebSocket, so events beyond the budget wait in that
+//!   queue without holding the server back.
+//! - A despawned entity's socket closes in the next frame's `PreUpdate` (natively at
+//!   once, with its component).
+//! - The browser's own rules apply (see `partysocket-wasm`): no handshake headers
+//!   (options with headers fail with [`SocketFailure::Open`]), a refused handshake's
+//!   HTTP status is hidden, and a heartbeat is a text ping the server must answer.
+//! - Open sockets from the main thread (Bevy's single-threaded executor, the default
+//!   in the browser): a command carries only an id, and the options wait in the
+//!   opening thread's storage.
+
+mod commands;
+#[cfg(target_arch = "wasm32")]
+#[path = "browser.rs"]
+mod driver;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "native.rs"]
+mod driver;
+mod messages;
+mod plugin;
+
+pub use crate::commands::PartySocketCommands;
+#[cfg(target_arch = "wasm32")]
+pub use crate::driver::BrowserSockets;
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::driver::SocketRuntime;
+pub use crate::driver::{PartySocketConnection, PartySockets};
+pub use crate::messages::{
+    SocketClosed, SocketError, SocketEvicted, SocketFailure, SocketMessage, SocketOpened,
+    SocketStateChanged,
 };
-
-/// The plugin: the I/O runtime, the message types and the system that drains sockets.
-#[derive(Debug, Clone)]
-pub struct PartySocketPlugin {
-    /// How many events one socket turns into messages per frame (default 256).
-    pub events_per_frame: usize,
-}
-
-impl Default for PartySocketPlugin {
-    fn default() -> Self {
-        PartySocketPlugin {
-            events_per_frame: 256,
-        }
-    }
-}
-
-impl Plugin for PartySocketPlugin {
-    fn build(&self, app: &mut App) {
-        app.insert_resource(SocketRuntime::start())
-            .insert_resource(EventBudget(self.events_per_frame.max(1)))
-            .add_message::<SocketOpened>()
-            .add_message::<SocketMessage>()
-            .add_message::<SocketClosed>()
-            .add_message::<SocketError>()
-            .add_message::<SocketStateChanged>()
-            .add_message::<SocketEvicted>()
-            .add_systems(PreUpdate, drain_sockets);
-    }
-}
-
-/// The tokio runtime the sockets run on: one worker thread, named `partysocket-io`.
-#[derive(Resource, Debug)]
-pub struct SocketRuntime {
-    runtime: Result<tokio::runtime::Runtime, String>,
-}
-
-impl SocketRuntime {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("partysocket-io")
-            .enable_all()
-            .build()
-            .map_err(|err| format!("cannot start the socket runtime: {err}"));
-        if let Err(err) = &runtime {
-            tracing::error!("{err}");
-        }
-        SocketRuntime { runtime }
-    }
-
-    /// Starts a socket on this runtime.
-    fn connect(&self, options: PartySocketOptions) -> Result<(PartySocket, Events), String> {
-        let runtime = self.runtime.as_ref().map_err(Clone::clone)?;
-        let _entered = runtime.enter();
-        PartySocket::connect(options).map_err(|err| err.to_string())
-    }
-}
-
-#[derive(Resource, Debug, Clone, Copy)]
-struct EventBudget(usize);
-
-/// A socket on an entity. Systems send through [`socket`](Self::socket).
-#[derive(Component, Debug)]
-pub struct PartySocketConnection {
-    socket: PartySocket,
-    events: Events,
-}
-
-impl PartySocketConnection {
-    /// The library's handle: `send`, `send_coalesced`, `close`, `reconnect`, `update`
-    /// and the accessors (`ready_state`, `connection_state`, `id`, `room_url`).
-    pub fn socket(&self) -> &PartySocket {
-        &self.socket
-    }
-}
-
-/// A connection opened; messages queued while disconnected have been sent on it.
-#[derive(Message, Debug, Clone)]
-pub struct SocketOpened {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// The URL connected to (query values included: redact before logging).
-    pub url: String,
-}
-
-/// A message arrived.
-#[derive(Message, Debug, Clone)]
-pub struct SocketMessage {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// The message (text or binary).
-    pub message: Message,
-}
-
-/// A connection closed (the socket reconnects unless it stopped: see
-/// [`SocketStateChanged`]).
-#[derive(Message, Debug, Clone)]
-pub struct SocketClosed {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// The close frame; 1006 when the connection dropped.
-    pub frame: CloseFrame,
-    /// Whether the closing handshake completed.
-    pub was_clean: bool,
-}
-
-/// An attempt or a connection failed, or the socket could not be opened at all.
-#[derive(Message, Debug, Clone)]
-pub struct SocketError {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// What went wrong.
-    pub error: SocketFailure,
-}
-
-/// What a [`SocketError`] reports.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SocketFailure {
-    /// A connection attempt or an open connection failed; the socket goes on.
-    Transport(TransportError),
-    /// The socket could not be started (the I/O runtime did not start); nothing was
-    /// inserted on the entity.
-    Open(String),
-}
-
-/// The socket's [`ConnectionState`] changed (connecting, open, backing off, closed).
-#[derive(Message, Debug, Clone)]
-pub struct SocketStateChanged {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// The new state.
-    pub state: ConnectionState,
-}
-
-/// A full queue with `DropPolicy::DropOldest` evicted these queued messages.
-#[derive(Message, Debug, Clone)]
-pub struct SocketEvicted {
-    /// The socket's entity.
-    pub entity: Entity,
-    /// The evicted messages, oldest first.
-    pub messages: Vec<Message>,
-}
-
-/// Opening and closing sockets from systems.
-pub trait PartySocketCommands {
-    /// Spawns an entity and starts a socket on it; returns the entity at once (the
-    /// component is inserted when the commands are applied).
-    fn open_party_socket(&mut self, options: PartySocketOptions) -> Entity;
-    /// Starts a socket on an existing entity, replacing a socket already there.
-    fn open_party_socket_on(&mut self, entity: Entity, options: PartySocketOptions);
-    /// Closes the entity's socket gracefully (1000); the entity and component stay, so
-    /// the close is still reported and `reconnect()` can start it again. Despawning
-    /// the entity closes the socket too.
-    fn close_party_socket(&mut self, entity: Entity);
-}
-
-impl PartySocketCommands for Commands<'_, '_> {
-    fn open_party_socket(&mut self, options: PartySocketOptions) -> Entity {
-        let entity = self.spawn_empty().id();
-        self.open_party_socket_on(entity, options);
-        entity
-    }
-
-    fn open_party_socket_on(&mut self, entity: Entity, options: PartySocketOptions) {
-        self.queue(move |world: &mut World| open(world, entity, options));
-    }
-
-    fn close_party_socket(&mut self, entity: Entity) {
-        self.queue(move |world: &mut World| {
-            if let Some(connection) = world.get::<PartySocketConnection>(entity)
-                && let Err(err) = connection.socket.close()
-            {
-                tracing::warn!(?entity, "closing the socket: {err}");
-            }
-        });
-    }
-}
-
-fn open(world: &mut World, entity: Entity, options: PartySocketOptions) {
-    let started = match world.get_resource::<SocketRuntime>() {
-        Some(runtime) => runtime.connect(options),
-        None => Err("PartySocketPlugin is not added to the app".to_owned()),
-    };
-    match started {
-        Ok((socket, events)) => match world.get_entity_mut(entity) {
-            Ok(mut entity) => {
-                entity.insert(PartySocketConnection { socket, events });
-            }
-            Err(_) => tracing::warn!(?entity, "the entity was despawned before its socket opened"),
-        },
-        Err(reason) => {
-            world.write_message(SocketError {
-                entity,
-                error: SocketFailure::Open(reason),
-            });
-        }
-    }
-}
-
-/// The messages a frame's drain writes.
-#[derive(bevy_ecs::system::SystemParam)]
-struct Writers<'w> {
-    opened: MessageWriter<'w, SocketOpened>,
-    messages: MessageWriter<'w, SocketMessage>,
-    closed: MessageWriter<'w, SocketClosed>,
-    errors: MessageWriter<'w, SocketError>,
-    states: MessageWriter<'w, SocketStateChanged>,
-    evicted: MessageWriter<'w, SocketEvicted>,
-}
-
-/// Turns up to the budget of each socket's events into messages.
-fn drain_sockets(
-    budget: Res<'_, EventBudget>,
-    mut sockets: Query<'_, '_, (Entity, &mut PartySocketConnection)>,
-    mut writers: Writers<'_>,
-) {
-    for (entity, mut connection) in &mut sockets {
-        for _ in 0..budget.0 {
-            let Some(event) = connection.events.try_recv() else {
-                break;
-            };
-            match event {
-                Event::Open { url, .. } => {
-                    writers.opened.write(SocketOpened { entity, url });
-                }
-                Event::Message(message) => {
-                    writers.messages.write(SocketMessage { entity, message });
-                }
-                Event::Close { frame, was_clean } => {
-                    writers.closed.write(SocketClosed {
-                        entity,
-                        frame,
-                        was_clean,
-                    });
-                }
-                Event::Error(error) => {
-                    writers.errors.write(SocketError {
-                        entity,
-                        error: SocketFailure::Transport(error),
-                    });
-                }
-                Event::StateChanged(state) => {
-                    writers.states.write(SocketStateChanged { entity, state });
-                }
-                Event::Evicted(messages) => {
-                    writers.evicted.write(SocketEvicted { entity, messages });
-                }
-                // Retries exhausted is also a state change to `Closed`, reported above.
-                _ => {}
-            }
-        }
-    }
-}
+pub use crate::plugin::PartySocketPlugin;
+/// The socket handle [`PartySockets`] gives: the native driver's, or in the browser
+/// `partysocket-wasm`'s (the same methods).
+#[cfg(not(target_arch = "wasm32"))]
+pub use partysocket::PartySocket;
+/// The socket handle [`PartySockets`] gives: the native driver's, or in the browser
+/// `partysocket-wasm`'s (the same methods).
+#[cfg(target_arch = "wasm32")]
+pub use partysocket_wasm::PartySocket;

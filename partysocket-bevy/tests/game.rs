@@ -1,6 +1,8 @@
 //! Two headless Bevy apps in the mock's game room exchange moves and survive a server
 //! restart with nothing queued lost (checked in the mock's log).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::time::{Duration, Instant};
 
 use bevy_app::{App, Update};
@@ -8,8 +10,8 @@ use bevy_ecs::prelude::*;
 use party_mock::{MockConfig, MockServer};
 use partysocket::{ConnectionState, PartySocketOptions, Query as UrlQuery, ReadyState};
 use partysocket_bevy::{
-    PartySocketCommands, PartySocketConnection, PartySocketPlugin, SocketClosed, SocketMessage,
-    SocketOpened, SocketStateChanged,
+    PartySocketCommands, PartySocketConnection, PartySocketPlugin, PartySockets, SocketClosed,
+    SocketMessage, SocketOpened, SocketStateChanged,
 };
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -200,4 +202,65 @@ fn opening_without_the_plugin_reports_an_error_message_instead_of_panicking() {
         matches!(&errors[0].error, partysocket_bevy::SocketFailure::Open(reason) if reason.contains("PartySocketPlugin")),
         "{errors:?}"
     );
+}
+
+/// What a system saw through `PartySockets`.
+#[derive(Resource, Default, Debug)]
+struct Handles {
+    urls: Vec<(Entity, String)>,
+    found: Option<String>,
+}
+
+#[test]
+fn systems_reach_each_socket_by_entity_through_party_sockets() {
+    let first = PartySocketOptions::builder("127.0.0.1:9")
+        .room("one")
+        .start_closed(true)
+        .build()
+        .unwrap();
+    let second = PartySocketOptions::builder("127.0.0.1:9")
+        .room("two")
+        .start_closed(true)
+        .build()
+        .unwrap();
+    let mut app = App::new();
+    app.add_plugins(PartySocketPlugin::default())
+        .init_resource::<Handles>();
+    let one = app.world_mut().commands().open_party_socket(first);
+    let two = app.world_mut().commands().open_party_socket(second);
+    let plain = app.world_mut().spawn_empty().id();
+    app.world_mut().flush();
+    app.add_systems(
+        Update,
+        move |sockets: PartySockets<'_, '_>, mut handles: ResMut<'_, Handles>| {
+            handles.urls = sockets
+                .iter()
+                .map(|(entity, socket)| (entity, socket.room_url()))
+                .collect();
+            handles.urls.sort();
+            handles.found = sockets.get(two).map(|socket| socket.room_url());
+            assert!(
+                sockets.get(plain).is_none(),
+                "an entity without a socket has none"
+            );
+        },
+    );
+    app.update();
+    let handles = app.world().resource::<Handles>();
+    let mut expected = vec![
+        (one, "ws://127.0.0.1:9/parties/main/one".to_owned()),
+        (two, "ws://127.0.0.1:9/parties/main/two".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(handles.urls, expected);
+    assert_eq!(
+        handles.found.as_deref(),
+        Some("ws://127.0.0.1:9/parties/main/two")
+    );
+
+    app.world_mut().entity_mut(two).despawn();
+    app.update();
+    let handles = app.world().resource::<Handles>();
+    assert_eq!(handles.urls.len(), 1, "{:?}", handles.urls);
+    assert_eq!(handles.found, None);
 }

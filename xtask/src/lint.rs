@@ -95,6 +95,33 @@ pub(crate) fn run() -> Result<(), String> {
             "warnings",
         ]))?;
     }
+    // The Bevy plugin on partysocket-wasm, and its browser test (its example is a native
+    // program: it starts the bundled server on tokio).
+    run_command(&mut cargo(&[
+        "clippy",
+        "--package",
+        "partysocket-bevy",
+        "--target",
+        TARGET,
+        "--lib",
+        "--tests",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run_command(
+        cargo(&[
+            "doc",
+            "--package",
+            "partysocket-bevy",
+            "--target",
+            TARGET,
+            "--no-deps",
+            "--locked",
+        ])
+        .env("RUSTDOCFLAGS", "-Dwarnings"),
+    )?;
     run_command(
         cargo(&[
             "doc",

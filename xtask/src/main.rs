@@ -87,7 +87,7 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "bevy",
-        about: "partysocket-bevy: two headless apps exchange moves across a restart; the headless game runs",
+        about: "partysocket-bevy: two headless apps exchange moves across a restart; the headless game runs; the plugin builds for wasm32 and a Bevy app joins a room in headless Chromium",
         run: bevy_suite::run,
     },
     Suite {
