@@ -306,8 +306,8 @@ impl PartySocketOptions {
 
     /// The core options these describe, checked by the core's builder.
     ///
-    /// With `credentials`, the query is asked of it before every attempt (over the static
-    /// `query`), and without a `failure_policy` a 401 or 403 does not stop the socket.
+    /// With `credentials`, the query and headers are asked of it before every attempt
+    /// (over the static `query` and `headers`), and without a `failure_policy` a 401 or 403 does not stop the socket.
     pub(crate) fn into_core(
         self,
         credentials: Option<Arc<dyn CredentialsProvider>>,

@@ -38,6 +38,7 @@ from . import partysocket_ffi as ffi
 from .partysocket_ffi import (
     CloseFrame,
     ConnectionState,
+    Credentials,
     CredentialsProvider,
     DropPolicy,
     Event,
@@ -60,6 +61,7 @@ from .partysocket_ffi import (
 __all__ = [
     "CloseFrame",
     "ConnectionState",
+    "Credentials",
     "CredentialsProvider",
     "DropPolicy",
     "Event",
@@ -119,8 +121,9 @@ class PartySocket:
     ) -> "PartySocket":
         """Creates a socket from keyword options (the fields of `PartySocketOptions`).
 
-        `credentials`, a `CredentialsProvider`, is asked for the query parameters before
-        every attempt (on one of the SDK's threads): the hook for tokens that expire.
+        `credentials`, a `CredentialsProvider`, is asked for the query parameters and
+        headers (a `Credentials` record) before every attempt (on one of the SDK's
+        threads): the hook for tokens that expire.
         Raises `PartySocketError.InvalidOptions` naming the option to change.
         """
         return cls(PartySocketOptions(host=host, **options), listener, credentials)

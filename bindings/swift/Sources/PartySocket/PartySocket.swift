@@ -24,7 +24,7 @@ extension PartySocket {
     /// ends that iteration at once and loses no event; the socket keeps running until
     /// `close()` or until it is released.
     ///
-    /// `credentials`, when given, is asked for the query parameters before every
+    /// `credentials`, when given, is asked for the query parameters and headers before every
     /// attempt (on one of the SDK's threads): the hook for tokens that expire; a 401 or
     /// 403 then asks it again instead of stopping (unless a failure policy says otherwise).
     ///

@@ -624,34 +624,34 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
 public protocol CredentialsProvider: AnyObject, Sendable {
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    func query() throws  -> [String: String]
+    func credentials() throws  -> Credentials
     
 }
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
@@ -709,12 +709,12 @@ open class CredentialsProviderImpl: CredentialsProvider, @unchecked Sendable {
 
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-open func query()throws  -> [String: String]  {
-    return try  FfiConverterDictionaryStringString.lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
+open func credentials()throws  -> Credentials  {
+    return try  FfiConverterTypeCredentials_lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
         uniffiCallStatus in
-    uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+    uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -748,22 +748,22 @@ fileprivate struct UniffiCallbackInterfaceCredentialsProvider {
                 fatalError("Uniffi callback interface CredentialsProvider: handle missing in uniffiClone")
             }
         },
-        query: { (
+        credentials: { (
             uniffiHandle: UInt64,
             uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
             let makeCall = {
-                () throws -> [String: String] in
+                () throws -> Credentials in
                 guard let uniffiObj = try? FfiConverterTypeCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return try uniffiObj.query(
+                return try uniffiObj.credentials(
                 )
             }
 
             
-            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDictionaryStringString.lower($0) }
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeCredentials_lower($0) }
             uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
@@ -2004,6 +2004,87 @@ public func FfiConverterTypeCloseFrame_lift(_ buf: RustBuffer) throws -> CloseFr
 #endif
 public func FfiConverterTypeCloseFrame_lower(_ value: CloseFrame) -> RustBuffer {
     return FfiConverterTypeCloseFrame.lower(value)
+}
+
+
+/**
+ * What a [`CredentialsProvider`] gives for one connection attempt.
+ */
+public struct Credentials: Equatable, Hashable {
+    /**
+     * Query parameters, merged over the options' static `query` (the provider's value
+     * wins for a key both have).
+     */
+    public var query: [String: String]
+    /**
+     * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+     * static header of the same name (ignoring ASCII case) for this attempt only. One
+     * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+     * naming it.
+     *
+     * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+     */
+    public var headers: [String: String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Query parameters, merged over the options' static `query` (the provider's value
+         * wins for a key both have).
+         */query: [String: String] = [:], 
+        /**
+         * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+         * static header of the same name (ignoring ASCII case) for this attempt only. One
+         * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+         * naming it.
+         *
+         * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+         */headers: [String: String] = [:]) {
+        self.query = query
+        self.headers = headers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Credentials: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentials: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Credentials {
+        return
+            try Credentials(
+                query: FfiConverterDictionaryStringString.read(from: &buf), 
+                headers: FfiConverterDictionaryStringString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Credentials, into buf: inout [UInt8]) {
+        FfiConverterDictionaryStringString.write(value.query, into: &buf)
+        FfiConverterDictionaryStringString.write(value.headers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentials_lift(_ buf: RustBuffer) throws -> Credentials {
+    return try FfiConverterTypeCredentials.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentials_lower(_ value: Credentials) -> RustBuffer {
+    return FfiConverterTypeCredentials.lower(value)
 }
 
 
@@ -3936,6 +4017,19 @@ public enum SocketFailure: Equatable, Hashable {
          */messages: [Message]
     )
     /**
+     * The credentials provider gave a header that cannot be sent (a control
+     * character, a header the socket sets itself). The attempt failed; the socket
+     * backs off and asks the provider again.
+     */
+    case invalidHeader(
+        /**
+         * The header's name as the provider gave it.
+         */name: String, 
+        /**
+         * What is wrong with it, and what to do.
+         */message: String
+    )
+    /**
      * A listener callback threw (or panicked). The socket keeps working.
      */
     case listenerFailed(
@@ -3992,7 +4086,10 @@ public struct FfiConverterTypeSocketFailure: FfiConverterRustBuffer {
         case 8: return .messagesEvicted(messages: try FfiConverterSequenceTypeMessage.read(from: &buf)
         )
         
-        case 9: return .listenerFailed(callback: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        case 9: return .invalidHeader(name: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 10: return .listenerFailed(callback: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4044,8 +4141,14 @@ public struct FfiConverterTypeSocketFailure: FfiConverterRustBuffer {
             FfiConverterSequenceTypeMessage.write(messages, into: &buf)
             
         
-        case let .listenerFailed(callback,message):
+        case let .invalidHeader(name,message):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case let .listenerFailed(callback,message):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(callback, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
@@ -4746,7 +4849,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_func_default_failure_policy() != 55755) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() != 2221) {
+    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() != 8621) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() != 2996) {

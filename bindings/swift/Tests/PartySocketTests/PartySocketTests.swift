@@ -47,6 +47,19 @@ struct Mock {
         }
     }
 
+    /// The `Authorization` headers of the room's WebSocket attempts, one list per attempt.
+    func authorizations(party: String, room: String) async throws -> [[String]] {
+        let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
+        let log = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let attempts = log?["attempts"] as? [[String: Any]] ?? []
+        return attempts.compactMap { attempt in
+            guard attempt["kind"] as? String == "websocket",
+                  let headers = attempt["headers"] as? [[String]]
+            else { return nil }
+            return headers.filter { $0.count == 2 && $0[0].lowercased() == "authorization" }.map { $0[1] }
+        }
+    }
+
     /// The text messages the room received, in order.
     func received(party: String, room: String) async throws -> [String] {
         let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
@@ -318,16 +331,20 @@ final class PartySocketTests: XCTestCase {
         final class Tokens: CredentialsProvider, @unchecked Sendable {
             private let lock = NSLock()
             private var issued = 0
-            func query() throws -> [String: String] {
+            func credentials() throws -> Credentials {
                 lock.lock()
                 defer { lock.unlock() }
                 issued += 1
-                return ["token": "token-\(issued)"]
+                return Credentials(
+                    query: ["token": "token-\(issued)"],
+                    headers: ["Authorization": "Bearer header-\(issued)"]
+                )
             }
         }
         let room = room("credentials")
         var options = echo(room)
         options.query = ["client": "swift", "token": "static"]
+        options.headers = ["authorization": "Bearer static"]
         options.minReconnectionDelayMs = 100
         options.maxReconnectionDelayMs = 200
         let (socket, stream) = try PartySocket.connect(options, credentials: Tokens())
@@ -353,6 +370,9 @@ final class PartySocketTests: XCTestCase {
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         XCTAssertEqual(tokens, ["token-1", "token-2", "token-3"])
+        // The provider's header replaced the static one on every attempt.
+        let authorizations = try await mock.authorizations(party: "echo", room: room)
+        XCTAssertEqual(authorizations, [["Bearer header-1"], ["Bearer header-2"], ["Bearer header-3"]])
         try await socket.close(code: 1000, reason: "")
     }
 

@@ -290,7 +290,7 @@ typedef void (*UniffiCallbackInterfacePartySocketListenerMethod4)(uint64_t, Rust
 typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull query;
+    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull credentials;
 } UniffiVTableCallbackInterfaceCredentialsProvider;
 
 #endif
@@ -322,9 +322,9 @@ void uniffi_partysocket_ffi_fn_free_credentialsprovider(uint64_t handle, RustCal
 void uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(const UniffiVTableCallbackInterfaceCredentialsProvider* _Nonnull vtable
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
-#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
-RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_query(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
@@ -798,9 +798,9 @@ uint16_t uniffi_partysocket_ffi_checksum_func_default_failure_policy(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
-#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
-uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(void
     
 );
 #endif

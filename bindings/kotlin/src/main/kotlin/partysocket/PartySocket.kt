@@ -174,7 +174,7 @@ class PartySocket private constructor(
 
         /**
          * Creates the socket and, unless it starts closed, connects. [credentials], when
-         * given, is asked for the query parameters before every attempt (on one of the
+         * given, is asked for the query parameters and headers before every attempt (on one of the
          * SDK's threads): the hook for tokens that expire; a 401 or 403 then asks it again
          * instead of stopping (unless a failure policy says otherwise).
          *

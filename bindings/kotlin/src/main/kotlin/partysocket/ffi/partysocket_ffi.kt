@@ -675,22 +675,22 @@ internal interface UniffiCallbackInterfacePartySocketListenerMethod3 : com.sun.j
 internal interface UniffiCallbackInterfacePartySocketListenerMethod4 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "query")
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "credentials")
 internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    @JvmField internal var `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
-    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`query`,), Structure.ByValue
+        `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`credentials`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceCredentialsProvider) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
-        `query` = other.`query`
+        `credentials` = other.`credentials`
     }
 
 }
@@ -758,7 +758,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
     ): Int
-    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(
+    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount(
     ): Int
@@ -842,7 +842,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(`vtable`: UniffiVTableCallbackInterfaceCredentialsProvider,
     ): Unit
-    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_query(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_clone_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1047,7 +1047,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_func_default_failure_policy() and 0xFFFF) != 55755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() and 0xFFFF) != 2221) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() and 0xFFFF) != 8621) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() and 0xFFFF) != 2996) {
@@ -1651,36 +1651,36 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
 public interface CredentialsProvider {
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    fun `query`(): Map<kotlin.String, kotlin.String>
+    fun `credentials`(): Credentials
     
     companion object
 }
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
@@ -1787,13 +1787,13 @@ open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvid
 
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    @Throws(ProviderException::class)override fun `query`(): Map<kotlin.String, kotlin.String> {
-            return FfiConverterMapStringString.lift(
+    @Throws(ProviderException::class)override fun `credentials`(): Credentials {
+            return FfiConverterTypeCredentials.lift(
     callWithHandle {
     uniffiRustCallWithError(ProviderException) { _status ->
-    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(
         it,
         _status)
 }
@@ -1820,14 +1820,14 @@ open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvid
 
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceCredentialsProvider {
-    internal object `query`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
+    internal object `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
         override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeCredentialsProvider.handleMap.get(uniffiHandle)
             val makeCall = { ->
-                uniffiObj.`query`(
+                uniffiObj.`credentials`(
                 )
             }
-            val writeReturn = { value: Map<kotlin.String, kotlin.String> -> uniffiOutReturn.setValue(FfiConverterMapStringString.lower(value)) }
+            val writeReturn = { value: Credentials -> uniffiOutReturn.setValue(FfiConverterTypeCredentials.lower(value)) }
             uniffiTraitInterfaceCallWithError(
                 uniffiCallStatus,
                 makeCall,
@@ -1852,7 +1852,7 @@ internal object uniffiCallbackInterfaceCredentialsProvider {
     internal var vtable = UniffiVTableCallbackInterfaceCredentialsProvider.UniffiByValue(
         uniffiFree,
         uniffiClone,
-        `query`,
+        `credentials`,
     )
 
     // Registers the foreign callback with the Rust side.
@@ -3345,6 +3345,59 @@ public object FfiConverterTypeCloseFrame: FfiConverterRustBuffer<CloseFrame> {
     override fun write(value: CloseFrame, buf: ByteBuffer) {
             FfiConverterUShort.write(value.`code`, buf)
             FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * What a [`CredentialsProvider`] gives for one connection attempt.
+ */
+data class Credentials (
+    /**
+     * Query parameters, merged over the options' static `query` (the provider's value
+     * wins for a key both have).
+     */
+    var `query`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    /**
+     * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+     * static header of the same name (ignoring ASCII case) for this attempt only. One
+     * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+     * naming it.
+     *
+     * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+     */
+    var `headers`: Map<kotlin.String, kotlin.String> = mapOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentials: FfiConverterRustBuffer<Credentials> {
+    override fun read(buf: ByteBuffer): Credentials {
+        return Credentials(
+            FfiConverterMapStringString.read(buf),
+            FfiConverterMapStringString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Credentials) = (
+            FfiConverterMapStringString.allocationSize(value.`query`) +
+            FfiConverterMapStringString.allocationSize(value.`headers`)
+    )
+
+    override fun write(value: Credentials, buf: ByteBuffer) {
+            FfiConverterMapStringString.write(value.`query`, buf)
+            FfiConverterMapStringString.write(value.`headers`, buf)
     }
 }
 
@@ -5074,6 +5127,27 @@ sealed class SocketFailure {
     }
     
     /**
+     * The credentials provider gave a header that cannot be sent (a control
+     * character, a header the socket sets itself). The attempt failed; the socket
+     * backs off and asks the provider again.
+     */
+    data class InvalidHeader(
+        /**
+         * The header's name as the provider gave it.
+         */
+        val `name`: kotlin.String, 
+        /**
+         * What is wrong with it, and what to do.
+         */
+        val `message`: kotlin.String) : SocketFailure()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A listener callback threw (or panicked). The socket keeps working.
      */
     data class ListenerFailed(
@@ -5134,7 +5208,11 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
             8 -> SocketFailure.MessagesEvicted(
                 FfiConverterSequenceTypeMessage.read(buf),
                 )
-            9 -> SocketFailure.ListenerFailed(
+            9 -> SocketFailure.InvalidHeader(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            10 -> SocketFailure.ListenerFailed(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -5200,6 +5278,14 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
                 + FfiConverterSequenceTypeMessage.allocationSize(value.`messages`)
             )
         }
+        is SocketFailure.InvalidHeader -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`message`)
+            )
+        }
         is SocketFailure.ListenerFailed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5253,8 +5339,14 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
                 FfiConverterSequenceTypeMessage.write(value.`messages`, buf)
                 Unit
             }
-            is SocketFailure.ListenerFailed -> {
+            is SocketFailure.InvalidHeader -> {
                 buf.putInt(9)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`message`, buf)
+                Unit
+            }
+            is SocketFailure.ListenerFailed -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`callback`, buf)
                 FfiConverterString.write(value.`message`, buf)
                 Unit

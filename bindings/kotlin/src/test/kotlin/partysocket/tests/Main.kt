@@ -31,6 +31,7 @@ import partysocket.PartySocketOptionsBuilder
 import partysocket.asText
 import partysocket.ffi.CloseFrame
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.Credentials
 import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
 import partysocket.ffi.Message
@@ -361,10 +362,13 @@ suspend fun Mock.credentials() {
     val room = uniqueRoom("credentials")
     val issued = java.util.concurrent.atomic.AtomicInteger(0)
     val tokens = object : CredentialsProvider {
-        override fun query(): Map<String, String> = mapOf("token" to "token-${issued.incrementAndGet()}")
+        override fun credentials(): Credentials {
+            val n = issued.incrementAndGet()
+            return Credentials(query = mapOf("token" to "token-$n"), headers = mapOf("Authorization" to "Bearer header-$n"))
+        }
     }
     val socket = PartySocket.connect(
-        echo(room).query("client", "kt").query("token", "static")
+        echo(room).query("client", "kt").query("token", "static").header("authorization", "Bearer static")
             .minReconnectionDelay(100.milliseconds).maxReconnectionDelay(200.milliseconds).build(),
         credentials = tokens,
     )
@@ -389,6 +393,10 @@ suspend fun Mock.credentials() {
         delay(100)
     }
     assertEquals(listOf("token-1", "token-2", "token-3"), tokensSeen, log)
+    // The provider's header replaced the static one on every attempt (the log lists
+    // headers as [name, value] pairs).
+    val authorizations = Regex("(?i)\\[\"authorization\",\"([^\"]*)\"\\]").findAll(log).map { it.groupValues[1] }.toList()
+    assertEquals(listOf("Bearer header-1", "Bearer header-2", "Bearer header-3"), authorizations, log)
     events.stop()
     socket.close(1000)
 }
