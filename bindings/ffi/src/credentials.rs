@@ -42,6 +42,32 @@ pub trait CredentialsProvider: Send + Sync {
     fn credentials(&self) -> Result<Credentials, ProviderError>;
 }
 
+/// The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+/// func`), for a token fetched from a network or a keychain without blocking a thread:
+/// give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+/// Its answer is used exactly like the blocking provider's.
+///
+/// The call is started from the SDK's runtime and runs where the language runs foreign
+/// futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+/// `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+/// closed or times out cancels it (the coroutine or task is cancelled). The Python
+/// package runs an `async def credentials()` on the event loop that created the
+/// socket, through the blocking provider (see `bindings/README.md`).
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait AsyncCredentialsProvider: Send + Sync {
+    /// The credentials for the next attempt.
+    async fn credentials(&self) -> Result<Credentials, ProviderError>;
+}
+
+/// Where a socket's per-attempt credentials come from.
+pub(crate) enum Provider {
+    /// Asked on a thread of the blocking pool.
+    Blocking(Arc<dyn CredentialsProvider>),
+    /// Awaited on the runtime.
+    Async(Arc<dyn AsyncCredentialsProvider>),
+}
+
 /// What a credentials provider threw.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum ProviderError {
@@ -62,19 +88,38 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ProviderError {
 
 /// The core's provider asking `credentials`, over the static `fixed` parameters.
 pub(crate) fn query_provider(
-    credentials: Arc<dyn CredentialsProvider>,
+    credentials: Provider,
     fixed: HashMap<String, String>,
 ) -> partysocket::QueryProvider {
-    partysocket::QueryProvider::with_credentials(move || {
-        let credentials = Arc::clone(&credentials);
-        let fixed = fixed.clone();
-        async move {
-            let answer = tokio::task::spawn_blocking(move || ask(credentials.as_ref()))
-                .await
-                .map_err(|err| format!("the credentials provider did not return: {err}"))??;
-            Ok(merge(fixed, answer))
+    match credentials {
+        Provider::Blocking(credentials) => {
+            partysocket::QueryProvider::with_credentials(move || {
+                let credentials = Arc::clone(&credentials);
+                let fixed = fixed.clone();
+                async move {
+                    let answer = tokio::task::spawn_blocking(move || ask(credentials.as_ref()))
+                        .await
+                        .map_err(|err| {
+                            format!("the credentials provider did not return: {err}")
+                        })??;
+                    Ok(merge(fixed, answer))
+                }
+            })
         }
-    })
+        Provider::Async(credentials) => partysocket::QueryProvider::with_credentials(move || {
+            let credentials = Arc::clone(&credentials);
+            let fixed = fixed.clone();
+            async move {
+                if lifecycle::is_shut_down() {
+                    return Err("the process is shutting down".to_owned());
+                }
+                match credentials.credentials().await {
+                    Ok(answer) => Ok(merge(fixed, answer)),
+                    Err(ProviderError::Failed { reason }) => Err(reason),
+                }
+            }
+        }),
+    }
 }
 
 /// The core's credentials: the answer's query over `fixed`, everything in key order so

@@ -29,7 +29,9 @@ mod lifecycle;
 mod options;
 mod socket;
 
-pub use crate::credentials::{Credentials, CredentialsProvider, ProviderError};
+pub use crate::credentials::{
+    AsyncCredentialsProvider, Credentials, CredentialsProvider, ProviderError,
+};
 pub use crate::error::PartySocketError;
 pub use crate::event::{
     CloseFrame, ConnectionState, DropReason, Event, Message, ReadyState, SendOutcome,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use party_mock::{AttemptKind, MockConfig, MockServer};
 use partysocket_ffi::{
-    ConnectionState, Credentials, CredentialsProvider, Event, PartySocket, ProviderError,
-    SocketFailure,
+    AsyncCredentialsProvider, ConnectionState, Credentials, CredentialsProvider, Event,
+    PartySocket, ProviderError, SocketFailure,
 };
 
 mod common;
@@ -239,5 +239,61 @@ async fn a_header_that_cannot_be_sent_fails_the_attempt_naming_it() {
         .await
         .expect("the attempt was not logged");
     assert_eq!(authorization_in_log(&server), [["Bearer ok"]]);
+    socket.close().unwrap();
+}
+
+/// An async provider that waits before answering: fails its first call, then hands out
+/// header-2, header-3, ...
+struct SlowTokens {
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AsyncCredentialsProvider for SlowTokens {
+    async fn credentials(&self) -> Result<Credentials, ProviderError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if call == 1 {
+            return Err(ProviderError::Failed {
+                reason: "token service down".to_owned(),
+            });
+        }
+        Ok(Credentials {
+            query: HashMap::new(),
+            headers: HashMap::from([("Authorization".to_owned(), format!("Bearer header-{call}"))]),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_provider_is_awaited_per_attempt_and_its_failure_retried() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let mut opts = options(server.host(), "credentials-async");
+    opts.min_reconnection_delay_ms = 100;
+    opts.max_reconnection_delay_ms = 200;
+    let provider = Arc::new(SlowTokens {
+        calls: AtomicUsize::new(0),
+    });
+    let socket = PartySocket::with_async_credentials(opts, provider.clone(), None).unwrap();
+    let Event::Error { description, .. } = next(&socket, "the failed attempt", |e| {
+        matches!(e, Event::Error { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(description.contains("token service down"), "{description}");
+    next(&socket, "the open", |e| matches!(e, Event::Open { .. })).await;
+    socket.reconnect().unwrap();
+    next(&socket, "the reopen", |e| matches!(e, Event::Open { .. })).await;
+    server
+        .wait_for_attempts(2, Duration::from_secs(10))
+        .await
+        .expect("the attempts were not logged");
+    assert_eq!(
+        authorization_in_log(&server),
+        [["Bearer header-2"], ["Bearer header-3"]]
+    );
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
     socket.close().unwrap();
 }

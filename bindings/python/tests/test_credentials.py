@@ -6,6 +6,8 @@ import asyncio
 import threading
 import urllib.parse
 
+import pytest
+
 from conftest import unique_room
 from partysocket import ConnectionState, Credentials, CredentialsProvider, Event, PartySocket, SocketFailure
 
@@ -159,3 +161,61 @@ def test_a_header_that_cannot_be_sent_fails_the_attempt_naming_it(mock):
         await socket.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+class SlowTokens(CredentialsProvider):
+    """An async provider: fails its first call, then hands out header-2, header-3, ...
+    It records the loop it runs on."""
+
+    def __init__(self):
+        self.calls = 0
+        self.loops = set()
+
+    async def credentials(self):
+        self.calls += 1
+        call = self.calls
+        self.loops.add(asyncio.get_running_loop())
+        await asyncio.sleep(0.05)
+        if call == 1:
+            raise RuntimeError("token service down")
+        return Credentials(query={}, headers={"Authorization": f"Bearer header-{call}"})
+
+
+def test_an_async_def_provider_runs_on_the_loop_per_attempt(mock):
+    async def scenario():
+        room = unique_room("credentials-async")
+        tokens = SlowTokens()
+        socket = PartySocket.connect(
+            mock.host,
+            party="echo",
+            room=room,
+            credentials=tokens,
+            min_reconnection_delay_ms=100,
+            max_reconnection_delay_ms=200,
+        )
+        failure = None
+        async for event in socket:
+            if isinstance(event, Event.ERROR) and failure is None:
+                failure = event
+            if isinstance(event, Event.OPEN):
+                break
+        assert failure is not None and "token service down" in failure.description, failure
+        socket.reconnect()
+        async for event in socket:
+            if isinstance(event, Event.OPEN):
+                break
+        for _ in range(50):
+            if len(authorizations_seen(mock, room)) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert authorizations_seen(mock, room) == [["Bearer header-2"], ["Bearer header-3"]]
+        assert tokens.calls == 3
+        assert tokens.loops == {asyncio.get_running_loop()}
+        await socket.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_an_async_def_provider_needs_a_running_loop():
+    with pytest.raises(TypeError, match="event loop"):
+        PartySocket.connect("127.0.0.1:9", room="r", credentials=SlowTokens(), start_closed=True)

@@ -36,6 +36,19 @@ extension PartySocket {
         return (socket, PartySocketEvents(socket: socket))
     }
 
+    /// Like `connect(_:credentials:)` with an `async` provider, awaited in a `Task` before
+    /// every attempt and cancelled when its attempt is replaced, closed or times out
+    /// (`connectionTimeoutMs`).
+    ///
+    /// - Throws: `PartySocketError.InvalidOptions` naming the option to change.
+    public static func connect(
+        _ options: PartySocketOptions, asyncCredentials: AsyncCredentialsProvider
+    ) throws -> (PartySocket, PartySocketEvents) {
+        let socket = try PartySocket.withAsyncCredentials(
+            options: options, credentials: asyncCredentials, listener: nil)
+        return (socket, PartySocketEvents(socket: socket))
+    }
+
     /// Sends text now when open, else queues it; the outcome says which.
     @discardableResult
     public func send(_ text: String) throws -> SendOutcome {

@@ -624,6 +624,260 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
+ *
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+public protocol AsyncCredentialsProvider: AnyObject, Sendable {
+    
+    /**
+     * The credentials for the next attempt.
+     */
+    func credentials() async throws  -> Credentials
+    
+}
+/**
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
+ *
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+open class AsyncCredentialsProviderImpl: AsyncCredentialsProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The credentials for the next attempt.
+     */
+open func credentials()async throws  -> Credentials  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_partysocket_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_partysocket_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_partysocket_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCredentials_lift,
+            errorHandler: FfiConverterTypeProviderError_lift
+        )
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAsyncCredentialsProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAsyncCredentialsProvider = UniffiVTableCallbackInterfaceAsyncCredentialsProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAsyncCredentialsProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AsyncCredentialsProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAsyncCredentialsProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AsyncCredentialsProvider: handle missing in uniffiClone")
+            }
+        },
+        credentials: { (
+            uniffiHandle: UInt64,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+        ) in
+            let makeCall = {
+                () async throws -> Credentials in
+                guard let uniffiObj = try? FfiConverterTypeAsyncCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try await uniffiObj.credentials(
+                )
+            }
+
+            let uniffiHandleSuccess = { (returnValue: Credentials) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: FfiConverterTypeCredentials_lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: RustBuffer.empty(),
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall: makeCall,
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                lowerError: FfiConverterTypeProviderError_lower,
+                droppedCallback: uniffiOutDroppedCallback
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAsyncCredentialsProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAsyncCredentialsProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAsyncCredentialsProvider() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(UniffiCallbackInterfaceAsyncCredentialsProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAsyncCredentialsProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AsyncCredentialsProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AsyncCredentialsProvider
+
+    public static func lift(_ handle: UInt64) throws -> AsyncCredentialsProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AsyncCredentialsProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AsyncCredentialsProvider) -> UInt64 {
+         if let rustImpl = value as? AsyncCredentialsProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AsyncCredentialsProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AsyncCredentialsProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncCredentialsProvider_lift(_ handle: UInt64) throws -> AsyncCredentialsProvider {
+    return try FfiConverterTypeAsyncCredentialsProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncCredentialsProvider_lower(_ value: AsyncCredentialsProvider) -> UInt64 {
+    return FfiConverterTypeAsyncCredentialsProvider.lower(value)
+}
+
+
+
+
+
+
+/**
  * Gives the query parameters and handshake headers for each connection attempt (a
  * token, a signature, an `Authorization` header): the hook for credentials that
  * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
@@ -1119,6 +1373,25 @@ public convenience init(options: PartySocketOptions, listener: PartySocketListen
         try! rustCall { uniffi_partysocket_ffi_fn_free_partysocket(handle, $0) }
     }
 
+    
+    /**
+     * Like [`new`](Self::new) with an [`AsyncCredentialsProvider`], awaited before
+     * every attempt instead of asked on a blocking thread.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     */
+public static func withAsyncCredentials(options: PartySocketOptions, credentials: AsyncCredentialsProvider, listener: PartySocketListener? = nil)throws  -> PartySocket  {
+    return try  FfiConverterTypePartySocket_lift(try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(
+        FfiConverterTypePartySocketOptions_lower(options),
+        FfiConverterTypeAsyncCredentialsProvider_lower(credentials),
+        FfiConverterOptionTypePartySocketListener.lower(listener),uniffiCallStatus
+    )
+})
+}
     
 
     
@@ -4767,6 +5040,96 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+private func uniffiTraitInterfaceCallAsync<T>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird errors.
+        //
+        // On platforms that need extra machinery to make C-ABI calls, like JNA or ctypes, it's
+        // possible that we fail to make either call.  However, it doesn't seem like this is
+        // possible on Swift since swift can just make the C call directly.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+private func uniffiTraitInterfaceCallAsyncWithError<T, E>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    lowerError: @escaping (E) -> RustBuffer,
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch let error as E {
+            handleError(CALL_ERROR, lowerError(error))
+            return
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+// Borrow the callback handle map implementation to store foreign future handles
+// TODO: consolidate the handle-map code (https://github.com/mozilla/uniffi-rs/pull/1823)
+fileprivate let UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = UniffiHandleMap<UniffiForeignFutureTask>()
+
+// Protocol for tasks that handle foreign futures.
+//
+// Defining a protocol allows all tasks to be stored in the same handle map.  This can't be done
+// with the task object itself, since has generic parameters.
+fileprivate protocol UniffiForeignFutureTask {
+    func cancel()
+}
+
+extension Task: UniffiForeignFutureTask {}
+
+private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
+    do {
+        let task = try UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle: handle)
+        // Set the cancellation flag on the task.  If it's still running, the code can check the
+        // cancellation flag or call `Task.checkCancellation()`.  If the task has completed, this is
+        // a no-op.
+        task.cancel()
+    } catch {
+        print("uniffiForeignFutureDroppedCallback: handle missing from handlemap")
+    }
+}
+
+// For testing
+public func uniffiForeignFutureHandleCountPartysocketFfi() -> Int {
+    UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
+}
 /**
  * `url` with every query value except the connection id (`_pk`) replaced by
  * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
@@ -4847,6 +5210,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_func_default_failure_policy() != 55755) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials() != 23257) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() != 8621) {
@@ -4936,7 +5302,11 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 32996) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials() != 2686) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitAsyncCredentialsProvider()
     uniffiCallbackInitCredentialsProvider()
     uniffiCallbackInitPartySocketListener()
     return InitializationResult.ok

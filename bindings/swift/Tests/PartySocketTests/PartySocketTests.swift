@@ -376,6 +376,48 @@ final class PartySocketTests: XCTestCase {
         try await socket.close(code: 1000, reason: "")
     }
 
+    func testAnAsyncCredentialsProviderIsAwaitedPerAttempt() async throws {
+        final class SlowTokens: AsyncCredentialsProvider, @unchecked Sendable {
+            private let lock = NSLock()
+            private var issued = 0
+            var calls: Int { lock.lock(); defer { lock.unlock() }; return issued }
+            private func next() -> Int {
+                lock.lock()
+                defer { lock.unlock() }
+                issued += 1
+                return issued
+            }
+            func credentials() async throws -> Credentials {
+                let call = next()
+                try await Task.sleep(nanoseconds: 50_000_000)
+                if call == 1 { throw ProviderError.Failed(reason: "token service down") }
+                return Credentials(query: [:], headers: ["Authorization": "Bearer header-\(call)"])
+            }
+        }
+        let room = room("credentials-async")
+        var options = echo(room)
+        options.minReconnectionDelayMs = 100
+        options.maxReconnectionDelayMs = 200
+        let tokens = SlowTokens()
+        let (socket, stream) = try PartySocket.connect(options, asyncCredentials: tokens)
+        var events = stream.makeAsyncIterator()
+        let failed = try await next(&events, "the failed attempt") { if case .error = $0 { return true }; return false }
+        guard case .error(_, let description) = failed else { return XCTFail("not an error") }
+        XCTAssertTrue(description.contains("token service down"), description)
+        _ = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        try socket.reconnect()
+        _ = try await next(&events, "the reconnection") { if case .open = $0 { return true }; return false }
+        var authorizations: [[String]] = []
+        for _ in 0..<50 {
+            authorizations = try await mock.authorizations(party: "echo", room: room)
+            if authorizations.count >= 2 { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTAssertEqual(authorizations, [["Bearer header-2"], ["Bearer header-3"]])
+        XCTAssertEqual(tokens.calls, 3)
+        try await socket.close(code: 1000, reason: "")
+    }
+
     func testADevelopmentCAGivenAsPEMIsTrusted() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let tlsHost = environment["PARTY_MOCK_TLS_HOST"], let caPath = environment["PARTY_MOCK_CA_PEM"] else {

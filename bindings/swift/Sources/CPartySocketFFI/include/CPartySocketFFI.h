@@ -243,6 +243,12 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceAsyncCredentialsProviderMethod0)(uint64_t, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceCredentialsProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
@@ -285,6 +291,15 @@ typedef void (*UniffiCallbackInterfacePartySocketListenerMethod4)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceAsyncCredentialsProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAsyncCredentialsProviderMethod0 _Nonnull credentials;
+} UniffiVTableCallbackInterfaceAsyncCredentialsProvider;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
 typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
@@ -306,6 +321,26 @@ typedef struct UniffiVTableCallbackInterfacePartySocketListener {
     UniffiCallbackInterfacePartySocketListenerMethod4 _Nonnull onStateChange;
 } UniffiVTableCallbackInterfacePartySocketListener;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_ASYNCCREDENTIALSPROVIDER
+uint64_t uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_ASYNCCREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCCREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(const UniffiVTableCallbackInterfaceAsyncCredentialsProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+uint64_t uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(uint64_t ptr
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
@@ -340,6 +375,11 @@ void uniffi_partysocket_ffi_fn_free_partysocket(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustBuffer credentials, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(RustBuffer options, uint64_t credentials, RustBuffer listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_BUFFERED_AMOUNT
@@ -798,6 +838,12 @@ uint16_t uniffi_partysocket_ffi_checksum_func_default_failure_policy(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(void
@@ -969,6 +1015,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_cha
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_NEW
 uint16_t uniffi_partysocket_ffi_checksum_constructor_partysocket_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials(void
     
 );
 #endif

@@ -31,7 +31,9 @@ import partysocket.PartySocketOptionsBuilder
 import partysocket.asText
 import partysocket.ffi.CloseFrame
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.AsyncCredentialsProvider
 import partysocket.ffi.Credentials
+import partysocket.ffi.ProviderException
 import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
 import partysocket.ffi.Message
@@ -401,6 +403,41 @@ suspend fun Mock.credentials() {
     socket.close(1000)
 }
 
+suspend fun Mock.asyncCredentials() {
+    val room = uniqueRoom("credentials-async")
+    val calls = java.util.concurrent.atomic.AtomicInteger(0)
+    val tokens = object : AsyncCredentialsProvider {
+        override suspend fun credentials(): Credentials {
+            val call = calls.incrementAndGet()
+            delay(50)
+            if (call == 1) throw ProviderException.Failed("token service down")
+            return Credentials(query = emptyMap(), headers = mapOf("Authorization" to "Bearer header-$call"))
+        }
+    }
+    val socket = PartySocket.connect(
+        echo(room).minReconnectionDelay(100.milliseconds).maxReconnectionDelay(200.milliseconds).build(),
+        credentials = tokens,
+    )
+    val events = socket.watch()
+    val failed = events.next("the failed attempt") { it is Event.Error } as Event.Error
+    assertTrue(failed.description.contains("token service down"), failed.description)
+    events.next("open") { it is Event.Open }
+    socket.reconnect()
+    events.next("the reconnection") { it is Event.Open }
+    var log = ""
+    var authorizations = emptyList<String>()
+    for (poll in 1..50) {
+        log = get("/_mock/log?party=echo&room=$room")
+        authorizations = Regex("(?i)\\[\"authorization\",\"([^\"]*)\"\\]").findAll(log).map { it.groupValues[1] }.toList()
+        if (authorizations.size >= 2) break
+        delay(100)
+    }
+    assertEquals(listOf("Bearer header-2", "Bearer header-3"), authorizations, log)
+    assertEquals(3, calls.get())
+    events.stop()
+    socket.close(1000)
+}
+
 suspend fun Mock.tlsRoots() {
     val tlsHost = System.getenv("PARTY_MOCK_TLS_HOST") ?: error("set PARTY_MOCK_TLS_HOST")
     val pem = java.io.File(System.getenv("PARTY_MOCK_CA_PEM") ?: error("set PARTY_MOCK_CA_PEM")).readText()
@@ -479,6 +516,7 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "listener, a throwing callback contained" to { listener() },
     "cancelling a collector" to { cancelCollector() },
     "a token per attempt, a 401 recovered from" to { credentials() },
+    "a suspend credentials provider" to { asyncCredentials() },
     "root certificates for a development CA" to { tlsRoots() },
     "application-level heartbeat" to { applicationHeartbeat() },
     "pause keeps the id and the queue, resume delivers it" to { pauseAndResume() },
