@@ -46,10 +46,13 @@ from .partysocket_ffi import (
     Event,
     FailurePolicy,
     Heartbeat,
+    LogLevel,
+    LogRecord,
     Message,
     OptionsUpdate,
     PartySocketError,
     PartySocketListener,
+    PartySocketLogger,
     PartySocketOptions,
     Protocol,
     ProviderError,
@@ -57,7 +60,10 @@ from .partysocket_ffi import (
     SendOutcome,
     SocketFailure,
     StopReason,
+    dropped_log_records,
+    install_logger,
     redact_url,
+    remove_logger,
 )
 
 __all__ = [

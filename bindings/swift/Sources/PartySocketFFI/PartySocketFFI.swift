@@ -2211,6 +2211,223 @@ public func FfiConverterTypePartySocketListener_lower(_ value: PartySocketListen
 
 
 
+
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+public protocol PartySocketLogger: AnyObject, Sendable {
+    
+    /**
+     * One record.
+     */
+    func log(record: LogRecord) throws 
+    
+}
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+open class PartySocketLoggerImpl: PartySocketLogger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_partysocketlogger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_partysocketlogger(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record.
+     */
+open func log(record: LogRecord)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocketlogger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePartySocketLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePartySocketLogger = UniffiVTableCallbackInterfacePartySocketLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePartySocketLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PartySocketLogger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePartySocketLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PartySocketLogger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypePartySocketLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePartySocketLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePartySocketLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPartySocketLogger() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(UniffiCallbackInterfacePartySocketLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePartySocketLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PartySocketLogger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PartySocketLogger
+
+    public static func lift(_ handle: UInt64) throws -> PartySocketLogger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PartySocketLoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PartySocketLogger) -> UInt64 {
+         if let rustImpl = value as? PartySocketLoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartySocketLogger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PartySocketLogger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartySocketLogger_lift(_ handle: UInt64) throws -> PartySocketLogger {
+    return try FfiConverterTypePartySocketLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartySocketLogger_lower(_ value: PartySocketLogger) -> UInt64 {
+    return FfiConverterTypePartySocketLogger.lower(value)
+}
+
+
+
+
 /**
  * A close code and reason.
  */
@@ -2549,6 +2766,88 @@ public func FfiConverterTypeHeartbeat_lift(_ buf: RustBuffer) throws -> Heartbea
 #endif
 public func FfiConverterTypeHeartbeat_lower(_ value: Heartbeat) -> RustBuffer {
     return FfiConverterTypeHeartbeat.lower(value)
+}
+
+
+/**
+ * One diagnostic of the SDK. URLs in it have their query values (but `_pk`) replaced by
+ * `REDACTED`; header values are never logged.
+ */
+public struct LogRecord: Equatable, Hashable {
+    /**
+     * How severe it is.
+     */
+    public var level: LogLevel
+    /**
+     * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+     */
+    public var target: String
+    /**
+     * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+     * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How severe it is.
+         */level: LogLevel, 
+        /**
+         * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+         */target: String, 
+        /**
+         * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+         * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+         */message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
 }
 
 
@@ -3618,6 +3917,111 @@ public func FfiConverterTypeListenerError_lift(_ buf: RustBuffer) throws -> List
 public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustBuffer {
     return FfiConverterTypeListenerError.lower(value)
 }
+
+
+/**
+ * The level of a [`LogRecord`], and the least level a [`PartySocketLogger`] receives.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Step-by-step detail.
+     */
+    case trace
+    /**
+     * What the socket does: attempts, backoff, stable connections.
+     */
+    case debug
+    /**
+     * Opens and closes.
+     */
+    case info
+    /**
+     * Failures the socket recovers from, or gives up on.
+     */
+    case warn
+    /**
+     * Failures of the SDK itself.
+     */
+    case error
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .trace
+        
+        case 2: return .debug
+        
+        case 3: return .info
+        
+        case 4: return .warn
+        
+        case 5: return .error
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .error:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
 
 
 /**
@@ -5165,6 +5569,48 @@ public func shutdown(timeoutMs: UInt64) -> Bool  {
 })
 }
 /**
+ * Records dropped so far because the logger's thread fell [`LOG_CAPACITY`] behind.
+ */
+public func droppedLogRecords() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_dropped_log_records(uniffiCallStatus
+    )
+})
+}
+/**
+ * Sends the SDK's diagnostics at `level` and above to `logger`, replacing a logger
+ * installed before. The first call installs the process's `tracing` subscriber and
+ * starts the logger's thread.
+ *
+ * Records wait in a buffer of [`LOG_CAPACITY`]; when the logger falls behind further,
+ * new records are dropped and counted ([`dropped_log_records`]) rather than slowing a
+ * socket down.
+ *
+ * # Errors
+ *
+ * [`PartySocketError::Startup`] when another `tracing` subscriber is the process's
+ * global one already, or the thread cannot start.
+ */
+public func installLogger(logger: PartySocketLogger, level: LogLevel)throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_install_logger(
+        FfiConverterTypePartySocketLogger_lower(logger),
+        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
+    )
+}
+}
+/**
+ * Stops sending diagnostics to the installed logger (records already waiting are
+ * dropped) and releases it.
+ */
+public func removeLogger()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_remove_logger(uniffiCallStatus
+    )
+}
+}
+/**
  * Upstream `partysocket`'s policy: retry every failure, whatever the status.
  */
 public func alwaysReconnectPolicy() -> FailurePolicy  {
@@ -5206,6 +5652,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_func_shutdown() != 36910) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_func_dropped_log_records() != 31014) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_install_logger() != 34457) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_remove_logger() != 50454) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5216,6 +5671,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() != 8621) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlogger_log() != 39567) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() != 2996) {
@@ -5309,6 +5767,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitAsyncCredentialsProvider()
     uniffiCallbackInitCredentialsProvider()
     uniffiCallbackInitPartySocketListener()
+    uniffiCallbackInitPartySocketLogger()
     return InitializationResult.ok
 }()
 

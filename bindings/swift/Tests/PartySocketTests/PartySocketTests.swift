@@ -418,6 +418,68 @@ final class PartySocketTests: XCTestCase {
         try await socket.close(code: 1000, reason: "")
     }
 
+    func testALoggerSeesRecordsAtItsLevelRedactedAndOneThatThrowsIsHarmless() async throws {
+        final class Collecting: PartySocketLogger, @unchecked Sendable {
+            struct Broke: Error {}
+            private let lock = NSLock()
+            private var kept: [(LogRecord, String)] = []
+            let failing: Bool
+            init(failing: Bool = false) { self.failing = failing }
+            func log(record: LogRecord) throws {
+                lock.lock()
+                kept.append((record, Thread.current.name ?? ""))
+                lock.unlock()
+                if failing { throw Broke() }
+            }
+            var records: [(LogRecord, String)] { lock.lock(); defer { lock.unlock() }; return kept }
+            func waitFor(_ what: String, _ wanted: (LogRecord) -> Bool) async throws -> LogRecord {
+                for _ in 0..<100 {
+                    if let found = records.first(where: { wanted($0.0) }) { return found.0 }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                XCTFail("no record \(what): \(records)")
+                throw Broke()
+            }
+        }
+        let rank: [LogLevel] = [.trace, .debug, .info, .warn, .error]
+        // Info: the open is logged, the attempt (Debug) is not; the token is redacted.
+        let info = Collecting()
+        try installLogger(logger: info, level: .info)
+        let infoRoom = room("logger-info")
+        var options = echo(infoRoom)
+        options.query = ["token": "s3cret"]
+        let (socket, _) = try PartySocket.connect(options)
+        try await socket.opened()
+        let opened = try await info.waitFor("about the open") { $0.message.contains(infoRoom) }
+        XCTAssertEqual(opened.level, .info)
+        XCTAssertTrue(opened.target.hasPrefix("partysocket"), opened.target)
+        XCTAssertTrue(opened.message.contains("token=REDACTED"), opened.message)
+        for (record, thread) in info.records {
+            XCTAssertGreaterThanOrEqual(rank.firstIndex(of: record.level)!, rank.firstIndex(of: .info)!, record.message)
+            XCTAssertFalse(record.message.contains("s3cret"), record.message)
+            XCTAssertFalse(thread == "main", thread)
+        }
+        try await socket.close(code: 1000, reason: "")
+        // Debug, with a logger that throws on every record.
+        let failing = Collecting(failing: true)
+        try installLogger(logger: failing, level: .debug)
+        let debugRoom = room("logger-debug")
+        let (second, stream) = try PartySocket.connect(echo(debugRoom))
+        var events = stream.makeAsyncIterator()
+        _ = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        let connecting = try await failing.waitFor("about the attempt") {
+            $0.level == .debug && $0.message.hasPrefix("connecting") && $0.message.contains(debugRoom)
+        }
+        XCTAssertTrue(connecting.target.hasPrefix("partysocket"), connecting.target)
+        XCTAssertEqual(try second.send("still"), .sent)
+        _ = try await next(&events, "the echo") {
+            if case .message(let message) = $0, message.asText == "still" { return true }
+            return false
+        }
+        removeLogger()
+        try await second.close(code: 1000, reason: "")
+    }
+
     func testADevelopmentCAGivenAsPEMIsTrusted() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let tlsHost = environment["PARTY_MOCK_TLS_HOST"], let caPath = environment["PARTY_MOCK_CA_PEM"] else {

@@ -256,6 +256,13 @@ typedef void (*UniffiCallbackInterfaceCredentialsProviderMethod0)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfacePartySocketLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfacePartySocketListenerMethod0)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
@@ -309,6 +316,15 @@ typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
 } UniffiVTableCallbackInterfaceCredentialsProvider;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER
+typedef struct UniffiVTableCallbackInterfacePartySocketLogger {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfacePartySocketLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfacePartySocketLogger;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
 typedef struct UniffiVTableCallbackInterfacePartySocketListener {
@@ -360,6 +376,26 @@ void uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(const Un
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKETLOGGER
+uint64_t uniffi_partysocket_ffi_fn_clone_partysocketlogger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_PARTYSOCKETLOGGER
+void uniffi_partysocket_ffi_fn_free_partysocketlogger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_PARTYSOCKETLOGGER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(const UniffiVTableCallbackInterfacePartySocketLogger* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLOGGER_LOG
+void uniffi_partysocket_ffi_fn_method_partysocketlogger_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
@@ -540,6 +576,23 @@ RustBuffer uniffi_partysocket_ffi_fn_func_redact_url(RustBuffer url, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
 int8_t uniffi_partysocket_ffi_fn_func_shutdown(uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_DROPPED_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_DROPPED_LOG_RECORDS
+uint64_t uniffi_partysocket_ffi_fn_func_dropped_log_records(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_INSTALL_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_INSTALL_LOGGER
+void uniffi_partysocket_ffi_fn_func_install_logger(uint64_t logger, RustBuffer level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REMOVE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REMOVE_LOGGER
+void uniffi_partysocket_ffi_fn_func_remove_logger(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_ALWAYS_RECONNECT_POLICY
@@ -826,6 +879,24 @@ uint16_t uniffi_partysocket_ffi_checksum_func_shutdown(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DROPPED_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DROPPED_LOG_RECORDS
+uint16_t uniffi_partysocket_ffi_checksum_func_dropped_log_records(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_INSTALL_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_INSTALL_LOGGER
+uint16_t uniffi_partysocket_ffi_checksum_func_install_logger(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REMOVE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REMOVE_LOGGER
+uint16_t uniffi_partysocket_ffi_checksum_func_remove_logger(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 uint16_t uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(void
@@ -847,6 +918,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credent
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
 uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKETLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKETLOGGER_LOG
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocketlogger_log(void
     
 );
 #endif

@@ -663,6 +663,9 @@ internal interface UniffiCallbackInterfaceAsyncCredentialsProviderMethod0 : com.
 internal interface UniffiCallbackInterfaceCredentialsProviderMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfacePartySocketLoggerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfacePartySocketListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`url`: RustBuffer.ByValue,`protocol`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -713,6 +716,25 @@ internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `credentials` = other.`credentials`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
+internal open class UniffiVTableCallbackInterfacePartySocketLogger(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `log`: UniffiCallbackInterfacePartySocketLoggerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `log`: UniffiCallbackInterfacePartySocketLoggerMethod0? = null,
+    ): UniffiVTableCallbackInterfacePartySocketLogger(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfacePartySocketLogger) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `log` = other.`log`
     }
 
 }
@@ -776,6 +798,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_shutdown(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_dropped_log_records(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_install_logger(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_remove_logger(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
@@ -783,6 +811,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocketlogger_log(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount(
     ): Int
@@ -859,6 +889,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceAsyncCredentialsProvider.register(this)
         uniffiCallbackInterfaceCredentialsProvider.register(this)
         uniffiCallbackInterfacePartySocketListener.register(this)
+        uniffiCallbackInterfacePartySocketLogger.register(this)
         
     }
 
@@ -879,6 +910,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_clone_partysocketlogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_free_partysocketlogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(`vtable`: UniffiVTableCallbackInterfacePartySocketLogger,
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_partysocketlogger_log(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_clone_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_free_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -949,6 +988,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_shutdown(`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_partysocket_ffi_fn_func_dropped_log_records(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_func_install_logger(`logger`: Long,`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_func_remove_logger(uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_func_always_reconnect_policy(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_default_failure_policy(uniffi_out_err: UniffiRustCallStatus, 
@@ -1078,6 +1123,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_func_shutdown() and 0xFFFF) != 36910) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_dropped_log_records() and 0xFFFF) != 31014) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_install_logger() and 0xFFFF) != 34457) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_remove_logger() and 0xFFFF) != 50454) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1088,6 +1142,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() and 0xFFFF) != 8621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlogger_log() and 0xFFFF) != 39567) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() and 0xFFFF) != 2996) {
@@ -3827,6 +3884,341 @@ public object FfiConverterTypePartySocketListener: FfiConverter<PartySocketListe
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+public interface PartySocketLogger {
+    
+    /**
+     * One record.
+     */
+    fun `log`(`record`: LogRecord)
+    
+    companion object
+}
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+open class PartySocketLoggerImpl: Disposable, AutoCloseable, PartySocketLogger
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_partysocket_ffi_fn_free_partysocketlogger(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_partysocket_ffi_fn_clone_partysocketlogger(handle, status)
+        }
+    }
+
+    
+    /**
+     * One record.
+     */
+    @Throws(ListenerException::class)override fun `log`(`record`: LogRecord)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ListenerException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlogger_log(
+        it,
+        
+        FfiConverterTypeLogRecord.lower(`record`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfacePartySocketLogger {
+    internal object `log`: UniffiCallbackInterfacePartySocketLoggerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypePartySocketLogger.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`log`(
+                    FfiConverterTypeLogRecord.lift(`record`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypePartySocketLogger.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypePartySocketLogger.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfacePartySocketLogger.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `log`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePartySocketLogger: FfiConverter<PartySocketLogger, Long> {
+    internal val handleMap = UniffiHandleMap<PartySocketLogger>()
+
+    override fun lower(value: PartySocketLogger): Long {
+        if (value is PartySocketLoggerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): PartySocketLogger {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PartySocketLoggerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): PartySocketLogger {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PartySocketLogger) = 8UL
+
+    override fun write(value: PartySocketLogger, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * A close code and reason.
@@ -4057,6 +4449,63 @@ public object FfiConverterTypeHeartbeat: FfiConverterRustBuffer<Heartbeat> {
             FfiConverterULong.write(value.`timeoutMs`, buf)
             FfiConverterOptionalTypeMessage.write(value.`ping`, buf)
             FfiConverterOptionalTypeMessage.write(value.`pong`, buf)
+    }
+}
+
+
+
+/**
+ * One diagnostic of the SDK. URLs in it have their query values (but `_pk`) replaced by
+ * `REDACTED`; header values are never logged.
+ */
+data class LogRecord (
+    /**
+     * How severe it is.
+     */
+    var `level`: LogLevel
+    , 
+    /**
+     * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+     */
+    var `target`: kotlin.String
+    , 
+    /**
+     * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+     * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
+    override fun read(buf: ByteBuffer): LogRecord {
+        return LogRecord(
+            FfiConverterTypeLogLevel.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogRecord) = (
+            FfiConverterTypeLogLevel.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: LogRecord, buf: ByteBuffer) {
+            FfiConverterTypeLogLevel.write(value.`level`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`message`, buf)
     }
 }
 
@@ -5022,6 +5471,61 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
     }
 
 }
+
+
+
+/**
+ * The level of a [`LogRecord`], and the least level a [`PartySocketLogger`] receives.
+ */
+
+enum class LogLevel {
+    
+    /**
+     * Step-by-step detail.
+     */
+    TRACE,
+    /**
+     * What the socket does: attempts, backoff, stable connections.
+     */
+    DEBUG,
+    /**
+     * Opens and closes.
+     */
+    INFO,
+    /**
+     * Failures the socket recovers from, or gives up on.
+     */
+    WARN,
+    /**
+     * Failures of the SDK itself.
+     */
+    ERROR;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -6637,6 +7141,58 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 }
     )
     }
+    
+
+        /**
+         * Records dropped so far because the logger's thread fell [`LOG_CAPACITY`] behind.
+         */ fun `droppedLogRecords`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_dropped_log_records(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * Sends the SDK's diagnostics at `level` and above to `logger`, replacing a logger
+         * installed before. The first call installs the process's `tracing` subscriber and
+         * starts the logger's thread.
+         *
+         * Records wait in a buffer of [`LOG_CAPACITY`]; when the logger falls behind further,
+         * new records are dropped and counted ([`dropped_log_records`]) rather than slowing a
+         * socket down.
+         *
+         * # Errors
+         *
+         * [`PartySocketError::Startup`] when another `tracing` subscriber is the process's
+         * global one already, or the thread cannot start.
+         */
+    @Throws(PartySocketException::class) fun `installLogger`(`logger`: PartySocketLogger, `level`: LogLevel)
+        = 
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_install_logger(
+    
+        
+        FfiConverterTypePartySocketLogger.lower(`logger`),
+        FfiConverterTypeLogLevel.lower(`level`),_status)
+}
+    
+    
+
+        /**
+         * Stops sending diagnostics to the installed logger (records already waiting are
+         * dropped) and releases it.
+         */ fun `removeLogger`()
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_remove_logger(
+    
+        _status)
+}
+    
     
 
         /**

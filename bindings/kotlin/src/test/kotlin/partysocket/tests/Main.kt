@@ -36,6 +36,11 @@ import partysocket.ffi.Credentials
 import partysocket.ffi.ProviderException
 import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
+import partysocket.ffi.LogLevel
+import partysocket.ffi.LogRecord
+import partysocket.ffi.PartySocketLogger
+import partysocket.ffi.installLogger
+import partysocket.ffi.removeLogger
 import partysocket.ffi.Message
 import partysocket.ffi.PartySocketException
 import partysocket.ffi.Protocol
@@ -438,6 +443,58 @@ suspend fun Mock.asyncCredentials() {
     socket.close(1000)
 }
 
+/** Keeps every record and the thread it arrived on; throws on every call when [failing]. */
+class Collecting(private val failing: Boolean = false) : PartySocketLogger {
+    val records = java.util.concurrent.ConcurrentLinkedQueue<Pair<LogRecord, String>>()
+    override fun log(record: LogRecord) {
+        records.add(record to Thread.currentThread().name)
+        if (failing) throw IllegalStateException("the logger broke")
+    }
+    suspend fun waitFor(what: String, wanted: (LogRecord) -> Boolean): LogRecord {
+        for (poll in 1..100) {
+            records.firstOrNull { wanted(it.first) }?.let { return it.first }
+            delay(50)
+        }
+        throw AssertionError("no record $what: ${records.toList()}")
+    }
+}
+
+suspend fun Mock.logger() {
+    // Info: the open is logged, the attempt (Debug) is not; the token is redacted.
+    val info = Collecting()
+    installLogger(info, LogLevel.INFO)
+    val room = uniqueRoom("logger-info")
+    val socket = PartySocket.connect(echo(room).query("token", "s3cret").build())
+    socket.awaitOpen()
+    val opened = info.waitFor("about the open") { it.message.contains(room) }
+    assertEquals(LogLevel.INFO, opened.level)
+    assertTrue(opened.target.startsWith("partysocket"), opened.toString())
+    assertTrue(opened.message.contains("token=REDACTED"), opened.message)
+    val records = info.records.toList()
+    assertTrue(records.all { it.first.level >= LogLevel.INFO && !it.first.message.contains("s3cret") }, records.toString())
+    // The SDK's own logger thread, not the caller's.
+    val caller = Thread.currentThread().name
+    assertTrue(records.none { it.second == caller }, records.toString())
+    socket.close(1000)
+    // Debug, with a logger that throws on every record: the attempt is logged and the
+    // socket works as ever.
+    val failing = Collecting(failing = true)
+    installLogger(failing, LogLevel.DEBUG)
+    val debugRoom = uniqueRoom("logger-debug")
+    val second = PartySocket.connect(echo(debugRoom).build())
+    val events = second.watch()
+    events.next("open") { it is Event.Open }
+    val connecting = failing.waitFor("about the attempt") {
+        it.level == LogLevel.DEBUG && it.message.startsWith("connecting") && it.message.contains(debugRoom)
+    }
+    assertTrue(connecting.target.startsWith("partysocket"), connecting.toString())
+    assertEquals(SendOutcome.Sent, second.send("still"))
+    events.nextText("still")
+    removeLogger()
+    events.stop()
+    second.close(1000)
+}
+
 suspend fun Mock.tlsRoots() {
     val tlsHost = System.getenv("PARTY_MOCK_TLS_HOST") ?: error("set PARTY_MOCK_TLS_HOST")
     val pem = java.io.File(System.getenv("PARTY_MOCK_CA_PEM") ?: error("set PARTY_MOCK_CA_PEM")).readText()
@@ -517,6 +574,7 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "cancelling a collector" to { cancelCollector() },
     "a token per attempt, a 401 recovered from" to { credentials() },
     "a suspend credentials provider" to { asyncCredentials() },
+    "a logger with a level filter, one that throws" to { logger() },
     "root certificates for a development CA" to { tlsRoots() },
     "application-level heartbeat" to { applicationHeartbeat() },
     "pause keeps the id and the queue, resume delivers it" to { pauseAndResume() },
