@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use partysocket_wasm::{
-    ConnectionState, Error, Message, PartySocket, PartySocketOptions, Query, QueryProvider,
-    QuerySource, StopReason,
+    ConnectionState, Credentials, Error, Message, PartySocket, PartySocketOptions, Query,
+    QueryProvider, QuerySource, StopReason,
 };
 
 use crate::options::{
@@ -229,9 +229,17 @@ fn compose_query(base: &QuerySource, hook: &Query) -> QuerySource {
         QuerySource::Static(base) => QuerySource::Static(fill_in(hook, base)),
         QuerySource::PerAttempt(provider) => {
             let (provider, hook) = (provider.clone(), hook.clone());
-            QuerySource::PerAttempt(QueryProvider::new(move || {
-                let (answer, hook) = (provider.resolve(), hook.clone());
-                async move { answer.await.map(|answer| fill_in(&answer, &hook)) }
+            QuerySource::PerAttempt(QueryProvider::with_credentials(move || {
+                let (answer, hook) = (provider.resolve_credentials(), hook.clone());
+                async move {
+                    let (query, headers) = answer.await?.into_parts();
+                    let mut merged = Credentials::new().with_query(fill_in(&query, &hook));
+                    // Kept, so the browser driver refuses them as it refuses any header.
+                    for (name, value) in headers {
+                        merged = merged.with_header(name, value);
+                    }
+                    Ok(merged)
+                }
             }))
         }
     }

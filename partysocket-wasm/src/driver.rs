@@ -113,8 +113,11 @@ impl Driver {
                 }
             }));
             change(|counts| step(&mut counts.live_drivers, true));
+            let mut machine = Machine::new(options, now);
+            // The browser sends no handshake headers: a provider's are refused.
+            machine.refuse_headers();
             RefCell::new(Driver {
-                machine: Machine::new(options, now),
+                machine,
                 transport: None,
                 resolving: None,
                 timer,
@@ -418,7 +421,7 @@ fn run_user_call(shared: &SharedDriver, call: UserCall) {
             transport,
             provider,
         } => {
-            let mut query = provider.resolve();
+            let mut query = provider.resolve_credentials();
             let cancel = Rc::new(QueryCancel::default());
             let wanted = {
                 let mut driver = shared.borrow_mut();
@@ -456,7 +459,9 @@ fn run_user_call(shared: &SharedDriver, call: UserCall) {
                     {
                         driver.resolving = None;
                     }
-                    driver.machine.handle_query_resolved(transport, result, now);
+                    driver
+                        .machine
+                        .handle_credentials_resolved(transport, result, now);
                 });
             });
         }

@@ -90,8 +90,10 @@
 //!   `max_retries`, or stop with `should_reconnect_on_close`.
 //! - Handshake headers cannot be set: options with headers are refused with
 //!   [`OptionsError::HeadersInBrowser`] (by [`PartySocket::connect`] and
-//!   [`PartySocket::update`]). Pass credentials in the query (a [`QueryProvider`]
-//!   refreshes them before every attempt); a provider's future is dropped when its
+//!   [`PartySocket::update`]), and a provider's headers
+//!   ([`QueryProvider::with_credentials`]) fail their attempt with
+//!   [`TransportError::ProviderHeader`] ([`HeaderError::InBrowser`]). Pass credentials
+//!   in the query (a [`QueryProvider`] refreshes them before every attempt); a provider's future is dropped when its
 //!   attempt is closed, times out or is replaced, so a hanging token endpoint holds one
 //!   request at most.
 //! - A message over `max_message_size` fails the connection by the native rule: nothing
@@ -132,8 +134,8 @@ pub use crate::diagnostics::{Diagnostics, diagnostics};
 pub use crate::page::{page_host, page_options};
 pub use crate::socket::{Events, HEARTBEAT_PING, HEARTBEAT_PONG, PartySocket, WeakPartySocket};
 pub use partysocket::{
-    CloseFrame, ConnectionState, DropPolicy, DropReason, Error, Event, FailurePolicy, Heartbeat,
-    Message, OptionsError, OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder, Protocol,
-    Query, QueryProvider, QuerySource, ReadyState, SendOutcome, StopReason, TransportError,
-    redact_url,
+    CloseFrame, ConnectionState, Credentials, DropPolicy, DropReason, Error, Event, FailurePolicy,
+    HeaderError, Heartbeat, Message, OptionsError, OptionsUpdate, PartySocketOptions,
+    PartySocketOptionsBuilder, Protocol, Query, QueryProvider, QuerySource, ReadyState,
+    SendOutcome, StopReason, TransportError, redact_url,
 };

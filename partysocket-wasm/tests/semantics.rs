@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use partysocket_wasm::{
-    ConnectionState, Error, Event, OptionsError, OptionsUpdate, PartySocket, Query, QueryProvider,
-    SendOutcome, StopReason, TransportError, diagnostics,
+    ConnectionState, Credentials, Error, Event, HeaderError, OptionsError, OptionsUpdate,
+    PartySocket, Query, QueryProvider, SendOutcome, StopReason, TransportError, diagnostics,
 };
 use support::{eventually, options, outcomes, received, room, sleep, until};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -113,6 +113,48 @@ async fn query_futures_are_dropped_on_timeout_replacement_and_close() {
     assert_eq!(diagnostics().live_queries, before);
     // No attempt ever reached the server.
     assert!(outcomes("echo", &room).await.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn provider_headers_fail_the_attempt_with_a_typed_error() {
+    let room = room("provider-headers");
+    let asked = Rc::new(Cell::new(0_u32));
+    let provider = {
+        let asked = Rc::clone(&asked);
+        QueryProvider::with_credentials(move || {
+            asked.set(asked.get() + 1);
+            let first = asked.get() == 1;
+            async move {
+                let credentials = Credentials::from(Query::new().with("token", "t1"));
+                Ok(if first {
+                    credentials.with_header("Authorization", "Bearer t1")
+                } else {
+                    credentials
+                })
+            }
+        })
+    };
+    let (socket, mut events) = PartySocket::connect(
+        options("echo", &room)
+            .query(provider)
+            .min_reconnection_delay(Duration::from_millis(20))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let seen = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(
+        seen.last(),
+        Some(&Event::Error(TransportError::ProviderHeader(
+            HeaderError::InBrowser("Authorization".into())
+        )))
+    );
+    // The next answer has no header: that attempt connects.
+    until(&mut events, |e| matches!(e, Event::Open { .. })).await;
+    assert!(socket.url().unwrap().contains("token=t1"));
+    assert_eq!(asked.get(), 2);
+    // Only the second attempt reached the server.
+    assert_eq!(outcomes("echo", &room).await.len(), 1);
 }
 
 #[wasm_bindgen_test]

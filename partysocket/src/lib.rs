@@ -122,7 +122,7 @@ mod core;
 #[cfg(feature = "tokio")]
 mod native;
 
-pub use crate::core::error::{Cause, Error, OptionsError, TransportError};
+pub use crate::core::error::{Cause, Error, HeaderError, OptionsError, TransportError};
 pub use crate::core::event::{ConnectionState, Event, ReadyState, StopReason};
 pub use crate::core::machine::{
     ConnectRequest, FAULT_GRACE, Machine, Output, PolicyAnswer, PolicyQuestion, Transmit,
@@ -132,7 +132,10 @@ pub use crate::core::message::{CloseFrame, DropReason, Message, SendOutcome, Vio
 pub use crate::core::options::{OptionsUpdate, PartySocketOptions, PartySocketOptionsBuilder};
 pub use crate::core::policy::parse_retry_after;
 pub use crate::core::policy::{Decision, DropPolicy, FailurePolicy, Heartbeat};
-pub use crate::core::query::{Query, QueryFuture, QueryProvider, QueryResult, QuerySource};
+pub use crate::core::query::{
+    Credentials, CredentialsFuture, CredentialsResult, Query, QueryFuture, QueryProvider,
+    QueryResult, QuerySource,
+};
 pub use crate::core::url::{Protocol, redact_url};
 #[cfg(all(fuzzing, feature = "tokio"))]
 #[doc(hidden)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use net::{PATIENCE, is_open, mock, ms, next_text, options, until};
 use partysocket::{
-    CloseFrame, ConnectionState, Event, FailurePolicy, Heartbeat, PartySocket, PartySocketOptions,
-    Query, QueryProvider, StopReason, TransportError,
+    CloseFrame, ConnectionState, Credentials, Event, FailurePolicy, Heartbeat, PartySocket,
+    PartySocketOptions, Query, QueryProvider, StopReason, TransportError,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -286,6 +286,63 @@ async fn a_new_token_on_every_attempt_and_headers_on_every_handshake() {
         attempts
             .iter()
             .all(|a| a.header("authorization") == Some("Bearer secret"))
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_authorization_header_on_every_handshake_and_a_401_recovered() {
+    let server = mock().await;
+    let issued = Arc::new(AtomicU32::new(0));
+    let provider = {
+        let issued = issued.clone();
+        QueryProvider::with_credentials(move || {
+            let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { Ok(Credentials::new().with_header("Authorization", format!("Bearer h{n}"))) }
+        })
+    };
+    let built = options(&server, "echo", "rotated")
+        .query(provider)
+        .header("authorization", "Bearer static")
+        .header("X-Client", "rust")
+        .failure_policy(FailurePolicy::always_reconnect())
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    server.drop_all();
+    until(&mut events, is_close).await;
+    until(&mut events, is_open).await;
+    // The next handshake is refused: the provider is asked again, no app code runs.
+    server.refuse_next(1, 401, None);
+    socket.reconnect().unwrap();
+    let (error, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(
+        error,
+        Event::Error(TransportError::HandshakeRejected {
+            status: 401,
+            retry_after: None
+        })
+    );
+    until(&mut events, is_open).await;
+    let attempts = server.attempts();
+    let sent: Vec<Vec<&str>> = attempts
+        .iter()
+        .map(|a| {
+            a.headers
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                .map(|(_, value)| value.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [["Bearer h1"], ["Bearer h2"], ["Bearer h3"], ["Bearer h4"]]
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.header("x-client") == Some("rust"))
     );
 }
 

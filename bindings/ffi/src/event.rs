@@ -171,6 +171,15 @@ pub enum SocketFailure {
         /// The evicted messages.
         messages: Vec<Message>,
     },
+    /// The credentials provider gave a header that cannot be sent (a control
+    /// character, a header the socket sets itself). The attempt failed; the socket
+    /// backs off and asks the provider again.
+    InvalidHeader {
+        /// The header's name as the provider gave it.
+        name: String,
+        /// What is wrong with it, and what to do.
+        message: String,
+    },
     /// A listener callback threw (or panicked). The socket keeps working.
     ListenerFailed {
         /// The callback: `on_open`, `on_message`, `on_close`, `on_error` or
@@ -210,6 +219,10 @@ impl From<partysocket::TransportError> for SocketFailure {
             },
             TransportError::Tls(cause) => SocketFailure::Network {
                 message: format!("TLS: {cause}"),
+            },
+            TransportError::ProviderHeader(error) => SocketFailure::InvalidHeader {
+                name: error.name().to_owned(),
+                message: error.to_string(),
             },
             other => SocketFailure::Protocol {
                 message: other.to_string(),
@@ -254,6 +267,7 @@ impl SocketFailure {
             SocketFailure::ListenerFailed { callback, message } => {
                 format!("the listener's {callback} threw: {message}")
             }
+            SocketFailure::InvalidHeader { message, .. } => message.clone(),
         }
     }
 }

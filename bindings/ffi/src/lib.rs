@@ -19,6 +19,10 @@
 //! application, for the exit hook of an application (Python's package registers it
 //! with `atexit`, so an interpreter that finalizes is never called into).
 //!
+//! The SDK's diagnostics (the `tracing` events of the core and the native driver) go
+//! to a foreign [`PartySocketLogger`] installed with [`install_logger`] and a level
+//! filter, on a thread of its own, redacted.
+//!
 //! The generated sources live in `bindings/{kotlin,swift,python}`; `cargo xtask
 //! bindings` regenerates them.
 
@@ -26,16 +30,23 @@ mod credentials;
 mod error;
 mod event;
 mod lifecycle;
+mod logger;
 mod options;
 mod socket;
 
-pub use crate::credentials::{CredentialsProvider, ProviderError};
+pub use crate::credentials::{
+    AsyncCredentialsProvider, Credentials, CredentialsProvider, ProviderError,
+};
 pub use crate::error::PartySocketError;
 pub use crate::event::{
     CloseFrame, ConnectionState, DropReason, Event, Message, ReadyState, SendOutcome,
     SocketFailure, StopReason,
 };
 pub use crate::lifecycle::shutdown;
+pub use crate::logger::{
+    LOG_CAPACITY, LogLevel, LogRecord, PartySocketLogger, dropped_log_records, install_logger,
+    remove_logger,
+};
 pub use crate::options::{
     DropPolicy, FailurePolicy, Heartbeat, OptionsUpdate, PartySocketOptions, Protocol,
     always_reconnect_policy, default_failure_policy,

@@ -2,10 +2,9 @@
 //! boundary, with the core's defaults. Durations are whole milliseconds (`*_ms`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::credentials::{CredentialsProvider, query_provider};
+use crate::credentials::{Provider, query_provider};
 use crate::error::PartySocketError;
 use crate::event::Message;
 
@@ -306,11 +305,11 @@ impl PartySocketOptions {
 
     /// The core options these describe, checked by the core's builder.
     ///
-    /// With `credentials`, the query is asked of it before every attempt (over the static
-    /// `query`), and without a `failure_policy` a 401 or 403 does not stop the socket.
+    /// With `credentials`, the query and headers are asked of it before every attempt
+    /// (over the static `query` and `headers`), and without a `failure_policy` a 401 or 403 does not stop the socket.
     pub(crate) fn into_core(
         self,
-        credentials: Option<Arc<dyn CredentialsProvider>>,
+        credentials: Option<Provider>,
     ) -> Result<partysocket::PartySocketOptions, PartySocketError> {
         let failure_policy = match (self.failure_policy, &credentials) {
             (Some(policy), _) => Some(policy),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use partysocket::Events;
 use tokio::runtime::Runtime;
 
-use crate::credentials::CredentialsProvider;
+use crate::credentials::{AsyncCredentialsProvider, CredentialsProvider, Provider};
 use crate::error::PartySocketError;
 use crate::event::{
     CloseFrame, ConnectionState, Event, Message, ReadyState, SendOutcome, SocketFailure, StopReason,
@@ -142,60 +142,22 @@ impl PartySocket {
         listener: Option<Arc<dyn PartySocketListener>>,
         credentials: Option<Arc<dyn CredentialsProvider>>,
     ) -> Result<Arc<PartySocket>, PartySocketError> {
-        let tls = options.tls()?;
-        let options = options.into_core(credentials)?;
-        let close_timeout = options.close_timeout();
-        if lifecycle::is_shut_down() {
-            return Err(PartySocketError::Startup(
-                "the process is shutting down (shutdown() was called)".to_owned(),
-            ));
-        }
-        let runtime = runtime()?;
-        let (socket, events) = {
-            let _entered = runtime.enter();
-            match tls {
-                Some(tls) => partysocket::PartySocket::connect_with(options, tls)?,
-                None => partysocket::PartySocket::connect(options)?,
-            }
-        };
-        let last = Snapshot {
-            id: socket.id(),
-            room_url: socket.room_url(),
-            url: None,
-            protocol: None,
-        };
-        let events = match listener {
-            Some(listener) => {
-                // The socket's own thread: a slow callback delays only this socket.
-                std::thread::Builder::new()
-                    .name("partysocket-listener".to_owned())
-                    .spawn(move || deliver(runtime, events, listener))
-                    .map_err(|err| {
-                        PartySocketError::Startup(format!(
-                            "cannot start the listener's thread: {err}"
-                        ))
-                    })?;
-                None
-            }
-            None => Some(events),
-        };
-        let handle = Arc::new(Mutex::new(Handle {
-            socket: Some(socket),
-            closed: false,
-            last,
-        }));
-        if !lifecycle::register(&handle) {
-            // Shut down meanwhile: closed by dropping the handle.
-            return Err(PartySocketError::Startup(
-                "the process is shutting down (shutdown() was called)".to_owned(),
-            ));
-        }
-        Ok(Arc::new(PartySocket {
-            handle,
-            events: tokio::sync::Mutex::new(events),
-            interrupt: tokio::sync::Notify::new(),
-            close_timeout,
-        }))
+        PartySocket::create(options, listener, credentials.map(Provider::Blocking))
+    }
+
+    /// Like [`new`](Self::new) with an [`AsyncCredentialsProvider`], awaited before
+    /// every attempt instead of asked on a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`PartySocketError::InvalidOptions`] naming the first invalid option.
+    #[uniffi::constructor(default(listener = None))]
+    pub fn with_async_credentials(
+        options: PartySocketOptions,
+        credentials: Arc<dyn AsyncCredentialsProvider>,
+        listener: Option<Arc<dyn PartySocketListener>>,
+    ) -> Result<Arc<PartySocket>, PartySocketError> {
+        PartySocket::create(options, listener, Some(Provider::Async(credentials)))
     }
 
     /// Sends a text message now when open, else queues it for the next connection.
@@ -463,6 +425,67 @@ impl PartySocket {
 }
 
 impl PartySocket {
+    fn create(
+        options: PartySocketOptions,
+        listener: Option<Arc<dyn PartySocketListener>>,
+        credentials: Option<Provider>,
+    ) -> Result<Arc<PartySocket>, PartySocketError> {
+        let tls = options.tls()?;
+        let options = options.into_core(credentials)?;
+        let close_timeout = options.close_timeout();
+        if lifecycle::is_shut_down() {
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
+        let runtime = runtime()?;
+        let (socket, events) = {
+            let _entered = runtime.enter();
+            match tls {
+                Some(tls) => partysocket::PartySocket::connect_with(options, tls)?,
+                None => partysocket::PartySocket::connect(options)?,
+            }
+        };
+        let last = Snapshot {
+            id: socket.id(),
+            room_url: socket.room_url(),
+            url: None,
+            protocol: None,
+        };
+        let events = match listener {
+            Some(listener) => {
+                // The socket's own thread: a slow callback delays only this socket.
+                std::thread::Builder::new()
+                    .name("partysocket-listener".to_owned())
+                    .spawn(move || deliver(runtime, events, listener))
+                    .map_err(|err| {
+                        PartySocketError::Startup(format!(
+                            "cannot start the listener's thread: {err}"
+                        ))
+                    })?;
+                None
+            }
+            None => Some(events),
+        };
+        let handle = Arc::new(Mutex::new(Handle {
+            socket: Some(socket),
+            closed: false,
+            last,
+        }));
+        if !lifecycle::register(&handle) {
+            // Shut down meanwhile: closed by dropping the handle.
+            return Err(PartySocketError::Startup(
+                "the process is shutting down (shutdown() was called)".to_owned(),
+            ));
+        }
+        Ok(Arc::new(PartySocket {
+            handle,
+            events: tokio::sync::Mutex::new(events),
+            interrupt: tokio::sync::Notify::new(),
+            close_timeout,
+        }))
+    }
+
     /// Runs a command on the live handle.
     fn command<T: Into<U>, U>(
         &self,

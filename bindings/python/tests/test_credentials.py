@@ -1,12 +1,15 @@
-"""The per-attempt credentials provider: a token rotated on every attempt, seen in the
-mock's attempt log, and a 401 recovered from without application code."""
+"""The per-attempt credentials provider: a token and an `Authorization` header rotated
+on every attempt, seen in the mock's attempt log, a 401 recovered from without
+application code, and a header that cannot be sent."""
 
 import asyncio
 import threading
 import urllib.parse
 
+import pytest
+
 from conftest import unique_room
-from partysocket import ConnectionState, CredentialsProvider, Event, PartySocket, SocketFailure
+from partysocket import ConnectionState, Credentials, CredentialsProvider, Event, PartySocket, SocketFailure
 
 
 class Tokens(CredentialsProvider):
@@ -16,10 +19,13 @@ class Tokens(CredentialsProvider):
         self.lock = threading.Lock()
         self.issued = 0
 
-    def query(self):
+    def credentials(self):
         with self.lock:
             self.issued += 1
-            return {"token": f"token-{self.issued}"}
+            return Credentials(
+                query={"token": f"token-{self.issued}"},
+                headers={"Authorization": f"Bearer header-{self.issued}"},
+            )
 
 
 def tokens_seen(mock, room):
@@ -33,6 +39,15 @@ def tokens_seen(mock, room):
     return seen
 
 
+def authorizations_seen(mock, room):
+    log = mock.log("echo", room)
+    return [
+        [value for name, value in attempt["headers"] if name.lower() == "authorization"]
+        for attempt in log["attempts"]
+        if attempt.get("kind") == "websocket"
+    ]
+
+
 def test_a_token_per_attempt_and_a_401_recovered_from(mock):
     async def scenario():
         room = unique_room("credentials")
@@ -42,6 +57,7 @@ def test_a_token_per_attempt_and_a_401_recovered_from(mock):
             party="echo",
             room=room,
             query={"client": "py", "token": "static"},
+            headers={"authorization": "Bearer static"},
             credentials=tokens,
             min_reconnection_delay_ms=100,
             max_reconnection_delay_ms=200,
@@ -71,6 +87,8 @@ def test_a_token_per_attempt_and_a_401_recovered_from(mock):
                 break
             await asyncio.sleep(0.1)
         assert tokens_seen(mock, room) == ["token-1", "token-2", "token-3"]
+        # The provider's header replaced the static one on every attempt.
+        assert authorizations_seen(mock, room) == [["Bearer header-1"], ["Bearer header-2"], ["Bearer header-3"]]
         await socket.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
@@ -80,11 +98,11 @@ class Broken(CredentialsProvider):
     def __init__(self):
         self.calls = 0
 
-    def query(self):
+    def credentials(self):
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("token service down")
-        return {"token": "late"}
+        return Credentials(query={"token": "late"}, headers={})
 
 
 def test_a_failing_provider_fails_the_attempt_and_is_asked_again(mock):
@@ -105,3 +123,99 @@ def test_a_failing_provider_fails_the_attempt_and_is_asked_again(mock):
         await socket.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+class Injecting(CredentialsProvider):
+    """A header with a line break first, then a good one."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def credentials(self):
+        self.calls += 1
+        value = "Bearer a\r\nX-Evil: 1" if self.calls == 1 else "Bearer ok"
+        return Credentials(query={}, headers={"Authorization": value})
+
+
+def test_a_header_that_cannot_be_sent_fails_the_attempt_naming_it(mock):
+    async def scenario():
+        room = unique_room("credentials-header")
+        socket = PartySocket.connect(
+            mock.host, party="echo", room=room, credentials=Injecting(), min_reconnection_delay_ms=100
+        )
+        failure = None
+        async for event in socket:
+            if isinstance(event, Event.ERROR) and failure is None:
+                failure = event
+            if isinstance(event, Event.OPEN):
+                break
+        assert failure is not None, "no error event"
+        assert isinstance(failure.error, SocketFailure.INVALID_HEADER), failure
+        assert failure.error.name == "Authorization", failure
+        assert "control characters" in failure.error.message, failure
+        for _ in range(50):
+            if authorizations_seen(mock, room):
+                break
+            await asyncio.sleep(0.1)
+        assert authorizations_seen(mock, room) == [["Bearer ok"]]
+        await socket.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+class SlowTokens(CredentialsProvider):
+    """An async provider: fails its first call, then hands out header-2, header-3, ...
+    It records the loop it runs on."""
+
+    def __init__(self):
+        self.calls = 0
+        self.loops = set()
+
+    async def credentials(self):
+        self.calls += 1
+        call = self.calls
+        self.loops.add(asyncio.get_running_loop())
+        await asyncio.sleep(0.05)
+        if call == 1:
+            raise RuntimeError("token service down")
+        return Credentials(query={}, headers={"Authorization": f"Bearer header-{call}"})
+
+
+def test_an_async_def_provider_runs_on_the_loop_per_attempt(mock):
+    async def scenario():
+        room = unique_room("credentials-async")
+        tokens = SlowTokens()
+        socket = PartySocket.connect(
+            mock.host,
+            party="echo",
+            room=room,
+            credentials=tokens,
+            min_reconnection_delay_ms=100,
+            max_reconnection_delay_ms=200,
+        )
+        failure = None
+        async for event in socket:
+            if isinstance(event, Event.ERROR) and failure is None:
+                failure = event
+            if isinstance(event, Event.OPEN):
+                break
+        assert failure is not None and "token service down" in failure.description, failure
+        socket.reconnect()
+        async for event in socket:
+            if isinstance(event, Event.OPEN):
+                break
+        for _ in range(50):
+            if len(authorizations_seen(mock, room)) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert authorizations_seen(mock, room) == [["Bearer header-2"], ["Bearer header-3"]]
+        assert tokens.calls == 3
+        assert tokens.loops == {asyncio.get_running_loop()}
+        await socket.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_an_async_def_provider_needs_a_running_loop():
+    with pytest.raises(TypeError, match="event loop"):
+        PartySocket.connect("127.0.0.1:9", room="r", credentials=SlowTokens(), start_closed=True)

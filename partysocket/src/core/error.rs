@@ -224,6 +224,54 @@ pub enum OptionsError {
     HeadersInBrowser(String),
 }
 
+/// A handshake header that cannot be sent: the rule the options' static headers and a
+/// provider's per-attempt headers share.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The name or the value cannot be sent.
+    #[error("header {name:?} cannot be sent: {}{why}", offending(*.character))]
+    Invalid {
+        /// The header name as given.
+        name: String,
+        /// The first character that cannot be sent, when one is to blame.
+        character: Option<char>,
+        /// What is wrong with it, and what to do.
+        why: &'static str,
+    },
+    /// A browser socket was given a header: browsers have no way to send one.
+    #[error(
+        "header {0:?} cannot be sent from a browser (its WebSocket API sends no custom headers): give the credential as a query value instead"
+    )]
+    InBrowser(String),
+}
+
+impl HeaderError {
+    /// The header's name as given.
+    pub fn name(&self) -> &str {
+        match self {
+            HeaderError::Invalid { name, .. } | HeaderError::InBrowser(name) => name,
+        }
+    }
+}
+
+impl From<HeaderError> for OptionsError {
+    fn from(error: HeaderError) -> Self {
+        match error {
+            HeaderError::Invalid {
+                name,
+                character,
+                why,
+            } => OptionsError::InvalidHeader {
+                name,
+                character,
+                why,
+            },
+            HeaderError::InBrowser(name) => OptionsError::HeadersInBrowser(name),
+        }
+    }
+}
+
 /// What to write instead of an empty name.
 fn empty_name_hint(what: &str) -> &'static str {
     match what {
@@ -315,6 +363,10 @@ pub enum TransportError {
     /// The per-attempt query provider failed.
     #[error("query provider failed: {0}")]
     QueryProvider(String),
+    /// The per-attempt provider gave a handshake header that cannot be sent (checked
+    /// like the options' headers; in a browser every header is refused).
+    #[error("query provider gave a header that cannot be used: {0}")]
+    ProviderHeader(HeaderError),
     /// No pong or other traffic arrived within the heartbeat timeout: the connection is
     /// presumed half-open.
     #[error("no traffic for {0:?} after a ping: connection presumed dead")]

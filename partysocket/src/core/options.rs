@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::backoff::reconnection_delay;
-use super::error::OptionsError;
+use super::error::{HeaderError, OptionsError};
 use super::policy::{DropPolicy, FailurePolicy, Heartbeat};
 use super::query::{Query, QuerySource};
 use super::redact;
@@ -840,8 +840,10 @@ fn is_token_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
-fn validate_header(name: &str, value: &str) -> Result<(), OptionsError> {
-    let invalid = |character, why| OptionsError::InvalidHeader {
+/// Checks that a handshake header can be sent: for the options' headers and for a
+/// provider's per-attempt headers alike.
+pub(crate) fn validate_header(name: &str, value: &str) -> Result<(), HeaderError> {
+    let invalid = |character, why| HeaderError::Invalid {
         name: name.to_owned(),
         character,
         why,

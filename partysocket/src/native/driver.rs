@@ -32,8 +32,8 @@ use super::shared::{Shared, State};
 use super::tls::TlsConfig;
 use super::transport::{self, Ws};
 use crate::{
-    CloseFrame, ConnectRequest, ConnectionState, Output, QueryFuture, Transmit, TransportError,
-    TransportId, UserCall, Violation,
+    CloseFrame, ConnectRequest, ConnectionState, CredentialsFuture, Output, Transmit,
+    TransportError, TransportId, UserCall, Violation,
 };
 
 /// The current time on tokio's clock (so paused-clock tests drive the machine too).
@@ -102,7 +102,7 @@ type Ended = Option<Result<(), tungstenite::Error>>;
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     tls: TlsConfig,
-    resolving: Option<(TransportId, QueryFuture)>,
+    resolving: Option<(TransportId, CredentialsFuture)>,
     connecting: Option<(TransportId, Connecting)>,
     open: Option<Box<Open>>,
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
@@ -188,7 +188,7 @@ impl Driver {
                 self.shared
                     .lock()
                     .machine
-                    .handle_query_resolved(transport, result, now());
+                    .handle_credentials_resolved(transport, result, now());
                 progressed = true;
             }
         }
@@ -601,7 +601,7 @@ impl Driver {
                     transport,
                     provider,
                 } => {
-                    self.resolving = Some((transport, provider.resolve()));
+                    self.resolving = Some((transport, provider.resolve_credentials()));
                 }
                 UserCall::Decide(question) => {
                     let answer = question.ask();

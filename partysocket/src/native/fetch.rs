@@ -109,7 +109,8 @@ impl PartySocket {
     /// Makes an HTTP request to the room the options describe: `http(s)://host/
     /// parties/party/room[/path]?query`, without `_pk`, with `http` for local and
     /// private hosts as for sockets. A per-attempt query provider is asked once, within
-    /// the connection timeout; the options' headers (e.g. `Authorization`) are sent.
+    /// the connection timeout; the options' headers (e.g. `Authorization`) are sent,
+    /// with the provider's headers replacing those of the same name.
     ///
     /// ```no_run
     /// use partysocket::{FetchInit, PartySocket, PartySocketOptions};
@@ -161,20 +162,26 @@ async fn send(
     init: FetchInit,
     client: reqwest::Client,
 ) -> Result<FetchResponse, FetchError> {
-    let resolved = match options.query() {
-        QuerySource::Static(_) => None,
+    let (resolved, provided) = match options.query() {
+        QuerySource::Static(_) => (None, Vec::new()),
         QuerySource::PerAttempt(provider) => {
             let limit = options.connection_timeout();
-            let query = tokio::time::timeout(limit, provider.resolve())
+            let (query, headers) = tokio::time::timeout(limit, provider.resolve_credentials())
                 .await
                 .map_err(|_| FetchError::QueryTimeout(limit))?
-                .map_err(FetchError::QueryProvider)?;
-            Some(query)
+                .map_err(FetchError::QueryProvider)?
+                .into_parts();
+            (Some(query), headers)
         }
     };
     let url = options.http_url(resolved.as_ref());
     let mut request = client.request(init.method, url);
-    for (name, value) in options.headers().iter().chain(&init.headers) {
+    // The provider's headers replace static ones of the same name, as on the socket.
+    let fixed = options
+        .headers()
+        .iter()
+        .filter(|(name, _)| !provided.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+    for (name, value) in fixed.chain(&provided).chain(&init.headers) {
         request = request.header(name.as_str(), value.as_str());
     }
     if let Some(body) = init.body {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use partysocket::web_time::Instant;
 use partysocket::{
-    CloseFrame, ConnectRequest, ConnectionState, Event, Machine, Message, Output,
+    CloseFrame, ConnectRequest, ConnectionState, Credentials, Event, Machine, Message, Output,
     PartySocketOptions, PartySocketOptionsBuilder, Query, QueryProvider, Transmit, TransportError,
     TransportId, UserCall,
 };
@@ -201,6 +201,13 @@ impl Harness {
         let transport = self.last_transport();
         self.machine
             .handle_query_resolved(transport, result, self.now);
+        self.drain();
+    }
+
+    pub fn resolve_credentials(&mut self, result: Result<Credentials, String>) {
+        let transport = self.last_transport();
+        self.machine
+            .handle_credentials_resolved(transport, result, self.now);
         self.drain();
     }
 

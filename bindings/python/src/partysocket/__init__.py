@@ -31,22 +31,28 @@ and no callback into Python happens afterwards, so a script may end with sockets
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import inspect
 import typing
 
 from . import partysocket_ffi as ffi
 from .partysocket_ffi import (
     CloseFrame,
     ConnectionState,
+    Credentials,
     CredentialsProvider,
     DropPolicy,
     Event,
     FailurePolicy,
     Heartbeat,
+    LogLevel,
+    LogRecord,
     Message,
     OptionsUpdate,
     PartySocketError,
     PartySocketListener,
+    PartySocketLogger,
     PartySocketOptions,
     Protocol,
     ProviderError,
@@ -54,12 +60,16 @@ from .partysocket_ffi import (
     SendOutcome,
     SocketFailure,
     StopReason,
+    dropped_log_records,
+    install_logger,
     redact_url,
+    remove_logger,
 )
 
 __all__ = [
     "CloseFrame",
     "ConnectionState",
+    "Credentials",
     "CredentialsProvider",
     "DropPolicy",
     "Event",
@@ -90,6 +100,31 @@ REDACTED = "REDACTED"
 Outgoing = typing.Union[str, bytes, bytearray, memoryview]
 
 
+class _OnLoop(CredentialsProvider):
+    """An `async def credentials()` provider, run on the event loop that created the
+    socket: the SDK's blocking thread hands the coroutine to that loop and waits for it
+    (at most the connection timeout, then the coroutine is cancelled)."""
+
+    def __init__(self, provider: typing.Any, timeout_s: float):
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise TypeError(
+                "an async credentials provider runs on the event loop that creates the socket: "
+                "create the socket inside a coroutine, or make credentials() a plain method"
+            ) from None
+        self._provider = provider
+        self._timeout_s = timeout_s
+
+    def credentials(self) -> Credentials:
+        future = asyncio.run_coroutine_threadsafe(self._provider.credentials(), self._loop)
+        try:
+            return future.result(self._timeout_s)
+        except BaseException:
+            future.cancel()
+            raise
+
+
 class PartySocket:
     """A reconnecting PartyKit socket.
 
@@ -106,6 +141,8 @@ class PartySocket:
         listener: typing.Optional[PartySocketListener] = None,
         credentials: typing.Optional[CredentialsProvider] = None,
     ):
+        if credentials is not None and inspect.iscoroutinefunction(credentials.credentials):
+            credentials = _OnLoop(credentials, options.connection_timeout_ms / 1000)
         self._ffi = ffi.PartySocket(options, listener, credentials)
 
     @classmethod
@@ -119,8 +156,11 @@ class PartySocket:
     ) -> "PartySocket":
         """Creates a socket from keyword options (the fields of `PartySocketOptions`).
 
-        `credentials`, a `CredentialsProvider`, is asked for the query parameters before
-        every attempt (on one of the SDK's threads): the hook for tokens that expire.
+        `credentials`, a `CredentialsProvider`, is asked for the query parameters and
+        headers (a `Credentials` record) before every attempt (on one of the SDK's
+        threads): the hook for tokens that expire. Its `credentials` may be an
+        `async def`: it then runs on the event loop that creates the socket (create it
+        inside a coroutine), bounded by `connection_timeout_ms`.
         Raises `PartySocketError.InvalidOptions` naming the option to change.
         """
         return cls(PartySocketOptions(host=host, **options), listener, credentials)

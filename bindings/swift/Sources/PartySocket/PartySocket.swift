@@ -24,7 +24,7 @@ extension PartySocket {
     /// ends that iteration at once and loses no event; the socket keeps running until
     /// `close()` or until it is released.
     ///
-    /// `credentials`, when given, is asked for the query parameters before every
+    /// `credentials`, when given, is asked for the query parameters and headers before every
     /// attempt (on one of the SDK's threads): the hook for tokens that expire; a 401 or
     /// 403 then asks it again instead of stopping (unless a failure policy says otherwise).
     ///
@@ -33,6 +33,19 @@ extension PartySocket {
         _ options: PartySocketOptions, credentials: CredentialsProvider? = nil
     ) throws -> (PartySocket, PartySocketEvents) {
         let socket = try PartySocket(options: options, listener: nil, credentials: credentials)
+        return (socket, PartySocketEvents(socket: socket))
+    }
+
+    /// Like `connect(_:credentials:)` with an `async` provider, awaited in a `Task` before
+    /// every attempt and cancelled when its attempt is replaced, closed or times out
+    /// (`connectionTimeoutMs`).
+    ///
+    /// - Throws: `PartySocketError.InvalidOptions` naming the option to change.
+    public static func connect(
+        _ options: PartySocketOptions, asyncCredentials: AsyncCredentialsProvider
+    ) throws -> (PartySocket, PartySocketEvents) {
+        let socket = try PartySocket.withAsyncCredentials(
+            options: options, credentials: asyncCredentials, listener: nil)
         return (socket, PartySocketEvents(socket: socket))
     }
 

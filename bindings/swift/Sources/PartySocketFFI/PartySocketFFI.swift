@@ -624,34 +624,288 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+public protocol AsyncCredentialsProvider: AnyObject, Sendable {
+    
+    /**
+     * The credentials for the next attempt.
+     */
+    func credentials() async throws  -> Credentials
+    
+}
+/**
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
+ *
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+open class AsyncCredentialsProviderImpl: AsyncCredentialsProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The credentials for the next attempt.
+     */
+open func credentials()async throws  -> Credentials  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_partysocket_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_partysocket_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_partysocket_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCredentials_lift,
+            errorHandler: FfiConverterTypeProviderError_lift
+        )
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAsyncCredentialsProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAsyncCredentialsProvider = UniffiVTableCallbackInterfaceAsyncCredentialsProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAsyncCredentialsProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AsyncCredentialsProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAsyncCredentialsProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AsyncCredentialsProvider: handle missing in uniffiClone")
+            }
+        },
+        credentials: { (
+            uniffiHandle: UInt64,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+        ) in
+            let makeCall = {
+                () async throws -> Credentials in
+                guard let uniffiObj = try? FfiConverterTypeAsyncCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try await uniffiObj.credentials(
+                )
+            }
+
+            let uniffiHandleSuccess = { (returnValue: Credentials) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: FfiConverterTypeCredentials_lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: RustBuffer.empty(),
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall: makeCall,
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                lowerError: FfiConverterTypeProviderError_lower,
+                droppedCallback: uniffiOutDroppedCallback
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAsyncCredentialsProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAsyncCredentialsProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAsyncCredentialsProvider() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(UniffiCallbackInterfaceAsyncCredentialsProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAsyncCredentialsProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AsyncCredentialsProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AsyncCredentialsProvider
+
+    public static func lift(_ handle: UInt64) throws -> AsyncCredentialsProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AsyncCredentialsProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AsyncCredentialsProvider) -> UInt64 {
+         if let rustImpl = value as? AsyncCredentialsProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AsyncCredentialsProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AsyncCredentialsProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncCredentialsProvider_lift(_ handle: UInt64) throws -> AsyncCredentialsProvider {
+    return try FfiConverterTypeAsyncCredentialsProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncCredentialsProvider_lower(_ value: AsyncCredentialsProvider) -> UInt64 {
+    return FfiConverterTypeAsyncCredentialsProvider.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
+ *
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
 public protocol CredentialsProvider: AnyObject, Sendable {
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    func query() throws  -> [String: String]
+    func credentials() throws  -> Credentials
     
 }
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
@@ -709,12 +963,12 @@ open class CredentialsProviderImpl: CredentialsProvider, @unchecked Sendable {
 
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-open func query()throws  -> [String: String]  {
-    return try  FfiConverterDictionaryStringString.lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
+open func credentials()throws  -> Credentials  {
+    return try  FfiConverterTypeCredentials_lift(try rustCallWithError(FfiConverterTypeProviderError_lift) {
         uniffiCallStatus in
-    uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+    uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -748,22 +1002,22 @@ fileprivate struct UniffiCallbackInterfaceCredentialsProvider {
                 fatalError("Uniffi callback interface CredentialsProvider: handle missing in uniffiClone")
             }
         },
-        query: { (
+        credentials: { (
             uniffiHandle: UInt64,
             uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
             let makeCall = {
-                () throws -> [String: String] in
+                () throws -> Credentials in
                 guard let uniffiObj = try? FfiConverterTypeCredentialsProvider.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return try uniffiObj.query(
+                return try uniffiObj.credentials(
                 )
             }
 
             
-            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDictionaryStringString.lower($0) }
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeCredentials_lower($0) }
             uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
@@ -1119,6 +1373,25 @@ public convenience init(options: PartySocketOptions, listener: PartySocketListen
         try! rustCall { uniffi_partysocket_ffi_fn_free_partysocket(handle, $0) }
     }
 
+    
+    /**
+     * Like [`new`](Self::new) with an [`AsyncCredentialsProvider`], awaited before
+     * every attempt instead of asked on a blocking thread.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::InvalidOptions`] naming the first invalid option.
+     */
+public static func withAsyncCredentials(options: PartySocketOptions, credentials: AsyncCredentialsProvider, listener: PartySocketListener? = nil)throws  -> PartySocket  {
+    return try  FfiConverterTypePartySocket_lift(try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(
+        FfiConverterTypePartySocketOptions_lower(options),
+        FfiConverterTypeAsyncCredentialsProvider_lower(credentials),
+        FfiConverterOptionTypePartySocketListener.lower(listener),uniffiCallStatus
+    )
+})
+}
     
 
     
@@ -1938,6 +2211,223 @@ public func FfiConverterTypePartySocketListener_lower(_ value: PartySocketListen
 
 
 
+
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+public protocol PartySocketLogger: AnyObject, Sendable {
+    
+    /**
+     * One record.
+     */
+    func log(record: LogRecord) throws 
+    
+}
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+open class PartySocketLoggerImpl: PartySocketLogger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_partysocket_ffi_fn_clone_partysocketlogger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_partysocket_ffi_fn_free_partysocketlogger(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record.
+     */
+open func log(record: LogRecord)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_method_partysocketlogger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePartySocketLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePartySocketLogger = UniffiVTableCallbackInterfacePartySocketLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePartySocketLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PartySocketLogger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePartySocketLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PartySocketLogger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypePartySocketLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePartySocketLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePartySocketLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPartySocketLogger() {
+    uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(UniffiCallbackInterfacePartySocketLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePartySocketLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PartySocketLogger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PartySocketLogger
+
+    public static func lift(_ handle: UInt64) throws -> PartySocketLogger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PartySocketLoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PartySocketLogger) -> UInt64 {
+         if let rustImpl = value as? PartySocketLoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartySocketLogger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PartySocketLogger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartySocketLogger_lift(_ handle: UInt64) throws -> PartySocketLogger {
+    return try FfiConverterTypePartySocketLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartySocketLogger_lower(_ value: PartySocketLogger) -> UInt64 {
+    return FfiConverterTypePartySocketLogger.lower(value)
+}
+
+
+
+
 /**
  * A close code and reason.
  */
@@ -2004,6 +2494,87 @@ public func FfiConverterTypeCloseFrame_lift(_ buf: RustBuffer) throws -> CloseFr
 #endif
 public func FfiConverterTypeCloseFrame_lower(_ value: CloseFrame) -> RustBuffer {
     return FfiConverterTypeCloseFrame.lower(value)
+}
+
+
+/**
+ * What a [`CredentialsProvider`] gives for one connection attempt.
+ */
+public struct Credentials: Equatable, Hashable {
+    /**
+     * Query parameters, merged over the options' static `query` (the provider's value
+     * wins for a key both have).
+     */
+    public var query: [String: String]
+    /**
+     * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+     * static header of the same name (ignoring ASCII case) for this attempt only. One
+     * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+     * naming it.
+     *
+     * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+     */
+    public var headers: [String: String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Query parameters, merged over the options' static `query` (the provider's value
+         * wins for a key both have).
+         */query: [String: String] = [:], 
+        /**
+         * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+         * static header of the same name (ignoring ASCII case) for this attempt only. One
+         * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+         * naming it.
+         *
+         * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+         */headers: [String: String] = [:]) {
+        self.query = query
+        self.headers = headers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Credentials: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentials: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Credentials {
+        return
+            try Credentials(
+                query: FfiConverterDictionaryStringString.read(from: &buf), 
+                headers: FfiConverterDictionaryStringString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Credentials, into buf: inout [UInt8]) {
+        FfiConverterDictionaryStringString.write(value.query, into: &buf)
+        FfiConverterDictionaryStringString.write(value.headers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentials_lift(_ buf: RustBuffer) throws -> Credentials {
+    return try FfiConverterTypeCredentials.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentials_lower(_ value: Credentials) -> RustBuffer {
+    return FfiConverterTypeCredentials.lower(value)
 }
 
 
@@ -2195,6 +2766,88 @@ public func FfiConverterTypeHeartbeat_lift(_ buf: RustBuffer) throws -> Heartbea
 #endif
 public func FfiConverterTypeHeartbeat_lower(_ value: Heartbeat) -> RustBuffer {
     return FfiConverterTypeHeartbeat.lower(value)
+}
+
+
+/**
+ * One diagnostic of the SDK. URLs in it have their query values (but `_pk`) replaced by
+ * `REDACTED`; header values are never logged.
+ */
+public struct LogRecord: Equatable, Hashable {
+    /**
+     * How severe it is.
+     */
+    public var level: LogLevel
+    /**
+     * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+     */
+    public var target: String
+    /**
+     * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+     * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How severe it is.
+         */level: LogLevel, 
+        /**
+         * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+         */target: String, 
+        /**
+         * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+         * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+         */message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
 }
 
 
@@ -3267,6 +3920,111 @@ public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustB
 
 
 /**
+ * The level of a [`LogRecord`], and the least level a [`PartySocketLogger`] receives.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Step-by-step detail.
+     */
+    case trace
+    /**
+     * What the socket does: attempts, backoff, stable connections.
+     */
+    case debug
+    /**
+     * Opens and closes.
+     */
+    case info
+    /**
+     * Failures the socket recovers from, or gives up on.
+     */
+    case warn
+    /**
+     * Failures of the SDK itself.
+     */
+    case error
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .trace
+        
+        case 2: return .debug
+        
+        case 3: return .info
+        
+        case 4: return .warn
+        
+        case 5: return .error
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .error:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
  * A text or binary message.
  */
 
@@ -3936,6 +4694,19 @@ public enum SocketFailure: Equatable, Hashable {
          */messages: [Message]
     )
     /**
+     * The credentials provider gave a header that cannot be sent (a control
+     * character, a header the socket sets itself). The attempt failed; the socket
+     * backs off and asks the provider again.
+     */
+    case invalidHeader(
+        /**
+         * The header's name as the provider gave it.
+         */name: String, 
+        /**
+         * What is wrong with it, and what to do.
+         */message: String
+    )
+    /**
      * A listener callback threw (or panicked). The socket keeps working.
      */
     case listenerFailed(
@@ -3992,7 +4763,10 @@ public struct FfiConverterTypeSocketFailure: FfiConverterRustBuffer {
         case 8: return .messagesEvicted(messages: try FfiConverterSequenceTypeMessage.read(from: &buf)
         )
         
-        case 9: return .listenerFailed(callback: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        case 9: return .invalidHeader(name: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 10: return .listenerFailed(callback: try FfiConverterString.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4044,8 +4818,14 @@ public struct FfiConverterTypeSocketFailure: FfiConverterRustBuffer {
             FfiConverterSequenceTypeMessage.write(messages, into: &buf)
             
         
-        case let .listenerFailed(callback,message):
+        case let .invalidHeader(name,message):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case let .listenerFailed(callback,message):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(callback, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
@@ -4664,6 +5444,96 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+private func uniffiTraitInterfaceCallAsync<T>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird errors.
+        //
+        // On platforms that need extra machinery to make C-ABI calls, like JNA or ctypes, it's
+        // possible that we fail to make either call.  However, it doesn't seem like this is
+        // possible on Swift since swift can just make the C call directly.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+private func uniffiTraitInterfaceCallAsyncWithError<T, E>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    lowerError: @escaping (E) -> RustBuffer,
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch let error as E {
+            handleError(CALL_ERROR, lowerError(error))
+            return
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+// Borrow the callback handle map implementation to store foreign future handles
+// TODO: consolidate the handle-map code (https://github.com/mozilla/uniffi-rs/pull/1823)
+fileprivate let UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = UniffiHandleMap<UniffiForeignFutureTask>()
+
+// Protocol for tasks that handle foreign futures.
+//
+// Defining a protocol allows all tasks to be stored in the same handle map.  This can't be done
+// with the task object itself, since has generic parameters.
+fileprivate protocol UniffiForeignFutureTask {
+    func cancel()
+}
+
+extension Task: UniffiForeignFutureTask {}
+
+private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
+    do {
+        let task = try UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle: handle)
+        // Set the cancellation flag on the task.  If it's still running, the code can check the
+        // cancellation flag or call `Task.checkCancellation()`.  If the task has completed, this is
+        // a no-op.
+        task.cancel()
+    } catch {
+        print("uniffiForeignFutureDroppedCallback: handle missing from handlemap")
+    }
+}
+
+// For testing
+public func uniffiForeignFutureHandleCountPartysocketFfi() -> Int {
+    UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
+}
 /**
  * `url` with every query value except the connection id (`_pk`) replaced by
  * `REDACTED`, for logs: query values often carry tokens. The accessors and events give
@@ -4697,6 +5567,48 @@ public func shutdown(timeoutMs: UInt64) -> Bool  {
         FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 })
+}
+/**
+ * Records dropped so far because the logger's thread fell [`LOG_CAPACITY`] behind.
+ */
+public func droppedLogRecords() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_dropped_log_records(uniffiCallStatus
+    )
+})
+}
+/**
+ * Sends the SDK's diagnostics at `level` and above to `logger`, replacing a logger
+ * installed before. The first call installs the process's `tracing` subscriber and
+ * starts the logger's thread.
+ *
+ * Records wait in a buffer of [`LOG_CAPACITY`]; when the logger falls behind further,
+ * new records are dropped and counted ([`dropped_log_records`]) rather than slowing a
+ * socket down.
+ *
+ * # Errors
+ *
+ * [`PartySocketError::Startup`] when another `tracing` subscriber is the process's
+ * global one already, or the thread cannot start.
+ */
+public func installLogger(logger: PartySocketLogger, level: LogLevel)throws   {try rustCallWithError(FfiConverterTypePartySocketError_lift) {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_install_logger(
+        FfiConverterTypePartySocketLogger_lower(logger),
+        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
+    )
+}
+}
+/**
+ * Stops sending diagnostics to the installed logger (records already waiting are
+ * dropped) and releases it.
+ */
+public func removeLogger()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_partysocket_ffi_fn_func_remove_logger(uniffiCallStatus
+    )
+}
 }
 /**
  * Upstream `partysocket`'s policy: retry every failure, whatever the status.
@@ -4740,13 +5652,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_func_shutdown() != 36910) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_func_dropped_log_records() != 31014) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_install_logger() != 34457) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_func_remove_logger() != 50454) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_func_default_failure_policy() != 55755) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() != 2221) {
+    if (uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials() != 23257) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() != 8621) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_partysocket_ffi_checksum_method_partysocketlogger_log() != 39567) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() != 2996) {
@@ -4833,9 +5760,14 @@ private let initializationResult: InitializationResult = {
     if (uniffi_partysocket_ffi_checksum_constructor_partysocket_new() != 32996) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials() != 2686) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitAsyncCredentialsProvider()
     uniffiCallbackInitCredentialsProvider()
     uniffiCallbackInitPartySocketListener()
+    uniffiCallbackInitPartySocketLogger()
     return InitializationResult.ok
 }()
 

@@ -47,6 +47,19 @@ struct Mock {
         }
     }
 
+    /// The `Authorization` headers of the room's WebSocket attempts, one list per attempt.
+    func authorizations(party: String, room: String) async throws -> [[String]] {
+        let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
+        let log = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let attempts = log?["attempts"] as? [[String: Any]] ?? []
+        return attempts.compactMap { attempt in
+            guard attempt["kind"] as? String == "websocket",
+                  let headers = attempt["headers"] as? [[String]]
+            else { return nil }
+            return headers.filter { $0.count == 2 && $0[0].lowercased() == "authorization" }.map { $0[1] }
+        }
+    }
+
     /// The text messages the room received, in order.
     func received(party: String, room: String) async throws -> [String] {
         let data = try await request("GET", "/_mock/log?party=\(party)&room=\(room)")
@@ -318,16 +331,20 @@ final class PartySocketTests: XCTestCase {
         final class Tokens: CredentialsProvider, @unchecked Sendable {
             private let lock = NSLock()
             private var issued = 0
-            func query() throws -> [String: String] {
+            func credentials() throws -> Credentials {
                 lock.lock()
                 defer { lock.unlock() }
                 issued += 1
-                return ["token": "token-\(issued)"]
+                return Credentials(
+                    query: ["token": "token-\(issued)"],
+                    headers: ["Authorization": "Bearer header-\(issued)"]
+                )
             }
         }
         let room = room("credentials")
         var options = echo(room)
         options.query = ["client": "swift", "token": "static"]
+        options.headers = ["authorization": "Bearer static"]
         options.minReconnectionDelayMs = 100
         options.maxReconnectionDelayMs = 200
         let (socket, stream) = try PartySocket.connect(options, credentials: Tokens())
@@ -353,7 +370,114 @@ final class PartySocketTests: XCTestCase {
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         XCTAssertEqual(tokens, ["token-1", "token-2", "token-3"])
+        // The provider's header replaced the static one on every attempt.
+        let authorizations = try await mock.authorizations(party: "echo", room: room)
+        XCTAssertEqual(authorizations, [["Bearer header-1"], ["Bearer header-2"], ["Bearer header-3"]])
         try await socket.close(code: 1000, reason: "")
+    }
+
+    func testAnAsyncCredentialsProviderIsAwaitedPerAttempt() async throws {
+        final class SlowTokens: AsyncCredentialsProvider, @unchecked Sendable {
+            private let lock = NSLock()
+            private var issued = 0
+            var calls: Int { lock.lock(); defer { lock.unlock() }; return issued }
+            private func next() -> Int {
+                lock.lock()
+                defer { lock.unlock() }
+                issued += 1
+                return issued
+            }
+            func credentials() async throws -> Credentials {
+                let call = next()
+                try await Task.sleep(nanoseconds: 50_000_000)
+                if call == 1 { throw ProviderError.Failed(reason: "token service down") }
+                return Credentials(query: [:], headers: ["Authorization": "Bearer header-\(call)"])
+            }
+        }
+        let room = room("credentials-async")
+        var options = echo(room)
+        options.minReconnectionDelayMs = 100
+        options.maxReconnectionDelayMs = 200
+        let tokens = SlowTokens()
+        let (socket, stream) = try PartySocket.connect(options, asyncCredentials: tokens)
+        var events = stream.makeAsyncIterator()
+        let failed = try await next(&events, "the failed attempt") { if case .error = $0 { return true }; return false }
+        guard case .error(_, let description) = failed else { return XCTFail("not an error") }
+        XCTAssertTrue(description.contains("token service down"), description)
+        _ = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        try socket.reconnect()
+        _ = try await next(&events, "the reconnection") { if case .open = $0 { return true }; return false }
+        var authorizations: [[String]] = []
+        for _ in 0..<50 {
+            authorizations = try await mock.authorizations(party: "echo", room: room)
+            if authorizations.count >= 2 { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTAssertEqual(authorizations, [["Bearer header-2"], ["Bearer header-3"]])
+        XCTAssertEqual(tokens.calls, 3)
+        try await socket.close(code: 1000, reason: "")
+    }
+
+    func testALoggerSeesRecordsAtItsLevelRedactedAndOneThatThrowsIsHarmless() async throws {
+        final class Collecting: PartySocketLogger, @unchecked Sendable {
+            struct Broke: Error {}
+            private let lock = NSLock()
+            private var kept: [(LogRecord, String)] = []
+            let failing: Bool
+            init(failing: Bool = false) { self.failing = failing }
+            func log(record: LogRecord) throws {
+                lock.lock()
+                kept.append((record, Thread.current.name ?? ""))
+                lock.unlock()
+                if failing { throw Broke() }
+            }
+            var records: [(LogRecord, String)] { lock.lock(); defer { lock.unlock() }; return kept }
+            func waitFor(_ what: String, _ wanted: (LogRecord) -> Bool) async throws -> LogRecord {
+                for _ in 0..<100 {
+                    if let found = records.first(where: { wanted($0.0) }) { return found.0 }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                XCTFail("no record \(what): \(records)")
+                throw Broke()
+            }
+        }
+        let rank: [LogLevel] = [.trace, .debug, .info, .warn, .error]
+        // Info: the open is logged, the attempt (Debug) is not; the token is redacted.
+        let info = Collecting()
+        try installLogger(logger: info, level: .info)
+        let infoRoom = room("logger-info")
+        var options = echo(infoRoom)
+        options.query = ["token": "s3cret"]
+        let (socket, _) = try PartySocket.connect(options)
+        try await socket.opened()
+        let opened = try await info.waitFor("about the open") { $0.message.contains(infoRoom) }
+        XCTAssertEqual(opened.level, .info)
+        XCTAssertTrue(opened.target.hasPrefix("partysocket"), opened.target)
+        XCTAssertTrue(opened.message.contains("token=REDACTED"), opened.message)
+        for (record, thread) in info.records {
+            XCTAssertGreaterThanOrEqual(rank.firstIndex(of: record.level)!, rank.firstIndex(of: .info)!, record.message)
+            XCTAssertFalse(record.message.contains("s3cret"), record.message)
+            XCTAssertFalse(thread == "main", thread)
+        }
+        try await socket.close(code: 1000, reason: "")
+        // Debug, with a logger that throws on every record.
+        let failing = Collecting(failing: true)
+        try installLogger(logger: failing, level: .debug)
+        let debugRoom = room("logger-debug")
+        let (second, stream) = try PartySocket.connect(echo(debugRoom))
+        var events = stream.makeAsyncIterator()
+        _ = try await next(&events, "open") { if case .open = $0 { return true }; return false }
+        let connecting = try await failing.waitFor("about the attempt") {
+            $0.level == .debug && $0.message.hasPrefix("connecting") && $0.message.contains(debugRoom)
+        }
+        XCTAssertTrue(connecting.target.hasPrefix("partysocket"), connecting.target)
+        XCTAssertEqual(try second.send("still"), .sent)
+        _ = try await next(&events, "the echo") {
+            if case .message(let message) = $0, message.asText == "still" { return true }
+            return false
+        }
+        removeLogger()
+        try await second.close(code: 1000, reason: "")
     }
 
     func testADevelopmentCAGivenAsPEMIsTrusted() async throws {

@@ -86,8 +86,9 @@ pub enum Output {
 /// Work that runs the application's code, from [`Output::UserCall`].
 #[derive(Debug)]
 pub enum UserCall {
-    /// Resolve the per-attempt query, then report it with
-    /// [`Machine::handle_query_resolved`].
+    /// Resolve the per-attempt credentials
+    /// ([`QueryProvider::resolve_credentials`]), then report them with
+    /// [`Machine::handle_credentials_resolved`].
     ResolveQuery {
         /// The attempt.
         transport: TransportId,

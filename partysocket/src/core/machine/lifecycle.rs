@@ -128,7 +128,8 @@ impl Machine {
         match self.options.query.clone() {
             QuerySource::Static(_) => {
                 let url = self.options.socket_url(None);
-                self.begin_connect(transport, deadline, url);
+                let headers = self.options.headers.clone();
+                self.begin_connect(transport, deadline, url, headers);
             }
             QuerySource::PerAttempt(provider) => {
                 self.phase = Phase::Resolving {
@@ -145,7 +146,13 @@ impl Machine {
         self.emit_state();
     }
 
-    pub(super) fn begin_connect(&mut self, transport: TransportId, deadline: Instant, url: String) {
+    pub(super) fn begin_connect(
+        &mut self,
+        transport: TransportId,
+        deadline: Instant,
+        url: String,
+        headers: Vec<(String, String)>,
+    ) {
         tracing::debug!(attempt = self.retry, url = %redact_url(&url), "connecting");
         self.url = Some(url.clone());
         self.phase = Phase::Connecting {
@@ -157,7 +164,7 @@ impl Machine {
             request: ConnectRequest {
                 url,
                 protocols: self.options.protocols.clone(),
-                headers: self.options.headers.clone(),
+                headers,
                 max_message_size: self.options.max_message_size,
             },
         });

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-use super::error::{Error, OptionsError, TransportError};
+use super::error::{Error, HeaderError, OptionsError, TransportError};
 use super::event::{ConnectionState, Event, ReadyState, StopReason};
 use super::message::{CloseFrame, Message, SendOutcome, Violation};
-use super::options::{OptionsUpdate, PartySocketOptions};
-use super::query::Query;
+use super::options::{OptionsUpdate, PartySocketOptions, validate_header};
+use super::query::{Credentials, Query};
 use super::queue::{Outbox, Pushed};
 use super::rng::Rng;
 use super::timers::{Timer, Timers};
@@ -96,6 +96,8 @@ pub struct Machine {
     url: Option<String>,
     protocol: Option<String>,
     warned_send_after_close: bool,
+    /// Whether the driver can send handshake headers (a browser cannot).
+    sends_headers: bool,
 }
 
 impl fmt::Debug for Machine {
@@ -141,6 +143,7 @@ impl Machine {
             url: None,
             protocol: None,
             warned_send_after_close: false,
+            sends_headers: true,
             options,
         };
         if !machine.options.start_closed && machine.options.has_destination() {
@@ -337,11 +340,39 @@ impl Machine {
         }
     }
 
-    /// Reports the per-attempt query for `transport`.
+    /// Tells the machine that its driver cannot send handshake headers (a browser's
+    /// WebSocket API sends none): from then on a provider's answer that has headers
+    /// fails its attempt with [`HeaderError::InBrowser`] instead of being sent without
+    /// them. Call it right after creating the machine.
+    pub fn refuse_headers(&mut self) {
+        self.sends_headers = false;
+    }
+
+    /// Reports the per-attempt query for `transport`; like
+    /// [`handle_credentials_resolved`](Self::handle_credentials_resolved) without headers.
     pub fn handle_query_resolved(
         &mut self,
         transport: TransportId,
         result: Result<Query, String>,
+        now: Instant,
+    ) {
+        self.handle_credentials_resolved(transport, result.map(Credentials::from), now);
+    }
+
+    /// Reports the per-attempt credentials for `transport` (the answer of
+    /// [`QueryProvider::resolve_credentials`](crate::QueryProvider::resolve_credentials)).
+    ///
+    /// Their query is merged over the static query and their headers over the static
+    /// headers (a provider's header replaces a static one of the same name, ignoring
+    /// ASCII case) for this attempt alone. A header that cannot be sent, or any header
+    /// after [`refuse_headers`](Self::refuse_headers), fails the attempt with
+    /// [`TransportError::ProviderHeader`]; an `Err` fails it with
+    /// [`TransportError::QueryProvider`]. A report for an attempt that is no longer
+    /// resolving is ignored.
+    pub fn handle_credentials_resolved(
+        &mut self,
+        transport: TransportId,
+        result: Result<Credentials, String>,
         now: Instant,
     ) {
         let Phase::Resolving {
@@ -354,13 +385,35 @@ impl Machine {
         if current != transport {
             return;
         }
-        match result {
-            Ok(query) => {
-                let url = self.options.socket_url(Some(&query));
-                self.begin_connect(transport, deadline, url);
+        let credentials = match result {
+            Ok(credentials) => credentials,
+            Err(message) => {
+                return self.fail_current(now, TransportError::QueryProvider(message), false);
             }
-            Err(message) => self.fail_current(now, TransportError::QueryProvider(message), false),
+        };
+        if let Err(error) = self.check_provider_headers(credentials.headers()) {
+            return self.fail_current(now, TransportError::ProviderHeader(error), false);
         }
+        let (query, extra) = credentials.into_parts();
+        let url = self.options.socket_url(Some(&query));
+        let mut headers = self.options.headers.clone();
+        if !extra.is_empty() {
+            headers.retain(|(name, _)| !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+            headers.extend(extra);
+        }
+        self.begin_connect(transport, deadline, url, headers);
+    }
+
+    /// A provider's headers pass the rule the options' headers pass, and none reach a
+    /// driver that cannot send them.
+    fn check_provider_headers(&self, headers: &[(String, String)]) -> Result<(), HeaderError> {
+        if let (false, Some((name, _))) = (self.sends_headers, headers.first()) {
+            return Err(HeaderError::InBrowser(name.clone()));
+        }
+        for (name, value) in headers {
+            validate_header(name, value)?;
+        }
+        Ok(())
     }
 
     /// Reports that `transport` opened, with the subprotocol the server chose. Queued

@@ -243,9 +243,22 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceAsyncCredentialsProviderMethod0)(uint64_t, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceCredentialsProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfacePartySocketLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -285,13 +298,31 @@ typedef void (*UniffiCallbackInterfacePartySocketListenerMethod4)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_CREDENTIALS_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceAsyncCredentialsProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAsyncCredentialsProviderMethod0 _Nonnull credentials;
+} UniffiVTableCallbackInterfaceAsyncCredentialsProvider;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIALS_PROVIDER
 typedef struct UniffiVTableCallbackInterfaceCredentialsProvider {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull query;
+    UniffiCallbackInterfaceCredentialsProviderMethod0 _Nonnull credentials;
 } UniffiVTableCallbackInterfaceCredentialsProvider;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LOGGER
+typedef struct UniffiVTableCallbackInterfacePartySocketLogger {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfacePartySocketLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfacePartySocketLogger;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PARTY_SOCKET_LISTENER
@@ -306,6 +337,26 @@ typedef struct UniffiVTableCallbackInterfacePartySocketListener {
     UniffiCallbackInterfacePartySocketListenerMethod4 _Nonnull onStateChange;
 } UniffiVTableCallbackInterfacePartySocketListener;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_ASYNCCREDENTIALSPROVIDER
+uint64_t uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_ASYNCCREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCCREDENTIALSPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCCREDENTIALSPROVIDER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(const UniffiVTableCallbackInterfaceAsyncCredentialsProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+uint64_t uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(uint64_t ptr
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_CREDENTIALSPROVIDER
@@ -322,9 +373,29 @@ void uniffi_partysocket_ffi_fn_free_credentialsprovider(uint64_t handle, RustCal
 void uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(const UniffiVTableCallbackInterfaceCredentialsProvider* _Nonnull vtable
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
-#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_QUERY
-RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_query(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+RustBuffer uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKETLOGGER
+uint64_t uniffi_partysocket_ffi_fn_clone_partysocketlogger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FREE_PARTYSOCKETLOGGER
+void uniffi_partysocket_ffi_fn_free_partysocketlogger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_PARTYSOCKETLOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_INIT_CALLBACK_VTABLE_PARTYSOCKETLOGGER
+void uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(const UniffiVTableCallbackInterfacePartySocketLogger* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKETLOGGER_LOG
+void uniffi_partysocket_ffi_fn_method_partysocketlogger_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CLONE_PARTYSOCKET
@@ -340,6 +411,11 @@ void uniffi_partysocket_ffi_fn_free_partysocket(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_NEW
 uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_new(RustBuffer options, RustBuffer listener, RustBuffer credentials, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+uint64_t uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(RustBuffer options, uint64_t credentials, RustBuffer listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_METHOD_PARTYSOCKET_BUFFERED_AMOUNT
@@ -500,6 +576,23 @@ RustBuffer uniffi_partysocket_ffi_fn_func_redact_url(RustBuffer url, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_SHUTDOWN
 int8_t uniffi_partysocket_ffi_fn_func_shutdown(uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_DROPPED_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_DROPPED_LOG_RECORDS
+uint64_t uniffi_partysocket_ffi_fn_func_dropped_log_records(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_INSTALL_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_INSTALL_LOGGER
+void uniffi_partysocket_ffi_fn_func_install_logger(uint64_t logger, RustBuffer level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REMOVE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_REMOVE_LOGGER
+void uniffi_partysocket_ffi_fn_func_remove_logger(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_FN_FUNC_ALWAYS_RECONNECT_POLICY
@@ -786,6 +879,24 @@ uint16_t uniffi_partysocket_ffi_checksum_func_shutdown(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DROPPED_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_DROPPED_LOG_RECORDS
+uint16_t uniffi_partysocket_ffi_checksum_func_dropped_log_records(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_INSTALL_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_INSTALL_LOGGER
+uint16_t uniffi_partysocket_ffi_checksum_func_install_logger(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REMOVE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_REMOVE_LOGGER
+uint16_t uniffi_partysocket_ffi_checksum_func_remove_logger(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_FUNC_ALWAYS_RECONNECT_POLICY
 uint16_t uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(void
@@ -798,9 +909,21 @@ uint16_t uniffi_partysocket_ffi_checksum_func_default_failure_policy(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
-#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_QUERY
-uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_ASYNCCREDENTIALSPROVIDER_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_CREDENTIALSPROVIDER_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKETLOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_METHOD_PARTYSOCKETLOGGER_LOG
+uint16_t uniffi_partysocket_ffi_checksum_method_partysocketlogger_log(void
     
 );
 #endif
@@ -969,6 +1092,12 @@ uint16_t uniffi_partysocket_ffi_checksum_method_partysocketlistener_on_state_cha
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_NEW
 uint16_t uniffi_partysocket_ffi_checksum_constructor_partysocket_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_PARTYSOCKET_FFI_CHECKSUM_CONSTRUCTOR_PARTYSOCKET_WITH_ASYNC_CREDENTIALS
+uint16_t uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials(void
     
 );
 #endif

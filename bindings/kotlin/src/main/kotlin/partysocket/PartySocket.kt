@@ -20,6 +20,7 @@ import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.launch
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.AsyncCredentialsProvider
 import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.DropPolicy
 import partysocket.ffi.Event
@@ -174,7 +175,7 @@ class PartySocket private constructor(
 
         /**
          * Creates the socket and, unless it starts closed, connects. [credentials], when
-         * given, is asked for the query parameters before every attempt (on one of the
+         * given, is asked for the query parameters and headers before every attempt (on one of the
          * SDK's threads): the hook for tokens that expire; a 401 or 403 then asks it again
          * instead of stopping (unless a failure policy says otherwise).
          *
@@ -185,6 +186,19 @@ class PartySocket private constructor(
             listener: PartySocketListener? = null,
             credentials: CredentialsProvider? = null,
         ): PartySocket = PartySocket(FfiSocket(options, listener, credentials), listener != null)
+
+        /**
+         * Creates the socket with a `suspend` [credentials] provider, called before every
+         * attempt in a coroutine (`GlobalScope`, `Dispatchers.Default`) and cancelled when
+         * its attempt is replaced, closed or times out (`connectionTimeoutMs`).
+         *
+         * @throws partysocket.ffi.PartySocketException.InvalidOptions naming the option to change.
+         */
+        fun connect(
+            options: PartySocketOptions,
+            credentials: AsyncCredentialsProvider,
+            listener: PartySocketListener? = null,
+        ): PartySocket = PartySocket(FfiSocket.withAsyncCredentials(options, credentials, listener), listener != null)
     }
 
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)

@@ -657,8 +657,14 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceAsyncCredentialsProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+}
 internal interface UniffiCallbackInterfaceCredentialsProviderMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfacePartySocketLoggerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfacePartySocketListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`url`: RustBuffer.ByValue,`protocol`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
@@ -675,22 +681,60 @@ internal interface UniffiCallbackInterfacePartySocketListenerMethod3 : com.sun.j
 internal interface UniffiCallbackInterfacePartySocketListenerMethod4 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "query")
-internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "credentials")
+internal open class UniffiVTableCallbackInterfaceAsyncCredentialsProvider(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    @JvmField internal var `credentials`: UniffiCallbackInterfaceAsyncCredentialsProviderMethod0? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `query`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
-    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`query`,), Structure.ByValue
+        `credentials`: UniffiCallbackInterfaceAsyncCredentialsProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceAsyncCredentialsProvider(`uniffiFree`,`uniffiClone`,`credentials`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAsyncCredentialsProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `credentials` = other.`credentials`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "credentials")
+internal open class UniffiVTableCallbackInterfaceCredentialsProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceCredentialsProvider(`uniffiFree`,`uniffiClone`,`credentials`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceCredentialsProvider) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
-        `query` = other.`query`
+        `credentials` = other.`credentials`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
+internal open class UniffiVTableCallbackInterfacePartySocketLogger(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `log`: UniffiCallbackInterfacePartySocketLoggerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `log`: UniffiCallbackInterfacePartySocketLoggerMethod0? = null,
+    ): UniffiVTableCallbackInterfacePartySocketLogger(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfacePartySocketLogger) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `log` = other.`log`
     }
 
 }
@@ -754,11 +798,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_shutdown(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_dropped_log_records(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_install_logger(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_func_remove_logger(
+    ): Int
     external fun uniffi_partysocket_ffi_checksum_func_always_reconnect_policy(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_func_default_failure_policy(
     ): Int
-    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_query(
+    external fun uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials(
+    ): Int
+    external fun uniffi_partysocket_ffi_checksum_method_partysocketlogger_log(
     ): Int
     external fun uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount(
     ): Int
@@ -814,6 +868,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_partysocket_ffi_checksum_constructor_partysocket_new(
     ): Int
+    external fun uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials(
+    ): Int
     external fun ffi_partysocket_ffi_uniffi_contract_version(
     ): Int
 
@@ -830,25 +886,45 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "partysocket_ffi"))
+        uniffiCallbackInterfaceAsyncCredentialsProvider.register(this)
         uniffiCallbackInterfaceCredentialsProvider.register(this)
         uniffiCallbackInterfacePartySocketListener.register(this)
+        uniffiCallbackInterfacePartySocketLogger.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(`vtable`: UniffiVTableCallbackInterfaceAsyncCredentialsProvider,
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(`ptr`: Long,
+    ): Long
     external fun uniffi_partysocket_ffi_fn_clone_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_free_credentialsprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_partysocket_ffi_fn_init_callback_vtable_credentialsprovider(`vtable`: UniffiVTableCallbackInterfaceCredentialsProvider,
     ): Unit
-    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_query(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_partysocket_ffi_fn_clone_partysocketlogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_free_partysocketlogger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(`vtable`: UniffiVTableCallbackInterfacePartySocketLogger,
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_method_partysocketlogger_log(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_clone_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_free_partysocket(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_partysocket_ffi_fn_constructor_partysocket_new(`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`credentials`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(`options`: RustBuffer.ByValue,`credentials`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_partysocket_ffi_fn_method_partysocket_buffered_amount(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -912,6 +988,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_shutdown(`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_partysocket_ffi_fn_func_dropped_log_records(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_partysocket_ffi_fn_func_install_logger(`logger`: Long,`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_partysocket_ffi_fn_func_remove_logger(uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_partysocket_ffi_fn_func_always_reconnect_policy(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_partysocket_ffi_fn_func_default_failure_policy(uniffi_out_err: UniffiRustCallStatus, 
@@ -1041,13 +1123,28 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_func_shutdown() and 0xFFFF) != 36910) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_dropped_log_records() and 0xFFFF) != 31014) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_install_logger() and 0xFFFF) != 34457) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_func_remove_logger() and 0xFFFF) != 50454) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_partysocket_ffi_checksum_func_always_reconnect_policy() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_func_default_failure_policy() and 0xFFFF) != 55755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_query() and 0xFFFF) != 2221) {
+    if ((lib.uniffi_partysocket_ffi_checksum_method_asynccredentialsprovider_credentials() and 0xFFFF) != 23257) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_credentialsprovider_credentials() and 0xFFFF) != 8621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_partysocket_ffi_checksum_method_partysocketlogger_log() and 0xFFFF) != 39567) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_partysocket_ffi_checksum_method_partysocket_buffered_amount() and 0xFFFF) != 2996) {
@@ -1131,6 +1228,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_new() and 0xFFFF) != 32996) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_partysocket_ffi_checksum_constructor_partysocket_with_async_credentials() and 0xFFFF) != 2686) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
 }
 
 /**
@@ -1184,6 +1284,95 @@ internal suspend fun<T, F, E: kotlin.Exception> uniffiRustCallAsync(
         freeFunc(rustFuture)
     }
 }
+internal inline fun<T> uniffiTraitInterfaceCallAsync(
+    crossinline makeCall: suspend () -> T,
+    crossinline handleSuccess: (T) -> Unit,
+    crossinline handleError: (UniffiRustCallStatus.ByValue) -> Unit,
+    uniffiOutDroppedCallback: UniffiForeignFutureDroppedCallbackStruct,
+) {
+    // Using `GlobalScope` is labeled as a "delicate API" and generally discouraged in Kotlin programs, since it breaks structured concurrency.
+    // However, our parent task is a Rust future, so we're going to need to break structure concurrency in any case.
+    //
+    // Uniffi does its best to support structured concurrency across the FFI.
+    // If the Rust future is dropped, `uniffiForeignFutureDroppedCallbackImpl` is called, which will cancel the Kotlin coroutine if it's still running.
+    @OptIn(DelicateCoroutinesApi::class)
+    val job = GlobalScope.launch coroutineBlock@ {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird exceptions.
+        //
+        // In extreme circumstances we may not call either, for example if we fail to make the JNA
+        // call to `handleSuccess`.  This means we will leak the Arc reference, which is better than
+        // double-freeing it.
+        val callResult = try {
+            makeCall()
+        } catch(e: kotlin.Exception) {
+            handleError(
+                UniffiRustCallStatus.create(
+                    UNIFFI_CALL_UNEXPECTED_ERROR,
+                    FfiConverterString.lower(e.toString()),
+                )
+            )
+            return@coroutineBlock
+        }
+        handleSuccess(callResult)
+    }
+    val handle = uniffiForeignFutureHandleMap.insert(job)
+    uniffiOutDroppedCallback.uniffiSetValue(UniffiForeignFutureDroppedCallbackStruct(handle, uniffiForeignFutureDroppedCallbackImpl))
+}
+
+internal inline fun<T, reified E: Throwable> uniffiTraitInterfaceCallAsyncWithError(
+    crossinline makeCall: suspend () -> T,
+    crossinline handleSuccess: (T) -> Unit,
+    crossinline handleError: (UniffiRustCallStatus.ByValue) -> Unit,
+    crossinline lowerError: (E) -> RustBuffer.ByValue,
+    uniffiOutDroppedCallback: UniffiForeignFutureDroppedCallbackStruct,
+) {
+    // See uniffiTraitInterfaceCallAsync for details on `DelicateCoroutinesApi`
+    @OptIn(DelicateCoroutinesApi::class)
+    val job = GlobalScope.launch coroutineBlock@ {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        val callResult = try {
+            makeCall()
+        } catch(e: kotlin.Exception) {
+            if (e is E) {
+                handleError(
+                    UniffiRustCallStatus.create(
+                        UNIFFI_CALL_ERROR,
+                        lowerError(e),
+                    )
+                )
+            } else {
+                handleError(
+                    UniffiRustCallStatus.create(
+                        UNIFFI_CALL_UNEXPECTED_ERROR,
+                        FfiConverterString.lower(e.toString()),
+                    )
+                )
+            }
+            return@coroutineBlock
+        }
+        handleSuccess(callResult)
+    }
+    val handle = uniffiForeignFutureHandleMap.insert(job)
+    uniffiOutDroppedCallback.uniffiSetValue(UniffiForeignFutureDroppedCallbackStruct(handle, uniffiForeignFutureDroppedCallbackImpl))
+}
+
+internal val uniffiForeignFutureHandleMap = UniffiHandleMap<Job>()
+
+internal object uniffiForeignFutureDroppedCallbackImpl: UniffiForeignFutureDroppedCallback {
+    override fun callback(handle: Long) {
+        val job = uniffiForeignFutureHandleMap.remove(handle)
+        if (!job.isCompleted) {
+            job.cancel()
+        }
+    }
+}
+
+// For testing
+public fun uniffiForeignFutureHandleCount() = uniffiForeignFutureHandleMap.size
 
 // Public interface members begin here.
 
@@ -1651,36 +1840,408 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+public interface AsyncCredentialsProvider {
+    
+    /**
+     * The credentials for the next attempt.
+     */
+    suspend fun `credentials`(): Credentials
+    
+    companion object
+}
+
+/**
+ * The async form of [`CredentialsProvider`] (Kotlin `suspend fun`, Swift `async
+ * func`), for a token fetched from a network or a keychain without blocking a thread:
+ * give it to [`PartySocket::with_async_credentials`](crate::PartySocket::with_async_credentials).
+ * Its answer is used exactly like the blocking provider's.
+ *
+ * The call is started from the SDK's runtime and runs where the language runs foreign
+ * futures (Kotlin: a coroutine in `GlobalScope` on `Dispatchers.Default`; Swift: a
+ * `Task`); it is bounded by `connection_timeout_ms`, and an attempt that is replaced,
+ * closed or times out cancels it (the coroutine or task is cancelled). The Python
+ * package runs an `async def credentials()` on the event loop that created the
+ * socket, through the blocking provider (see `bindings/README.md`).
+ */
+open class AsyncCredentialsProviderImpl: Disposable, AutoCloseable, AsyncCredentialsProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_partysocket_ffi_fn_free_asynccredentialsprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_partysocket_ffi_fn_clone_asynccredentialsprovider(handle, status)
+        }
+    }
+
+    
+    /**
+     * The credentials for the next attempt.
+     */
+    @Throws(ProviderException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `credentials`() : Credentials {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_partysocket_ffi_fn_method_asynccredentialsprovider_credentials(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_partysocket_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_partysocket_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_partysocket_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCredentials.lift(it) },
+        // Error FFI converter
+        ProviderException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAsyncCredentialsProvider {
+    internal object `credentials`: UniffiCallbackInterfaceAsyncCredentialsProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
+            val uniffiObj = FfiConverterTypeAsyncCredentialsProvider.handleMap.get(uniffiHandle)
+            val makeCall = suspend { ->
+                uniffiObj.`credentials`(
+                )
+            }
+            val uniffiHandleSuccess = { returnValue: Credentials ->
+                val uniffiResult = UniffiForeignFutureResultRustBuffer.UniffiByValue(
+                    FfiConverterTypeCredentials.lower(returnValue),
+                    UniffiRustCallStatus.ByValue()
+                )
+                uniffiResult.write()
+                uniffiFutureCallback.callback(uniffiCallbackData, uniffiResult)
+            }
+            val uniffiHandleError = { callStatus: UniffiRustCallStatus.ByValue ->
+                uniffiFutureCallback.callback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer.UniffiByValue(
+                        RustBuffer.ByValue(),
+                        callStatus,
+                    ),
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall,
+                uniffiHandleSuccess,
+                uniffiHandleError,
+                { e: ProviderException -> FfiConverterTypeProviderError.lower(e) },
+                uniffiOutDroppedCallback
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAsyncCredentialsProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAsyncCredentialsProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAsyncCredentialsProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `credentials`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_partysocket_ffi_fn_init_callback_vtable_asynccredentialsprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAsyncCredentialsProvider: FfiConverter<AsyncCredentialsProvider, Long> {
+    internal val handleMap = UniffiHandleMap<AsyncCredentialsProvider>()
+
+    override fun lower(value: AsyncCredentialsProvider): Long {
+        if (value is AsyncCredentialsProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AsyncCredentialsProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AsyncCredentialsProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AsyncCredentialsProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AsyncCredentialsProvider) = 8UL
+
+    override fun write(value: AsyncCredentialsProvider, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
+ *
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
 public interface CredentialsProvider {
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    fun `query`(): Map<kotlin.String, kotlin.String>
+    fun `credentials`(): Credentials
     
     companion object
 }
 
 /**
- * Gives the query parameters for each connection attempt (a token, a signature): the
- * hook for credentials that expire. Asked before every attempt, on a thread of the
- * SDK's blocking pool (so a slow answer delays only that socket's attempt), bounded by
- * `connection_timeout_ms`. What it throws (or a timeout) fails that attempt; the
- * socket backs off and asks again.
+ * Gives the query parameters and handshake headers for each connection attempt (a
+ * token, a signature, an `Authorization` header): the hook for credentials that
+ * expire. Asked before every attempt, on a thread of the SDK's blocking pool (so a
+ * slow answer delays only that socket's attempt), bounded by `connection_timeout_ms`.
+ * What it throws (or a timeout) fails that attempt; the socket backs off and asks
+ * again.
  *
- * Its answer is merged over the options' static `query` (the provider's value wins for
- * a key both have); the connection id `_pk` is added as always. With a provider and no
+ * The connection id `_pk` is added to the query as always. With a provider and no
  * `failure_policy`, a 401 or 403 answer does not stop the socket: it backs off and
  * asks the provider again, so a rejected token is replaced without application code.
  */
@@ -1787,13 +2348,13 @@ open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvid
 
     
     /**
-     * The query parameters for the next attempt.
+     * The credentials for the next attempt.
      */
-    @Throws(ProviderException::class)override fun `query`(): Map<kotlin.String, kotlin.String> {
-            return FfiConverterMapStringString.lift(
+    @Throws(ProviderException::class)override fun `credentials`(): Credentials {
+            return FfiConverterTypeCredentials.lift(
     callWithHandle {
     uniffiRustCallWithError(ProviderException) { _status ->
-    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_query(
+    UniffiLib.uniffi_partysocket_ffi_fn_method_credentialsprovider_credentials(
         it,
         _status)
 }
@@ -1820,14 +2381,14 @@ open class CredentialsProviderImpl: Disposable, AutoCloseable, CredentialsProvid
 
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceCredentialsProvider {
-    internal object `query`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
+    internal object `credentials`: UniffiCallbackInterfaceCredentialsProviderMethod0 {
         override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeCredentialsProvider.handleMap.get(uniffiHandle)
             val makeCall = { ->
-                uniffiObj.`query`(
+                uniffiObj.`credentials`(
                 )
             }
-            val writeReturn = { value: Map<kotlin.String, kotlin.String> -> uniffiOutReturn.setValue(FfiConverterMapStringString.lower(value)) }
+            val writeReturn = { value: Credentials -> uniffiOutReturn.setValue(FfiConverterTypeCredentials.lower(value)) }
             uniffiTraitInterfaceCallWithError(
                 uniffiCallStatus,
                 makeCall,
@@ -1852,7 +2413,7 @@ internal object uniffiCallbackInterfaceCredentialsProvider {
     internal var vtable = UniffiVTableCallbackInterfaceCredentialsProvider.UniffiByValue(
         uniffiFree,
         uniffiClone,
-        `query`,
+        `credentials`,
     )
 
     // Registers the foreign callback with the Rust side.
@@ -2748,11 +3309,32 @@ open class PartySocket: Disposable, AutoCloseable, PartySocketInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * Like [`new`](Self::new) with an [`AsyncCredentialsProvider`], awaited before
+     * every attempt instead of asked on a blocking thread.
+     *
+     * # Errors
+     *
+     * [`PartySocketError::InvalidOptions`] naming the first invalid option.
      */
-    companion object
+    @Throws(PartySocketException::class) fun `withAsyncCredentials`(`options`: PartySocketOptions, `credentials`: AsyncCredentialsProvider, `listener`: PartySocketListener? = null): PartySocket {
+            return FfiConverterTypePartySocket.lift(
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_constructor_partysocket_with_async_credentials(
+    
+        
+        FfiConverterTypePartySocketOptions.lower(`options`),
+        FfiConverterTypeAsyncCredentialsProvider.lower(`credentials`),
+        FfiConverterOptionalTypePartySocketListener.lower(`listener`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
@@ -3302,6 +3884,341 @@ public object FfiConverterTypePartySocketListener: FfiConverter<PartySocketListe
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+public interface PartySocketLogger {
+    
+    /**
+     * One record.
+     */
+    fun `log`(`record`: LogRecord)
+    
+    companion object
+}
+
+/**
+ * Receives the SDK's diagnostics (install it with [`install_logger`]): forward them to
+ * Logcat, `os_log` or Python's `logging`. Called in order on a thread of its own
+ * (`partysocket-logger`), never on the SDK's I/O threads or under its locks; what it
+ * throws is ignored.
+ */
+open class PartySocketLoggerImpl: Disposable, AutoCloseable, PartySocketLogger
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_partysocket_ffi_fn_free_partysocketlogger(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_partysocket_ffi_fn_clone_partysocketlogger(handle, status)
+        }
+    }
+
+    
+    /**
+     * One record.
+     */
+    @Throws(ListenerException::class)override fun `log`(`record`: LogRecord)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ListenerException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_method_partysocketlogger_log(
+        it,
+        
+        FfiConverterTypeLogRecord.lower(`record`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfacePartySocketLogger {
+    internal object `log`: UniffiCallbackInterfacePartySocketLoggerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypePartySocketLogger.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`log`(
+                    FfiConverterTypeLogRecord.lift(`record`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypePartySocketLogger.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypePartySocketLogger.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfacePartySocketLogger.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `log`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_partysocket_ffi_fn_init_callback_vtable_partysocketlogger(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePartySocketLogger: FfiConverter<PartySocketLogger, Long> {
+    internal val handleMap = UniffiHandleMap<PartySocketLogger>()
+
+    override fun lower(value: PartySocketLogger): Long {
+        if (value is PartySocketLoggerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): PartySocketLogger {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PartySocketLoggerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): PartySocketLogger {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PartySocketLogger) = 8UL
+
+    override fun write(value: PartySocketLogger, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * A close code and reason.
@@ -3345,6 +4262,59 @@ public object FfiConverterTypeCloseFrame: FfiConverterRustBuffer<CloseFrame> {
     override fun write(value: CloseFrame, buf: ByteBuffer) {
             FfiConverterUShort.write(value.`code`, buf)
             FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * What a [`CredentialsProvider`] gives for one connection attempt.
+ */
+data class Credentials (
+    /**
+     * Query parameters, merged over the options' static `query` (the provider's value
+     * wins for a key both have).
+     */
+    var `query`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    /**
+     * Handshake headers such as `Authorization`, sent in name order. Each replaces a
+     * static header of the same name (ignoring ASCII case) for this attempt only. One
+     * that cannot be sent fails the attempt with [`SocketFailure::InvalidHeader`]
+     * naming it.
+     *
+     * [`SocketFailure::InvalidHeader`]: crate::SocketFailure::InvalidHeader
+     */
+    var `headers`: Map<kotlin.String, kotlin.String> = mapOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentials: FfiConverterRustBuffer<Credentials> {
+    override fun read(buf: ByteBuffer): Credentials {
+        return Credentials(
+            FfiConverterMapStringString.read(buf),
+            FfiConverterMapStringString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Credentials) = (
+            FfiConverterMapStringString.allocationSize(value.`query`) +
+            FfiConverterMapStringString.allocationSize(value.`headers`)
+    )
+
+    override fun write(value: Credentials, buf: ByteBuffer) {
+            FfiConverterMapStringString.write(value.`query`, buf)
+            FfiConverterMapStringString.write(value.`headers`, buf)
     }
 }
 
@@ -3479,6 +4449,63 @@ public object FfiConverterTypeHeartbeat: FfiConverterRustBuffer<Heartbeat> {
             FfiConverterULong.write(value.`timeoutMs`, buf)
             FfiConverterOptionalTypeMessage.write(value.`ping`, buf)
             FfiConverterOptionalTypeMessage.write(value.`pong`, buf)
+    }
+}
+
+
+
+/**
+ * One diagnostic of the SDK. URLs in it have their query values (but `_pk`) replaced by
+ * `REDACTED`; header values are never logged.
+ */
+data class LogRecord (
+    /**
+     * How severe it is.
+     */
+    var `level`: LogLevel
+    , 
+    /**
+     * The module that emitted it, e.g. `partysocket::core::machine::lifecycle`.
+     */
+    var `target`: kotlin.String
+    , 
+    /**
+     * What happened, then its fields as `name=value`, e.g. `connecting attempt=0
+     * url=wss://host/parties/main/lobby?_pk=...&token=REDACTED`.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
+    override fun read(buf: ByteBuffer): LogRecord {
+        return LogRecord(
+            FfiConverterTypeLogLevel.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogRecord) = (
+            FfiConverterTypeLogLevel.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: LogRecord, buf: ByteBuffer) {
+            FfiConverterTypeLogLevel.write(value.`level`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`message`, buf)
     }
 }
 
@@ -4448,6 +5475,61 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
 
 
 /**
+ * The level of a [`LogRecord`], and the least level a [`PartySocketLogger`] receives.
+ */
+
+enum class LogLevel {
+    
+    /**
+     * Step-by-step detail.
+     */
+    TRACE,
+    /**
+     * What the socket does: attempts, backoff, stable connections.
+     */
+    DEBUG,
+    /**
+     * Opens and closes.
+     */
+    INFO,
+    /**
+     * Failures the socket recovers from, or gives up on.
+     */
+    WARN,
+    /**
+     * Failures of the SDK itself.
+     */
+    ERROR;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A text or binary message.
  */
 sealed class Message {
@@ -5074,6 +6156,27 @@ sealed class SocketFailure {
     }
     
     /**
+     * The credentials provider gave a header that cannot be sent (a control
+     * character, a header the socket sets itself). The attempt failed; the socket
+     * backs off and asks the provider again.
+     */
+    data class InvalidHeader(
+        /**
+         * The header's name as the provider gave it.
+         */
+        val `name`: kotlin.String, 
+        /**
+         * What is wrong with it, and what to do.
+         */
+        val `message`: kotlin.String) : SocketFailure()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A listener callback threw (or panicked). The socket keeps working.
      */
     data class ListenerFailed(
@@ -5134,7 +6237,11 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
             8 -> SocketFailure.MessagesEvicted(
                 FfiConverterSequenceTypeMessage.read(buf),
                 )
-            9 -> SocketFailure.ListenerFailed(
+            9 -> SocketFailure.InvalidHeader(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            10 -> SocketFailure.ListenerFailed(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -5200,6 +6307,14 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
                 + FfiConverterSequenceTypeMessage.allocationSize(value.`messages`)
             )
         }
+        is SocketFailure.InvalidHeader -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`message`)
+            )
+        }
         is SocketFailure.ListenerFailed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5253,8 +6368,14 @@ public object FfiConverterTypeSocketFailure : FfiConverterRustBuffer<SocketFailu
                 FfiConverterSequenceTypeMessage.write(value.`messages`, buf)
                 Unit
             }
-            is SocketFailure.ListenerFailed -> {
+            is SocketFailure.InvalidHeader -> {
                 buf.putInt(9)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`message`, buf)
+                Unit
+            }
+            is SocketFailure.ListenerFailed -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`callback`, buf)
                 FfiConverterString.write(value.`message`, buf)
                 Unit
@@ -6020,6 +7141,58 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 }
     )
     }
+    
+
+        /**
+         * Records dropped so far because the logger's thread fell [`LOG_CAPACITY`] behind.
+         */ fun `droppedLogRecords`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_dropped_log_records(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * Sends the SDK's diagnostics at `level` and above to `logger`, replacing a logger
+         * installed before. The first call installs the process's `tracing` subscriber and
+         * starts the logger's thread.
+         *
+         * Records wait in a buffer of [`LOG_CAPACITY`]; when the logger falls behind further,
+         * new records are dropped and counted ([`dropped_log_records`]) rather than slowing a
+         * socket down.
+         *
+         * # Errors
+         *
+         * [`PartySocketError::Startup`] when another `tracing` subscriber is the process's
+         * global one already, or the thread cannot start.
+         */
+    @Throws(PartySocketException::class) fun `installLogger`(`logger`: PartySocketLogger, `level`: LogLevel)
+        = 
+    uniffiRustCallWithError(PartySocketException) { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_install_logger(
+    
+        
+        FfiConverterTypePartySocketLogger.lower(`logger`),
+        FfiConverterTypeLogLevel.lower(`level`),_status)
+}
+    
+    
+
+        /**
+         * Stops sending diagnostics to the installed logger (records already waiting are
+         * dropped) and releases it.
+         */ fun `removeLogger`()
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_partysocket_ffi_fn_func_remove_logger(
+    
+        _status)
+}
+    
     
 
         /**

@@ -31,8 +31,16 @@ import partysocket.PartySocketOptionsBuilder
 import partysocket.asText
 import partysocket.ffi.CloseFrame
 import partysocket.ffi.ConnectionState
+import partysocket.ffi.AsyncCredentialsProvider
+import partysocket.ffi.Credentials
+import partysocket.ffi.ProviderException
 import partysocket.ffi.CredentialsProvider
 import partysocket.ffi.Event
+import partysocket.ffi.LogLevel
+import partysocket.ffi.LogRecord
+import partysocket.ffi.PartySocketLogger
+import partysocket.ffi.installLogger
+import partysocket.ffi.removeLogger
 import partysocket.ffi.Message
 import partysocket.ffi.PartySocketException
 import partysocket.ffi.Protocol
@@ -361,10 +369,13 @@ suspend fun Mock.credentials() {
     val room = uniqueRoom("credentials")
     val issued = java.util.concurrent.atomic.AtomicInteger(0)
     val tokens = object : CredentialsProvider {
-        override fun query(): Map<String, String> = mapOf("token" to "token-${issued.incrementAndGet()}")
+        override fun credentials(): Credentials {
+            val n = issued.incrementAndGet()
+            return Credentials(query = mapOf("token" to "token-$n"), headers = mapOf("Authorization" to "Bearer header-$n"))
+        }
     }
     val socket = PartySocket.connect(
-        echo(room).query("client", "kt").query("token", "static")
+        echo(room).query("client", "kt").query("token", "static").header("authorization", "Bearer static")
             .minReconnectionDelay(100.milliseconds).maxReconnectionDelay(200.milliseconds).build(),
         credentials = tokens,
     )
@@ -389,8 +400,99 @@ suspend fun Mock.credentials() {
         delay(100)
     }
     assertEquals(listOf("token-1", "token-2", "token-3"), tokensSeen, log)
+    // The provider's header replaced the static one on every attempt (the log lists
+    // headers as [name, value] pairs).
+    val authorizations = Regex("(?i)\\[\"authorization\",\"([^\"]*)\"\\]").findAll(log).map { it.groupValues[1] }.toList()
+    assertEquals(listOf("Bearer header-1", "Bearer header-2", "Bearer header-3"), authorizations, log)
     events.stop()
     socket.close(1000)
+}
+
+suspend fun Mock.asyncCredentials() {
+    val room = uniqueRoom("credentials-async")
+    val calls = java.util.concurrent.atomic.AtomicInteger(0)
+    val tokens = object : AsyncCredentialsProvider {
+        override suspend fun credentials(): Credentials {
+            val call = calls.incrementAndGet()
+            delay(50)
+            if (call == 1) throw ProviderException.Failed("token service down")
+            return Credentials(query = emptyMap(), headers = mapOf("Authorization" to "Bearer header-$call"))
+        }
+    }
+    val socket = PartySocket.connect(
+        echo(room).minReconnectionDelay(100.milliseconds).maxReconnectionDelay(200.milliseconds).build(),
+        credentials = tokens,
+    )
+    val events = socket.watch()
+    val failed = events.next("the failed attempt") { it is Event.Error } as Event.Error
+    assertTrue(failed.description.contains("token service down"), failed.description)
+    events.next("open") { it is Event.Open }
+    socket.reconnect()
+    events.next("the reconnection") { it is Event.Open }
+    var log = ""
+    var authorizations = emptyList<String>()
+    for (poll in 1..50) {
+        log = get("/_mock/log?party=echo&room=$room")
+        authorizations = Regex("(?i)\\[\"authorization\",\"([^\"]*)\"\\]").findAll(log).map { it.groupValues[1] }.toList()
+        if (authorizations.size >= 2) break
+        delay(100)
+    }
+    assertEquals(listOf("Bearer header-2", "Bearer header-3"), authorizations, log)
+    assertEquals(3, calls.get())
+    events.stop()
+    socket.close(1000)
+}
+
+/** Keeps every record and the thread it arrived on; throws on every call when [failing]. */
+class Collecting(private val failing: Boolean = false) : PartySocketLogger {
+    val records = java.util.concurrent.ConcurrentLinkedQueue<Pair<LogRecord, String>>()
+    override fun log(record: LogRecord) {
+        records.add(record to Thread.currentThread().name)
+        if (failing) throw IllegalStateException("the logger broke")
+    }
+    suspend fun waitFor(what: String, wanted: (LogRecord) -> Boolean): LogRecord {
+        for (poll in 1..100) {
+            records.firstOrNull { wanted(it.first) }?.let { return it.first }
+            delay(50)
+        }
+        throw AssertionError("no record $what: ${records.toList()}")
+    }
+}
+
+suspend fun Mock.logger() {
+    // Info: the open is logged, the attempt (Debug) is not; the token is redacted.
+    val info = Collecting()
+    installLogger(info, LogLevel.INFO)
+    val room = uniqueRoom("logger-info")
+    val socket = PartySocket.connect(echo(room).query("token", "s3cret").build())
+    socket.awaitOpen()
+    val opened = info.waitFor("about the open") { it.message.contains(room) }
+    assertEquals(LogLevel.INFO, opened.level)
+    assertTrue(opened.target.startsWith("partysocket"), opened.toString())
+    assertTrue(opened.message.contains("token=REDACTED"), opened.message)
+    val records = info.records.toList()
+    assertTrue(records.all { it.first.level >= LogLevel.INFO && !it.first.message.contains("s3cret") }, records.toString())
+    // The SDK's own logger thread, not the caller's.
+    val caller = Thread.currentThread().name
+    assertTrue(records.none { it.second == caller }, records.toString())
+    socket.close(1000)
+    // Debug, with a logger that throws on every record: the attempt is logged and the
+    // socket works as ever.
+    val failing = Collecting(failing = true)
+    installLogger(failing, LogLevel.DEBUG)
+    val debugRoom = uniqueRoom("logger-debug")
+    val second = PartySocket.connect(echo(debugRoom).build())
+    val events = second.watch()
+    events.next("open") { it is Event.Open }
+    val connecting = failing.waitFor("about the attempt") {
+        it.level == LogLevel.DEBUG && it.message.startsWith("connecting") && it.message.contains(debugRoom)
+    }
+    assertTrue(connecting.target.startsWith("partysocket"), connecting.toString())
+    assertEquals(SendOutcome.Sent, second.send("still"))
+    events.nextText("still")
+    removeLogger()
+    events.stop()
+    second.close(1000)
 }
 
 suspend fun Mock.tlsRoots() {
@@ -471,6 +573,8 @@ val tests: List<Pair<String, suspend Mock.() -> Unit>> = listOf(
     "listener, a throwing callback contained" to { listener() },
     "cancelling a collector" to { cancelCollector() },
     "a token per attempt, a 401 recovered from" to { credentials() },
+    "a suspend credentials provider" to { asyncCredentials() },
+    "a logger with a level filter, one that throws" to { logger() },
     "root certificates for a development CA" to { tlsRoots() },
     "application-level heartbeat" to { applicationHeartbeat() },
     "pause keeps the id and the queue, resume delivers it" to { pauseAndResume() },
