@@ -351,3 +351,25 @@ async fn bad_input_gets_typed_errors() {
         "the browser never connected"
     );
 }
+
+/// The connection id is seeded from the page's `crypto.getRandomValues`: ids built one
+/// after the other differ (the fallback seed, a stack address, would repeat) and are
+/// version 4 UUIDs.
+#[wasm_bindgen_test]
+fn generated_ids_come_from_the_page_crypto() {
+    let ids: Vec<String> = (0..8)
+        .map(|_| options("echo", "ids").build().unwrap().id().to_owned())
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let groups: Vec<&str> = id.split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|group| group.len()).collect();
+        assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+        assert!(groups[2].starts_with('4'), "{id}");
+        assert!(
+            id.chars()
+                .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)),
+            "{id}"
+        );
+        assert!(!ids[..i].contains(id), "{id} repeats");
+    }
+}

@@ -99,7 +99,7 @@ const SUITES: &[Suite] = &[
 
 fn usage() -> String {
     let mut text = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test quick     lints, core and native: no system packages, no root\n  test <suite>   one suite\n  lint           Markdown, fmt, clippy, doc, README snippet and packaging checks only\n  markdown [FILE...]\n                 code fences balanced and tables unbroken (default: the repository's)\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size           browser download size of partysocket-wasm vs the JS partysocket\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n  serve leptos-chat-ssr\n                 the same page server-rendered (leptos_axum) and hydrated\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  test           lints, docs and every suite\n  test quick     lints, core and native: no system packages, no root\n  test <suite>   one suite\n  lint           Markdown, fmt, clippy, doc, README snippet and packaging checks only\n  markdown [FILE...]\n                 code fences balanced and tables unbroken (default: the repository's)\n  bindings       regenerate the Kotlin, Swift and Python sources in bindings/\n  bench          speed and memory, as ratios against baselines\n  size [demo|leptos]\n                 browser download size of partysocket-wasm vs the JS partysocket, and\n                 what partysocket-leptos adds to a Leptos page (default: both)\n  serve leptos-chat   build the Leptos chat example and serve it on 127.0.0.1\n  serve leptos-chat-ssr\n                 the same page server-rendered (leptos_axum) and hydrated\n  fuzz [--seconds N]\n                 every cargo-fuzz target for N seconds (default 60; nightly)\n  soak [--seconds N] [--sockets N] [--seed N]\n                 the fault soak (default 120 s, 50 sockets)\n\nsuites:\n",
     );
     for suite in SUITES {
         text.push_str(&format!("  {:<9} {}\n", suite.name, suite.about));
@@ -122,7 +122,9 @@ fn main() -> ExitCode {
         ["markdown", files @ ..] => markdown::check_files(files),
         ["bindings"] => bindings::generate(),
         ["bench"] => bench::run(),
-        ["size"] => size::run(),
+        ["size"] => size::run(size::Part::All),
+        ["size", "demo"] => size::run(size::Part::Demo),
+        ["size", "leptos"] => size::run(size::Part::Leptos),
         ["soak", rest @ ..] => soak::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["serve", "leptos-chat"] => leptos_chat::serve(),

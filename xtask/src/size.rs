@@ -5,8 +5,17 @@
 //! (`opt-level = "z"`, LTO, one codegen unit, `panic = "abort"`), runs
 //! `wasm-bindgen --target web` and, when npm can install it, `wasm-opt -Oz` from the
 //! npm package `binaryen`; bundles `partysocket` from the fidelity project's packages
-//! with its esbuild (`--bundle --minify`); prints raw and gzipped sizes and merges
-//! `wasm_gz_bytes` and `js_gz_bytes` into `target/bench/report.json`.
+//! with its esbuild (`--bundle --minify`); prints raw and gzipped sizes, the sections,
+//! areas and largest functions of the module, and merges `wasm_gz_bytes`,
+//! `wasm_glue_gz_bytes` and `js_gz_bytes` into `target/bench/report.json`.
+//!
+//! Then the bytes `partysocket-leptos` adds to a Leptos page: the same small page
+//! (`partysocket-wasm/size-demo/leptos-page`) built on a plain `web_sys::WebSocket` and
+//! on `use_party_socket`, module plus glue gzipped, recorded as
+//! `leptos_plain_page_gz_bytes`, `leptos_hook_page_gz_bytes` and
+//! `leptos_hook_added_gz_bytes`. The two Leptos builds take minutes: `cargo xtask size
+//! demo` and `cargo xtask size leptos` run one part each. Size is not part of
+//! `cargo xtask test`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,34 +47,87 @@ const WASM_FEATURES: &[&str] = &[
 /// The target: the browser build gzipped is at most this many times the JS bundle's.
 const TARGET_RATIO: f64 = 3.0;
 
-/// Builds, measures, prints, and records the figures.
-pub(crate) fn run() -> Result<(), String> {
+/// The Leptos page measured with and without `partysocket-leptos`.
+const LEPTOS_PAGE: &str = "partysocket-leptos-size-page";
+const LEPTOS_PAGE_FILE: &str = "partysocket_leptos_size_page";
+/// The page's feature that puts it on the hook (without it: a plain `web_sys::WebSocket`).
+const LEPTOS_HOOK_FEATURE: &str = "hook";
+
+/// Which parts `cargo xtask size` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The demo app against the JS client, with the breakdown.
+    Demo,
+    /// The bytes `partysocket-leptos` adds to a Leptos page (two Leptos builds).
+    Leptos,
+    /// Both.
+    All,
+}
+
+/// Builds, measures, prints, and records the figures of `part`.
+pub(crate) fn run(part: Part) -> Result<(), String> {
     ensure_rust_target(TARGET)?;
     let bindgen = ensure_wasm_bindgen_cli()?;
     let target = target_dir()?;
     let out = target.join("size");
-    let web = out.join("web");
-    fs::create_dir_all(&web).map_err(|err| format!("cannot create {}: {err}", web.display()))?;
+    fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
+    let optimizer = wasm_opt(&out);
+    let report = target.join("bench").join("report.json");
+    let mut figures = Vec::new();
+    if part != Part::Leptos {
+        figures.extend(demo(&bindgen, &target, &out, optimizer.as_deref())?);
+    }
+    if part != Part::Demo {
+        figures.extend(leptos_page(&bindgen, &target, &out, optimizer.as_deref())?);
+    }
+    record(&report, &figures)?;
+    let names: Vec<&str> = figures.iter().map(|(name, _)| *name).collect();
+    println!("recorded {} in {}", names.join(", "), report.display());
+    Ok(())
+}
 
-    run_bounded(
-        &mut cargo(&[
-            "build",
-            "--locked",
-            "--profile",
-            PROFILE,
-            "--target",
-            TARGET,
-            "--package",
-            DEMO,
-        ]),
-        STEP_TIME,
-    )?;
+/// A browser build after `wasm-bindgen --target web` and (when available) `wasm-opt -Oz`.
+struct Shrunk {
+    /// The built module, before `wasm-bindgen`.
+    built: PathBuf,
+    /// The module a browser downloads.
+    wasm: PathBuf,
+    /// Its JS glue.
+    glue: PathBuf,
+}
+
+/// Builds `package` (with `features`) for the browser with the size profile, then runs
+/// `wasm-bindgen` and `wasm-opt` into `web`.
+fn build_and_shrink(
+    bindgen: &Path,
+    target: &Path,
+    web: &Path,
+    optimizer: Option<&Path>,
+    (package, file): (&str, &str),
+    features: &[&str],
+) -> Result<Shrunk, String> {
+    fs::create_dir_all(web).map_err(|err| format!("cannot create {}: {err}", web.display()))?;
+    let mut args = vec![
+        "build",
+        "--locked",
+        "--profile",
+        PROFILE,
+        "--target",
+        TARGET,
+        "--package",
+        package,
+    ];
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
+    }
+    run_bounded(&mut cargo(&args), STEP_TIME)?;
     let built = target
         .join(TARGET)
         .join(PROFILE)
-        .join(format!("{DEMO_FILE}.wasm"));
+        .join(format!("{file}.wasm"));
     run_bounded(
-        Command::new(&bindgen)
+        Command::new(bindgen)
             .args([
                 "--target",
                 "web",
@@ -73,19 +135,17 @@ pub(crate) fn run() -> Result<(), String> {
                 "--remove-producers-section",
                 "--out-dir",
             ])
-            .arg(&web)
+            .arg(web)
             .arg(&built),
         STEP_TIME,
     )?;
-    let bindgen_wasm = web.join(format!("{DEMO_FILE}_bg.wasm"));
-    let glue = web.join(format!("{DEMO_FILE}.js"));
-
-    let optimizer_tool = wasm_opt(&out);
-    let (wasm, optimizer) = match optimizer_tool.clone() {
+    let bindgen_wasm = web.join(format!("{file}_bg.wasm"));
+    let glue = web.join(format!("{file}.js"));
+    let wasm = match optimizer {
         Some(tool) => {
-            let optimized = web.join(format!("{DEMO_FILE}_bg.opt.wasm"));
+            let optimized = web.join(format!("{file}_bg.opt.wasm"));
             run_bounded(
-                Command::new(&tool)
+                Command::new(tool)
                     .arg("-Oz")
                     .args(WASM_FEATURES)
                     .arg(&bindgen_wasm)
@@ -93,23 +153,51 @@ pub(crate) fn run() -> Result<(), String> {
                     .arg(&optimized),
                 STEP_TIME,
             )?;
-            (optimized, "wasm-bindgen + wasm-opt -Oz")
+            optimized
         }
-        None => (bindgen_wasm.clone(), "wasm-bindgen (wasm-opt unavailable)"),
+        None => bindgen_wasm,
     };
+    Ok(Shrunk { built, wasm, glue })
+}
 
-    let named = named_build(&bindgen, &built, &out, optimizer_tool.as_deref())?;
+/// How the figures were made, for the printed table.
+fn optimizer_label(optimizer: Option<&Path>) -> &'static str {
+    if optimizer.is_some() {
+        "wasm-bindgen + wasm-opt -Oz"
+    } else {
+        "wasm-bindgen (wasm-opt unavailable)"
+    }
+}
 
-    let bundle = bundle_partysocket(&out)?;
+/// The demo app against the official JS client, and where its bytes go.
+fn demo(
+    bindgen: &Path,
+    target: &Path,
+    out: &Path,
+    optimizer: Option<&Path>,
+) -> Result<Vec<(&'static str, u64)>, String> {
+    let shrunk = build_and_shrink(
+        bindgen,
+        target,
+        &out.join("web"),
+        optimizer,
+        (DEMO, DEMO_FILE),
+        &[],
+    )?;
+    let named = named_build(bindgen, &shrunk.built, out, optimizer)?;
+    let bundle = bundle_partysocket(out)?;
 
-    let wasm_size = measure(&wasm)?;
-    let glue_size = measure(&glue)?;
+    let wasm_size = measure(&shrunk.wasm)?;
+    let glue_size = measure(&shrunk.glue)?;
     let js_size = measure(&bundle)?;
     let ratio = wasm_size.gzipped as f64 / js_size.gzipped as f64;
     println!("{:<58} {:>10} {:>10}", "bytes", "raw", "gzip -9");
     println!(
         "{:<58} {:>10} {:>10}",
-        format!("partysocket-wasm demo .wasm ({optimizer})"),
+        format!(
+            "partysocket-wasm demo .wasm ({})",
+            optimizer_label(optimizer)
+        ),
         wasm_size.raw,
         wasm_size.gzipped
     );
@@ -128,14 +216,73 @@ pub(crate) fn run() -> Result<(), String> {
     );
 
     print_breakdown(&named)?;
+    Ok(vec![
+        ("wasm_gz_bytes", wasm_size.gzipped),
+        ("wasm_glue_gz_bytes", glue_size.gzipped),
+        ("js_gz_bytes", js_size.gzipped),
+    ])
+}
 
-    let report = target.join("bench").join("report.json");
-    record(&report, wasm_size.gzipped, js_size.gzipped)?;
+/// The same Leptos page on a plain `web_sys::WebSocket` and on `use_party_socket`: the
+/// gzipped difference (module plus glue) is what `partysocket-leptos` adds to a page.
+fn leptos_page(
+    bindgen: &Path,
+    target: &Path,
+    out: &Path,
+    optimizer: Option<&Path>,
+) -> Result<Vec<(&'static str, u64)>, String> {
+    let page = (LEPTOS_PAGE, LEPTOS_PAGE_FILE);
+    let plain = build_and_shrink(
+        bindgen,
+        target,
+        &out.join("leptos-plain"),
+        optimizer,
+        page,
+        &[],
+    )?;
+    let plain = (measure(&plain.wasm)?, measure(&plain.glue)?);
+    let hook = build_and_shrink(
+        bindgen,
+        target,
+        &out.join("leptos-hook"),
+        optimizer,
+        page,
+        &[LEPTOS_HOOK_FEATURE],
+    )?;
+    let hook = (measure(&hook.wasm)?, measure(&hook.glue)?);
     println!(
-        "recorded wasm_gz_bytes and js_gz_bytes in {}",
-        report.display()
+        "\nthe bytes partysocket-leptos adds to a Leptos page (csr; {}):",
+        optimizer_label(optimizer)
     );
-    Ok(())
+    println!("{:<58} {:>10} {:>10}", "bytes", "raw", "gzip -9");
+    for (label, (wasm, glue)) in [
+        ("page on a plain web_sys::WebSocket", &plain),
+        ("the same page on use_party_socket", &hook),
+    ] {
+        println!(
+            "{:<58} {:>10} {:>10}",
+            format!("{label} .wasm"),
+            wasm.raw,
+            wasm.gzipped
+        );
+        println!(
+            "{:<58} {:>10} {:>10}",
+            "  its JS glue", glue.raw, glue.gzipped
+        );
+    }
+    let plain_total = plain.0.gzipped + plain.1.gzipped;
+    let hook_total = hook.0.gzipped + hook.1.gzipped;
+    let added = hook_total.saturating_sub(plain_total);
+    println!(
+        "partysocket-leptos adds {added} bytes gzipped (.wasm {:+}, glue {:+}): {plain_total} -> {hook_total}",
+        hook.0.gzipped as i64 - plain.0.gzipped as i64,
+        hook.1.gzipped as i64 - plain.1.gzipped as i64,
+    );
+    Ok(vec![
+        ("leptos_plain_page_gz_bytes", plain_total),
+        ("leptos_hook_page_gz_bytes", hook_total),
+        ("leptos_hook_added_gz_bytes", added),
+    ])
 }
 
 /// How many functions and areas the breakdown lists.
@@ -285,9 +432,9 @@ fn bundle_partysocket(out: &Path) -> Result<PathBuf, String> {
     Ok(bundle)
 }
 
-/// Adds (or replaces) the two figures in the report's JSON object, keeping the rest.
-fn record(report: &Path, wasm_gz: u64, js_gz: u64) -> Result<(), String> {
-    let mut figures = match fs::read_to_string(report) {
+/// Adds (or replaces) `figures` in the report's JSON object, keeping the rest.
+fn record(report: &Path, figures: &[(&str, u64)]) -> Result<(), String> {
+    let mut map = match fs::read_to_string(report) {
         Ok(text) => match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => map,
             _ => {
@@ -299,12 +446,13 @@ fn record(report: &Path, wasm_gz: u64, js_gz: u64) -> Result<(), String> {
         },
         Err(_) => Map::new(),
     };
-    figures.insert("wasm_gz_bytes".into(), wasm_gz.into());
-    figures.insert("js_gz_bytes".into(), js_gz.into());
+    for (name, value) in figures {
+        map.insert((*name).into(), (*value).into());
+    }
     if let Some(dir) = report.parent() {
         fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
     }
-    let text = serde_json::to_string_pretty(&Value::Object(figures))
+    let text = serde_json::to_string_pretty(&Value::Object(map))
         .map_err(|err| format!("cannot write the report: {err}"))?;
     fs::write(report, text + "\n")
         .map_err(|err| format!("cannot write {}: {err}", report.display()))

@@ -219,7 +219,7 @@ pub(crate) fn parse_full_url(input: &str) -> Result<FullUrl, OptionsError> {
             "it is empty: pass a URL such as \"wss://echo.example.com/socket\"",
         ));
     }
-    let Some((scheme, rest)) = trimmed.split_once("://") else {
+    let Some((scheme, rest)) = split_scheme(trimmed) else {
         return Err(invalid(
             "it has no scheme: write ws:// or wss:// in front (for a PartyKit host and room, use PartySocketOptions::builder)",
         ));
@@ -270,12 +270,6 @@ pub(crate) fn parse_full_url(input: &str) -> Result<FullUrl, OptionsError> {
         OptionsError::InvalidHost { why, .. } => invalid(why),
         _ => invalid("the host is missing after the scheme"),
     })?;
-    let is_dot_segment = |segment: &str| {
-        matches!(
-            segment.to_ascii_lowercase().replace("%2e", ".").as_str(),
-            "." | ".."
-        )
-    };
     if path.split('/').any(is_dot_segment) {
         return Err(invalid(
             "its path has a `.` or `..` segment, which URL parsers remove: write the path it stands for",
@@ -287,6 +281,33 @@ pub(crate) fn parse_full_url(input: &str) -> Result<FullUrl, OptionsError> {
         path: utf8_percent_encode(path, PATH).to_string(),
         query: query.map(|query| utf8_percent_encode(query, SPECIAL_QUERY).to_string()),
     })
+}
+
+/// `input` split at its first `://`. Byte-wise rather than `str::split_once("://")`:
+/// the same answer without the substring searcher, which is the larger code in a
+/// browser build.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let at = input.as_bytes().windows(3).position(|w| w == b"://")?;
+    // `at` and `at + 3` border ASCII bytes, so both are character boundaries.
+    Some((input.get(..at)?, input.get(at + 3..)?))
+}
+
+/// Whether a path segment is `.` or `..`, also when written with `%2e` or `%2E` (what
+/// URL parsers remove). Each unit is `.` or `%2e` in any case, and there are one or
+/// two; the same answer as lowercasing, replacing `%2e` with `.` and comparing, without
+/// allocating.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// `[address]` in its canonical form, or `None` when it is not an IPv6 address.
@@ -604,6 +625,72 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The byte-wise helpers answer what the `str` methods they replace answer.
+    mod same_as_str_methods {
+        use proptest::prelude::*;
+
+        /// Strings made mostly of the characters that matter here.
+        fn pieces() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(".".to_owned()),
+                    Just("%2e".to_owned()),
+                    Just("%2E".to_owned()),
+                    Just("%2".to_owned()),
+                    Just("%".to_owned()),
+                    Just(":".to_owned()),
+                    Just("/".to_owned()),
+                    Just("://".to_owned()),
+                    Just("é".to_owned()),
+                    "[a-zA-Z0-9]{0,2}",
+                ],
+                0..8,
+            )
+            .prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn split_scheme(input in pieces()) {
+                prop_assert_eq!(super::super::split_scheme(&input), input.split_once("://"));
+            }
+
+            #[test]
+            fn is_dot_segment(segment in pieces()) {
+                let by_replace = matches!(
+                    segment.to_ascii_lowercase().replace("%2e", ".").as_str(),
+                    "." | ".."
+                );
+                prop_assert_eq!(super::super::is_dot_segment(&segment), by_replace);
+            }
+        }
+
+        #[test]
+        fn examples() {
+            for (segment, dot) in [
+                (".", true),
+                ("..", true),
+                ("%2e", true),
+                ("%2E%2e", true),
+                (".%2E", true),
+                ("...", false),
+                ("%2e%2e%2e", false),
+                ("", false),
+                ("%2", false),
+                ("a.", false),
+                ("%2f", false),
+            ] {
+                assert_eq!(super::super::is_dot_segment(segment), dot, "{segment:?}");
+            }
+            assert_eq!(
+                super::super::split_scheme("ws://a://b"),
+                Some(("ws", "a://b"))
+            );
+            assert_eq!(super::super::split_scheme("é://x"), Some(("é", "x")));
+            assert_eq!(super::super::split_scheme("ws:/x"), None);
+        }
+    }
+
     use super::*;
 
     #[test]
