@@ -1,6 +1,7 @@
 //! The baseline client: raw tokio-tungstenite, as an application would use it.
 
 use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::throughput::CONNECT;
@@ -15,18 +16,10 @@ pub(crate) async fn open(
     url: String,
     config: Option<WebSocketConfig>,
 ) -> Result<BareSocket, String> {
-    tokio::time::timeout(CONNECT, async {
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, config, true)
-            .await
-            .map_err(|err| err.to_string())?;
-        ws.next()
-            .await
-            .ok_or("no greeting")?
-            .map_err(|err| err.to_string())?;
-        Ok(ws)
-    })
+    greeted(tokio_tungstenite::connect_async_with_config(
+        url, config, true,
+    ))
     .await
-    .map_err(|_| format!("no connection and greeting within {CONNECT:?}"))?
 }
 
 /// Like [`open`] over `wss://`, with the given rustls configuration.
@@ -34,12 +27,22 @@ pub(crate) async fn open_tls(
     url: String,
     tls: std::sync::Arc<rustls::ClientConfig>,
 ) -> Result<BareSocket, String> {
+    let connector = tokio_tungstenite::Connector::Rustls(tls);
+    greeted(tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        None,
+        true,
+        Some(connector),
+    ))
+    .await
+}
+
+/// Waits for `connect`, then for the party's first message, within [`CONNECT`].
+async fn greeted<R>(
+    connect: impl std::future::Future<Output = Result<(BareSocket, R), tungstenite::Error>>,
+) -> Result<BareSocket, String> {
     tokio::time::timeout(CONNECT, async {
-        let connector = tokio_tungstenite::Connector::Rustls(tls);
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector))
-                .await
-                .map_err(|err| err.to_string())?;
+        let (mut ws, _) = connect.await.map_err(|err| err.to_string())?;
         ws.next()
             .await
             .ok_or("no greeting")?

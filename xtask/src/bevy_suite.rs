@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::mock::start_mock_with;
 use crate::process::{cargo, run as run_command, run_bounded};
-use crate::wasm::{CHROMEDRIVER, TARGET, browser_test_tools};
+use crate::wasm::{TARGET, browser_test_tools, browser_tests};
 
 /// Building and running the browser test.
 const BROWSER_TEST_TIME: Duration = Duration::from_secs(1500);
@@ -52,20 +52,12 @@ fn browser() -> Result<(), String> {
     ]))?;
     let (mut mock, addr) = start_mock_with(&[])?;
     let result = run_bounded(
-        cargo(&[
-            "test",
-            "--locked",
-            "--package",
-            "partysocket-bevy",
-            "--test",
-            "browser",
-            "--target",
-            TARGET,
-        ])
-        .env("PARTY_MOCK_HOST", addr.to_string())
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", BROWSER_TIMEOUT_SECS),
+        &mut browser_tests(
+            &["--package", "partysocket-bevy", "--test", "browser"],
+            &addr.to_string(),
+            &runner,
+            BROWSER_TIMEOUT_SECS,
+        ),
         BROWSER_TEST_TIME,
     );
     mock.stop();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::mock::start_mock;
 use crate::process::{cargo, run_bounded};
-use crate::wasm::{CHROMEDRIVER, TARGET, browser_test_tools};
+use crate::wasm::{browser_test_tools, browser_tests};
 
 /// Building and running the hook tests (a cold Leptos build for wasm32 takes minutes).
 const TEST_TIME: Duration = Duration::from_secs(1800);
@@ -22,18 +22,12 @@ pub(crate) fn run() -> Result<(), String> {
     let mut mock = start_mock()?;
     let addr = mock.1;
     let result = run_bounded(
-        cargo(&[
-            "test",
-            "--locked",
-            "--package",
-            "partysocket-leptos",
-            "--target",
-            TARGET,
-        ])
-        .env("PARTY_MOCK_HOST", addr.to_string())
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", BROWSER_TIMEOUT_SECS),
+        &mut browser_tests(
+            &["--package", "partysocket-leptos"],
+            &addr.to_string(),
+            &runner,
+            BROWSER_TIMEOUT_SECS,
+        ),
         TEST_TIME,
     );
     mock.0.stop();

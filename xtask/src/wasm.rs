@@ -38,19 +38,12 @@ pub(crate) fn run() -> Result<(), String> {
     let (mut mock, addr) = start_mock_with(&["--websocket-auto-response", HEARTBEAT_PARTY])?;
 
     let result = run_bounded(
-        cargo(&[
-            "test",
-            "--locked",
-            "--package",
-            "partysocket-wasm",
-            "--all-features",
-            "--target",
-            TARGET,
-        ])
-        .env("PARTY_MOCK_HOST", addr.to_string())
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", BROWSER_TIMEOUT_SECS),
+        &mut browser_tests(
+            &["--package", "partysocket-wasm", "--all-features"],
+            &addr.to_string(),
+            &runner,
+            BROWSER_TIMEOUT_SECS,
+        ),
         TEST_TIME,
     );
     mock.stop();
@@ -197,6 +190,26 @@ pub(crate) fn ensure_chromium() -> Result<(), String> {
             "apt-get finished but {CHROMIUM} or {CHROMEDRIVER} is missing"
         ))
     }
+}
+
+/// `cargo test` of `args` (a package, its features and tests) for wasm32 in headless
+/// Chromium: the tests reach `party-mock` at `mock_host`, each bounded by `timeout_secs`.
+pub(crate) fn browser_tests(
+    args: &[&str],
+    mock_host: &str,
+    runner: &Path,
+    timeout_secs: &str,
+) -> Command {
+    let mut all = vec!["test", "--locked"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--target", TARGET]);
+    let mut command = cargo(&all);
+    command
+        .env("PARTY_MOCK_HOST", mock_host)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", timeout_secs);
+    command
 }
 
 /// Installs what browser tests need (the wasm target, the wasm-bindgen CLI matching
