@@ -5,6 +5,45 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A number in an error text, written without the standard library's float
+/// formatting (which would add about 11 KB to every browser build that shows an
+/// error): up to six decimals, trailing zeros dropped, as `{}` writes the values an
+/// option takes (`1.5`, `-0.1`, `2`).
+struct Shown(f64);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SCALE: u64 = 1_000_000;
+        let value = self.0;
+        if value.is_nan() {
+            return f.write_str("NaN");
+        }
+        if value.is_sign_negative() && value != 0.0 {
+            f.write_str("-")?;
+        }
+        let magnitude = value.abs();
+        if magnitude.is_infinite() {
+            return f.write_str("inf");
+        }
+        if magnitude >= 1e15 {
+            return f.write_str("a number of 1e15 or more");
+        }
+        // Below 1e15 the scaled value fits a u64 exactly enough for six decimals.
+        let scaled = (magnitude * SCALE as f64).round() as u64;
+        let (whole, mut fraction) = (scaled / SCALE, scaled % SCALE);
+        write!(f, "{whole}")?;
+        if fraction == 0 {
+            return Ok(());
+        }
+        let mut digits = 6;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        write!(f, ".{fraction:0digits$}")
+    }
+}
+
 /// The error underneath another one (an I/O, TLS, WebSocket or JSON error), shared so
 /// that events stay cheap to clone. It displays as that error (after what was being
 /// done, such as `cannot connect to localhost:1999: `), its
@@ -174,10 +213,10 @@ pub enum OptionsError {
         max: Duration,
     },
     /// The grow factor is below 1 or not a finite number.
-    #[error("reconnection_delay_grow_factor must be a finite number >= 1.0: got {0}")]
+    #[error("reconnection_delay_grow_factor must be a finite number >= 1.0: got {}", Shown(*.0))]
     InvalidGrowFactor(f64),
     /// The jitter fraction is outside `0.0..=1.0`.
-    #[error("jitter must be between 0.0 (off) and 1.0: got {0}")]
+    #[error("jitter must be between 0.0 (off) and 1.0: got {}", Shown(*.0))]
     InvalidJitter(f64),
     /// A timeout or interval that must be positive is zero.
     #[error("{0} must be greater than zero; to turn the feature off, leave the option unset")]
@@ -387,4 +426,51 @@ pub enum TransportError {
     /// The URL could not be used.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::Shown;
+
+    #[test]
+    fn numbers_in_error_texts_read_as_the_standard_formatting_writes_them() {
+        for value in [
+            0.0,
+            1.0,
+            2.0,
+            1.5,
+            -0.1,
+            0.25,
+            1.3,
+            0.999_999,
+            1e-6,
+            12_345.678_9,
+            -3.0,
+            0.1 + 0.2,
+        ] {
+            let ours = Shown(value).to_string();
+            let std = format!("{value}");
+            // The standard formatting writes the shortest exact digits; ours rounds
+            // to six decimals, which is the same for every value an option takes.
+            let rounded: f64 = std.parse().unwrap();
+            assert_eq!(
+                ours.parse::<f64>().unwrap(),
+                (rounded * 1e6).round() / 1e6,
+                "{value}"
+            );
+            if std
+                .split('.')
+                .nth(1)
+                .is_none_or(|decimals| decimals.len() <= 6)
+            {
+                assert_eq!(ours, std, "{value}");
+            }
+        }
+        assert_eq!(Shown(f64::NAN).to_string(), "NaN");
+        assert_eq!(Shown(f64::INFINITY).to_string(), "inf");
+        assert_eq!(Shown(f64::NEG_INFINITY).to_string(), "-inf");
+        assert_eq!(Shown(-0.0).to_string(), "0");
+        assert_eq!(Shown(0.1 + 0.2).to_string(), "0.3");
+        assert_eq!(Shown(1e20).to_string(), "a number of 1e15 or more");
+    }
 }
