@@ -201,6 +201,51 @@ async fn the_handle_is_a_sink() {
     assert!(matches!(refused, partysocket::Error::MessageDropped(_)));
 }
 
+/// The `Sink` buffers like tokio-tungstenite's: fed messages wait for a flush (one
+/// write for the burst), for 128 KiB to gather, or for the next `send`, which takes
+/// them along in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sink_buffers_until_a_flush_a_full_batch_or_a_send() {
+    let server = mock().await;
+    let built = options(&server, "echo", "sink-batch").build().unwrap();
+    let (mut socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    // The echo party's greeting first: nothing else arrives to wake the driver.
+    until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    for i in 0..10 {
+        socket
+            .feed(Message::from(format!("fed {i}")))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(ms(200)).await;
+    assert_eq!(
+        socket.buffered_amount(),
+        10 * "fed 0".len(),
+        "fed messages wait for a flush"
+    );
+    socket.flush().await.unwrap();
+    assert_eq!(socket.buffered_amount(), 0, "the flush handed them over");
+    let expected: Vec<String> = (0..10).map(|i| format!("fed {i}")).collect();
+    assert_eq!(messages(&mut events, 10).await, expected);
+
+    // 128 KiB fed go out without a flush.
+    let chunk = "y".repeat(16 * 1024);
+    for _ in 0..8 {
+        socket.feed(Message::from(chunk.as_str())).await.unwrap();
+    }
+    let echoed = messages(&mut events, 8).await;
+    assert!(echoed.iter().all(|text| *text == chunk));
+
+    // A plain send takes what was fed before it along, in order.
+    socket.feed(Message::from("fed before")).await.unwrap();
+    assert!(socket.send("sent after").unwrap().is_accepted());
+    assert_eq!(
+        messages(&mut events, 2).await,
+        ["fed before".to_owned(), "sent after".to_owned()]
+    );
+}
+
 /// Handles can be used from many threads at once; every accepted message is sent
 /// exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

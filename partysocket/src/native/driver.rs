@@ -114,6 +114,9 @@ pub(crate) struct Driver {
     handles_gone: bool,
     /// When the buffers are trimmed next; `None` while none holds spare capacity.
     trim_at: Option<Instant>,
+    /// The last batch stopped at [`WRITE_BATCH`] frames with more to pull: its write
+    /// is not flushed, so the next pass adds to it and one flush carries both.
+    more_to_pull: bool,
 }
 
 enum Step {
@@ -136,6 +139,7 @@ impl Driver {
             calls: Vec::new(),
             handles_gone: false,
             trim_at: None,
+            more_to_pull: false,
         }
     }
 
@@ -307,9 +311,14 @@ impl Driver {
 
     /// Pulls the next frames for the open connection, within the batch limits.
     fn pull_batch(&mut self, state: &mut State) {
+        self.more_to_pull = false;
         let Some(open) = &self.open else { return };
         let mut bytes = 0;
-        while self.batch.len() < WRITE_BATCH && bytes < WRITE_BATCH_BYTES {
+        while bytes < WRITE_BATCH_BYTES {
+            if self.batch.len() == WRITE_BATCH {
+                self.more_to_pull = state.machine.wants_transmit(open.transport);
+                break;
+            }
             match state.machine.poll_transmit(open.transport) {
                 Some(frame) => {
                     if let Transmit::Message(message) = &frame {
@@ -347,6 +356,11 @@ impl Driver {
             open.unflushed = true;
         }
         self.batch.clear();
+        if failed.is_none() && self.more_to_pull {
+            // Small frames that filled a batch: the next pass (at once) pulls and
+            // flushes the rest with these.
+            return None;
+        }
         if failed.is_none() && open.unflushed {
             match open.ws.poll_flush_unpin(cx) {
                 Poll::Ready(Ok(())) => open.unflushed = false,

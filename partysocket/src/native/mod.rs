@@ -399,9 +399,12 @@ impl PartySocket {
 
 /// For code written against tokio-tungstenite's `Sink`: `send(message).await` through
 /// `SinkExt`. An item is accepted as by [`PartySocket::send`]; a dropped one is an
-/// [`Error::MessageDropped`]. The sink is not ready while more than 1 MiB waits for
-/// the open connection to take it, so a fast producer follows the network's pace;
-/// flushing waits until the open connection has taken everything.
+/// [`Error::MessageDropped`]. Like tokio-tungstenite's, the sink buffers: a fed
+/// message goes out on the next flush (`SinkExt::send` flushes), once 128 KiB wait, or
+/// with the next write the socket makes anyway, so a burst of `feed`s costs one
+/// write. The sink is not ready while more than 1 MiB waits for the open connection to
+/// take it, so a fast producer follows the network's pace; flushing waits until the
+/// open connection has taken everything.
 impl Sink<Message> for PartySocket {
     type Error = Error;
 
@@ -410,7 +413,7 @@ impl Sink<Message> for PartySocket {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        match self.send(message)? {
+        match self.shared.feed(message).ok_or(Error::DriverStopped)? {
             SendOutcome::Dropped(reason) => Err(Error::MessageDropped(reason)),
             _ => Ok(()),
         }
@@ -440,6 +443,12 @@ impl PartySocket {
         }
         if !state.writers.iter().any(|w| w.will_wake(cx.waker())) {
             state.writers.push(cx.waker().clone());
+        }
+        // What `start_send` fed may not have woken the driver yet.
+        let driver = state.wake_driver();
+        drop(state);
+        if let Some(driver) = driver {
+            driver.wake();
         }
         Poll::Pending
     }

@@ -14,7 +14,7 @@ use std::task::Waker;
 
 use tokio::sync::Notify;
 
-use crate::{Event, Machine};
+use crate::{Event, Machine, Message, SendOutcome};
 
 /// One socket's shared state. `handles` counts live [`PartySocket`](super::PartySocket)
 /// clones: when it reaches zero the driver closes the connection and stops.
@@ -58,6 +58,9 @@ pub(crate) struct State {
 
 /// Above this many unsent bytes the `Sink` implementation reports "not ready".
 pub(crate) const SINK_HIGH_WATER: usize = 1 << 20;
+/// Unsent bytes from which `start_send` wakes the driver without waiting for a flush
+/// (tokio-tungstenite writes out at its 128 KiB write buffer the same way).
+pub(crate) const SINK_BATCH: usize = 128 * 1024;
 
 impl Shared {
     pub(crate) fn new(machine: Machine) -> Arc<Shared> {
@@ -93,13 +96,43 @@ impl Shared {
     /// the connection state, so the state watchers are left alone. `None` when the
     /// driver has stopped (nothing was queued).
     pub(crate) fn send<T>(&self, send: impl FnOnce(&mut Machine) -> T) -> Option<T> {
+        self.send_then(send, |_, _| true)
+    }
+
+    /// The `Sink`'s send path (`start_send`): like [`send`](Self::send), but a message
+    /// the open connection takes (sent or coalesced) does not wake the driver while
+    /// fewer than [`SINK_BATCH`] bytes wait, as tokio-tungstenite's `Sink` buffers
+    /// until it is flushed. `poll_ready` and `poll_flush` wake it when they wait, so
+    /// what was fed goes out on the next flush (or sooner, with any other wake).
+    pub(crate) fn feed(&self, message: Message) -> Option<SendOutcome> {
+        self.send_then(
+            |machine| machine.send(message),
+            |outcome, state| {
+                !matches!(outcome, SendOutcome::Sent | SendOutcome::Coalesced)
+                    || state.unsent_for_sink() >= SINK_BATCH
+            },
+        )
+    }
+
+    /// Runs `send` under the lock; wakes the driver (if not already woken) when `wake`
+    /// says so.
+    fn send_then<T>(
+        &self,
+        send: impl FnOnce(&mut Machine) -> T,
+        wake: impl FnOnce(&T, &State) -> bool,
+    ) -> Option<T> {
         let (result, waker) = {
             let mut state = self.lock();
             if state.driver_stopped {
                 return None;
             }
             let result = send(&mut state.machine);
-            (result, state.wake_driver())
+            let waker = if wake(&result, &state) {
+                state.wake_driver()
+            } else {
+                None
+            };
+            (result, waker)
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -161,7 +194,7 @@ impl State {
     /// Payload bytes the `Sink` waits for: what the open connection has not taken yet
     /// (nothing while disconnected: then a send is queued at once).
     pub(crate) fn unsent_for_sink(&self) -> usize {
-        if self.machine.ready_state() == crate::ReadyState::Open {
+        if self.machine.is_open() {
             self.machine.buffered_amount()
         } else {
             0

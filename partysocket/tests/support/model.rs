@@ -290,6 +290,12 @@ pub fn run(config: &Config, ops: &[Op]) -> Result<(), String> {
             );
         }
 
+        // The shortcut the send path asks agrees with the state.
+        check_eq!(
+            h.machine.is_open(),
+            h.machine.ready_state() == partysocket::ReadyState::Open
+        );
+
         // Nothing waits forever: every state that will move on has a timer.
         if matches!(
             h.state(),

@@ -878,6 +878,12 @@ impl Machine {
         }
     }
 
+    /// Whether a connection is open: `ready_state() == ReadyState::Open`, without
+    /// building the state (a send path asks on every message).
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+    }
+
     /// The WebSocket `readyState`.
     pub fn ready_state(&self) -> ReadyState {
         self.connection_state().ready_state()
