@@ -23,14 +23,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite;
 use web_time::Instant;
 
 use super::shared::{Shared, State};
 use super::tls::TlsConfig;
-use super::transport::{self, Ws};
+use super::transport::{self, Connection};
 use crate::{
     CloseFrame, ConnectRequest, ConnectionState, CredentialsFuture, Output, Transmit,
     TransportError, TransportId, UserCall, Violation,
@@ -42,7 +42,7 @@ pub(crate) fn now() -> Instant {
 }
 
 type Connecting =
-    Pin<Box<dyn Future<Output = Result<(Ws, Option<String>), TransportError>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<(Connection, Option<String>), TransportError>> + Send>>;
 
 /// Frames read in one pass before the other work gets a turn.
 const READ_BUDGET: usize = 256;
@@ -61,7 +61,7 @@ const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// The open connection.
 struct Open {
     transport: TransportId,
-    ws: Ws,
+    conn: Connection,
     /// Frames were handed to tungstenite since the last completed flush.
     unflushed: bool,
     /// The machine was told that writing is blocked.
@@ -75,11 +75,11 @@ struct Open {
 }
 
 impl Open {
-    fn new(transport: TransportId, ws: Ws) -> Box<Open> {
+    fn new(transport: TransportId, conn: Connection) -> Box<Open> {
         Box::new(Open {
             transport,
-            written: transport::written(&ws),
-            ws,
+            written: transport::written(&conn.ws),
+            conn,
             unflushed: false,
             blocked: false,
             faulted: false,
@@ -219,18 +219,13 @@ impl Driver {
         let ended = match &mut self.open {
             Some(open) if events_room > 0 && !opened_now && !open.faulted => {
                 // Each frame makes at most one event: never read past the capacity.
-                read(
-                    &mut open.ws,
-                    cx,
-                    events_room.min(READ_BUDGET),
-                    &mut self.frames,
-                )
+                read(open, cx, events_room.min(READ_BUDGET), &mut self.frames)
             }
             _ => None,
         };
         progressed |= !self.frames.is_empty() || ended.is_some();
         let sink_ready = match &mut self.open {
-            Some(open) => match open.ws.poll_ready_unpin(cx) {
+            Some(open) => match open.conn.ws.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => Ok(true),
                 Poll::Ready(Err(error)) => Err(error),
                 Poll::Pending => Ok(false),
@@ -288,7 +283,7 @@ impl Driver {
                 self.batch.shrink_to_fit();
                 self.frames.shrink_to_fit();
                 if let Some(open) = &mut self.open {
-                    transport::trim(&mut open.ws);
+                    open.conn.trim();
                 }
             }
             Some(_) => {}
@@ -300,7 +295,7 @@ impl Driver {
                     || self
                         .open
                         .as_ref()
-                        .is_some_and(|open| transport::has_spare_capacity(&open.ws));
+                        .is_some_and(|open| open.conn.has_spare_capacity());
                 if spare {
                     self.trim_at = Some(now + TRIM_AFTER);
                 }
@@ -349,7 +344,7 @@ impl Driver {
             };
             // After a would-block tungstenite keeps the frame buffered: nothing pulled
             // is dropped here.
-            if let Err(error) = open.ws.start_send_unpin(frame) {
+            if let Err(error) = open.conn.ws.start_send_unpin(frame) {
                 failed = Some(error);
                 break;
             }
@@ -362,7 +357,7 @@ impl Driver {
             return None;
         }
         if failed.is_none() && open.unflushed {
-            match open.ws.poll_flush_unpin(cx) {
+            match open.conn.ws.poll_flush_unpin(cx) {
                 Poll::Ready(Ok(())) => open.unflushed = false,
                 Poll::Ready(Err(error)) => failed = Some(error),
                 Poll::Pending => {}
@@ -372,7 +367,7 @@ impl Driver {
         if let Some(error) = failed {
             return Some(WriteFact::Failed(transport, error));
         }
-        let written = transport::written(&open.ws);
+        let written = transport::written(&open.conn.ws);
         let moved = written != open.written;
         open.written = written;
         match (open.unflushed, open.blocked) {
@@ -512,7 +507,7 @@ impl Driver {
                     let limit = machine.options().close_timeout();
                     machine.handle_closed(transport, Some(transport::close_from_wire(frame)), at);
                     if let Some(open) = self.open.take() {
-                        retire(open.ws, None, limit);
+                        retire(open.conn, None, limit);
                     }
                     return true;
                 }
@@ -661,7 +656,7 @@ impl Driver {
                 match frame {
                     Some(frame) => {
                         let limit = state.machine.options().close_timeout();
-                        retire(open.ws, Some(frame), limit);
+                        retire(open.conn, Some(frame), limit);
                     }
                     // Abort: dropping the stream closes TCP without a close frame.
                     None => drop(open),
@@ -766,23 +761,39 @@ impl Wakes {
     }
 }
 
-/// Reads the frames that are ready, up to `budget`.
+/// Reads the frames that are ready, up to `budget`, and queues the answers the
+/// protocol asks for: a pong for a ping, the echo of a close.
 fn read(
-    ws: &mut Ws,
+    open: &mut Open,
     cx: &mut Context<'_>,
     budget: usize,
     frames: &mut Vec<tungstenite::Message>,
 ) -> Ended {
     while frames.len() < budget {
-        match ws.poll_next_unpin(cx) {
+        match open.conn.poll_read(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                let closing = matches!(frame, tungstenite::Message::Close(_));
-                frames.push(transport::detach(frame));
+                let closing = match &frame {
+                    tungstenite::Message::Ping(data) => {
+                        // tungstenite refuses it once our close is sent, when no pong is
+                        // due; a write error shows again at the flush.
+                        let pong = tungstenite::Message::Pong(data.clone());
+                        open.unflushed |= open.conn.ws.start_send_unpin(pong).is_ok();
+                        false
+                    }
+                    tungstenite::Message::Close(echo) => {
+                        // The echo (refused when our own close went first, when none is
+                        // due), written now, before the application hears of the close
+                        // (and perhaps exits); what cannot be written at once is
+                        // finished in the background.
+                        let echo = tungstenite::Message::Close(echo.clone());
+                        let _ = open.conn.ws.start_send_unpin(echo);
+                        let _ = open.conn.ws.poll_flush_unpin(cx);
+                        true
+                    }
+                    _ => false,
+                };
+                frames.push(frame);
                 if closing {
-                    // Write tungstenite's answer to the close now, before the
-                    // application hears of the close (and perhaps exits); what cannot
-                    // be written at once is finished in the background.
-                    let _ = ws.poll_flush_unpin(cx);
                     break;
                 }
             }
@@ -798,18 +809,18 @@ fn read(
 /// sends `frame` when given (and whatever tungstenite still buffers, such as the answer
 /// to the peer's close), then reads until the end of the stream, within `limit`.
 /// Reports nothing: the machine has moved on.
-fn retire(mut ws: Ws, frame: Option<CloseFrame>, limit: std::time::Duration) {
+fn retire(mut conn: Connection, frame: Option<CloseFrame>, limit: std::time::Duration) {
     tokio::spawn(async move {
         let finish = async {
             let sent = match frame {
-                Some(frame) => ws.close(Some(transport::close_to_wire(frame))).await,
-                None => ws.flush().await,
+                Some(frame) => conn.ws.close(Some(transport::close_to_wire(frame))).await,
+                None => conn.ws.flush().await,
             };
             if sent.is_err() {
                 return;
             }
             for _ in 0..1024 {
-                match ws.next().await {
+                match std::future::poll_fn(|cx| conn.poll_read(cx)).await {
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => break,
                 }

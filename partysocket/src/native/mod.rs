@@ -6,6 +6,7 @@ mod driver;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod handshake;
+mod reader;
 mod shared;
 mod tls;
 mod transport;

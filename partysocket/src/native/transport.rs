@@ -13,8 +13,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
 
+use std::task::{Context, Poll};
+
 use super::dial::{dial, target};
 use super::handshake;
+use super::reader::Reader;
 use super::tls::TlsConfig;
 use super::wire::{Stream, Wire};
 use crate::core::policy::parse_retry_after;
@@ -22,15 +25,8 @@ use crate::{Cause, CloseFrame, ConnectRequest, Message, TransportError};
 
 pub(crate) type Ws = WebSocketStream<Stream>;
 
-/// tungstenite's own read buffer, kept for the connection's lifetime, and the most it
-/// takes from [`Wire`]'s read-ahead per call. Small, because an idle socket keeps it;
-/// large enough that a large message needs few calls. Measured (idle resident bytes per
-/// socket, instructions per 16 KiB echo): 2 KiB 5,988 B and 48.1 k; 1 KiB 4,433-4,583 B
-/// and 50.6 k; 512 B 3,933 B and 55.2 k. 64 B messages cost the same with all three.
-const READ_BUFFER: usize = 1024;
-/// Payloads up to this size are copied out of tungstenite's read buffer as they are
-/// read (see [`detach`]).
-const DETACH_BELOW: usize = 512;
+/// tungstenite's read buffer: none, because [`Reader`] reads (tungstenite only writes).
+const READ_BUFFER: usize = 0;
 /// How much tungstenite gathers before writing to the socket (its default is 128 KiB);
 /// the driver flushes once per pass anyway.
 const WRITE_BUFFER: usize = 128 * 1024;
@@ -40,21 +36,40 @@ pub(crate) fn written(ws: &Ws) -> u64 {
     ws.get_ref().written()
 }
 
-/// Frees the read-ahead buffer when nothing in it waits to be read.
-pub(crate) fn trim(ws: &mut Ws) {
-    ws.get_mut().trim();
+/// An open connection: tungstenite's stream writes, the [`Reader`] reads from the
+/// same byte stream.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) ws: Ws,
+    pub(crate) reader: Reader,
 }
 
-/// Whether [`trim`] would free anything.
-pub(crate) fn has_spare_capacity(ws: &Ws) -> bool {
-    ws.get_ref().has_spare_capacity()
+impl Connection {
+    /// The next frame read; see [`Reader::poll_next`].
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<tungstenite::Message, WsError>>> {
+        self.reader.poll_next(self.ws.get_mut(), cx)
+    }
+
+    /// Frees the read buffers when nothing in them waits to be read.
+    pub(crate) fn trim(&mut self) {
+        self.reader.trim();
+        self.ws.get_mut().trim();
+    }
+
+    /// Whether [`trim`](Self::trim) would free anything.
+    pub(crate) fn has_spare_capacity(&self) -> bool {
+        self.reader.has_spare_capacity() || self.ws.get_ref().has_spare_capacity()
+    }
 }
 
 /// Opens the WebSocket for `request`; returns it and the subprotocol the server chose.
 pub(crate) async fn connect(
     request: ConnectRequest,
     tls: TlsConfig,
-) -> Result<(Ws, Option<String>), TransportError> {
+) -> Result<(Connection, Option<String>), TransportError> {
     let invalid = |err: &dyn std::fmt::Display| TransportError::InvalidUrl(err.to_string());
     let mut http = request
         .url
@@ -120,10 +135,9 @@ pub(crate) async fn connect(
             ),
             other => other,
         })?;
-    let ws =
-        WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(config))
-            .await;
-    Ok((ws, upgraded.protocol))
+    let reader = Reader::new(upgraded.leftover, &config);
+    let ws = WebSocketStream::from_raw_socket(stream, Role::Client, Some(config)).await;
+    Ok((Connection { ws, reader }, upgraded.protocol))
 }
 
 /// Whether `error` only says the peer went away without a close frame: reported as a
@@ -190,33 +204,14 @@ pub(crate) fn to_wire(message: Message) -> tungstenite::Message {
     }
 }
 
-/// A frame just read, with a small payload copied out of tungstenite's read buffer.
-///
-/// Payloads share that buffer; while any is alive it cannot be reused, so the next read
-/// allocates a new one (two allocations of a kilobyte per small message under load,
-/// beyond what the allocator caches per thread). A small copy is one small allocation,
-/// and the buffer stays reusable. Large payloads keep sharing: copying them would cost
-/// more than the buffer they hold.
-pub(crate) fn detach(frame: tungstenite::Message) -> tungstenite::Message {
-    match frame {
-        tungstenite::Message::Text(text) if text.len() <= DETACH_BELOW => {
-            tungstenite::Message::Text(tungstenite::Utf8Bytes::from(text.as_str()))
-        }
-        tungstenite::Message::Binary(bytes) if bytes.len() <= DETACH_BELOW => {
-            tungstenite::Message::Binary(bytes::Bytes::copy_from_slice(&bytes))
-        }
-        frame => frame,
-    }
-}
-
 /// A received data frame as our message, sharing the payload; `None` for control
 /// frames.
 pub(crate) fn from_wire(message: tungstenite::Message) -> Option<Message> {
     match message {
         tungstenite::Message::Text(text) => {
-            // SAFETY: tungstenite checked the text frame's UTF-8 before it made the
-            // `Utf8Bytes` (its invariant); checking again would cost a pass over every
-            // payload.
+            // SAFETY: a `Utf8Bytes` holds UTF-8 (its invariant: the reader makes them
+            // with the checked `Utf8Bytes::try_from`); checking again would cost a pass
+            // over every payload.
             #[allow(unsafe_code)]
             let text = unsafe { bytestring::ByteString::from_bytes_unchecked(text.into()) };
             Some(Message::Text(text))
@@ -244,38 +239,6 @@ pub(crate) fn close_from_wire(frame: Option<tungstenite::protocol::CloseFrame>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payload(frame: &tungstenite::Message) -> &[u8] {
-        match frame {
-            tungstenite::Message::Text(text) => text.as_bytes(),
-            tungstenite::Message::Binary(bytes) => bytes,
-            _ => unreachable!("data frames only"),
-        }
-    }
-
-    /// Whether `part` points into `whole`'s storage.
-    fn shares(part: &[u8], whole: &bytes::Bytes) -> bool {
-        let range = whole.as_ptr_range();
-        range.contains(&part.as_ptr())
-    }
-
-    #[test]
-    fn detach_copies_small_payloads_out_of_the_read_buffer_and_shares_large_ones() {
-        let buffer = bytes::Bytes::from("é".repeat(4 * DETACH_BELOW).into_bytes());
-        let small = tungstenite::Message::Binary(buffer.slice(..DETACH_BELOW));
-        let large = tungstenite::Message::Binary(buffer.slice(..DETACH_BELOW + 1));
-        let text = tungstenite::Message::Text(
-            tungstenite::Utf8Bytes::try_from(buffer.slice(..64)).unwrap(),
-        );
-        for (frame, copied) in [(small, true), (large, false), (text, true)] {
-            let before = payload(&frame).to_vec();
-            let after = detach(frame);
-            assert_eq!(payload(&after), before, "the payload is unchanged");
-            assert_eq!(!shares(payload(&after), &buffer), copied);
-        }
-        let ping = detach(tungstenite::Message::Ping(buffer.slice(..4)));
-        assert!(matches!(ping, tungstenite::Message::Ping(p) if shares(&p, &buffer)));
-    }
 
     #[test]
     fn text_crosses_to_and_from_the_wire_unchanged_and_shared() {

@@ -1,15 +1,15 @@
 //! The byte stream under the WebSocket: a read-ahead that costs nothing while idle,
 //! and a count of bytes written so the driver can tell a slow write from a dead one.
 //!
-//! tungstenite reads into a buffer it keeps for the connection's lifetime, sized by
-//! its `read_buffer_size`: large buffers make every idle socket expensive, small ones
-//! make a large message cost many system calls. Here tungstenite keeps a small buffer
-//! and each system call reads up to [`READ_AHEAD`] bytes. A read that brings more than
-//! tungstenite asked for (the connection is busy) moves the rest into a heap
-//! read-ahead buffer, which is then kept, and read into directly, while the connection
-//! stays busy (no allocation per read); the driver frees it with [`Wire::trim`] once the
-//! connection has been quiet. Reads that fit, the greeting of an idle connection among
-//! them, go through a stack array: an idle connection holds no read-ahead.
+//! Whoever reads above it (the [`Reader`](super::reader::Reader) on a plain
+//! connection, rustls on a TLS one) may ask for less than the socket holds: each system
+//! call here reads up to [`READ_AHEAD`] bytes, and a read that brings more than was
+//! asked for (the connection is busy) moves the rest into a heap read-ahead buffer,
+//! which is then kept, and read into directly, while the connection stays busy (no
+//! allocation per read); the driver frees it with [`Wire::trim`] once the connection
+//! has been quiet. A read that asks for [`READ_AHEAD`] or more goes straight to the
+//! socket. Reads that fit, the greeting of an idle connection among them, go through a
+//! stack array: an idle connection holds no read-ahead.
 
 use std::io;
 use std::mem::MaybeUninit;

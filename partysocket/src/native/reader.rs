@@ -1,0 +1,615 @@
+//! The read side of a connection: frames parsed straight from the byte stream, into a
+//! buffer that grows while the connection is busy and is freed once it is quiet.
+//!
+//! tungstenite writes (framing, masking, its close state); reading is done here because
+//! tungstenite's read buffer has one size for the connection's lifetime: a small one
+//! costs a large message many calls and a copy through the read-ahead, a large one
+//! costs every idle socket its size. A read here offers what the frame being read still
+//! needs (a large payload arrives in as few calls as the kernel allows, straight into
+//! its place) and at least the current chunk, which starts at [`MIN_CHUNK`] and doubles
+//! while reads fill what they were offered, up to [`MAX_CHUNK`]. [`Reader::trim`]
+//! frees the buffer when nothing in it waits, and the chunk starts small again.
+//!
+//! The rules are RFC 6455's for a client, and the errors are tungstenite's values, so
+//! the failure policy reads them as it reads tungstenite's own.
+
+use std::io::{self, Cursor};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error, Message, Utf8Bytes};
+
+/// The least a read offers, and the chunk after a trim.
+const MIN_CHUNK: usize = 4 * 1024;
+/// The most the chunk grows to; the read-ahead under it reads directly into buffers
+/// this large (see [`Wire`](super::wire::Wire)).
+const MAX_CHUNK: usize = 128 * 1024;
+/// Payloads up to this size are copied out of the read buffer, which then stays
+/// reusable; larger ones share it (copying them would cost more than the buffer they
+/// hold).
+pub(crate) const DETACH_BELOW: usize = 512;
+/// The most payload bytes a control frame carries.
+const CONTROL_MAX: usize = 125;
+
+/// The read state of one connection.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    /// Bytes read and not yet parsed.
+    buf: BytesMut,
+    /// The least the next read offers.
+    chunk: usize,
+    /// The header of the frame whose payload is awaited, with the payload's length.
+    header: Option<(FrameHeader, usize)>,
+    /// A fragmented message being assembled.
+    partial: Option<Partial>,
+    max_frame: usize,
+    max_message: usize,
+    /// The stream ended or broke: nothing more is read.
+    ended: bool,
+}
+
+/// A fragmented message so far.
+#[derive(Debug)]
+struct Partial {
+    text: bool,
+    data: Vec<u8>,
+    /// For text, how many leading bytes are known to be valid UTF-8.
+    valid: usize,
+}
+
+impl Reader {
+    /// A reader that starts with `leftover` (bytes that came with the handshake
+    /// response) and enforces `config`'s frame and message limits.
+    pub(crate) fn new(leftover: Vec<u8>, config: &WebSocketConfig) -> Reader {
+        Reader {
+            buf: BytesMut::from(leftover.as_slice()),
+            chunk: MIN_CHUNK,
+            header: None,
+            partial: None,
+            max_frame: config.max_frame_size.unwrap_or(usize::MAX),
+            max_message: config.max_message_size.unwrap_or(usize::MAX),
+            ended: false,
+        }
+    }
+
+    /// Frees the buffer unless bytes in it wait to be parsed.
+    pub(crate) fn trim(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+            self.chunk = MIN_CHUNK;
+        }
+    }
+
+    /// Whether [`trim`](Self::trim) would free anything.
+    pub(crate) fn has_spare_capacity(&self) -> bool {
+        self.buf.is_empty() && (self.buf.capacity() > 0 || self.chunk > MIN_CHUNK)
+    }
+
+    /// The next message or control frame from `stream`. `None` once an earlier call
+    /// returned an error: the end of the stream is one, as without a closing handshake
+    /// (the read side ends with the close frame).
+    pub(crate) fn poll_next<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            let error = match self.parse() {
+                Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
+                Ok(None) => match ready!(self.poll_fill(stream, cx)) {
+                    Ok(0) => Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+                    Ok(_) => continue,
+                    Err(err) => Error::Io(err),
+                },
+                Err(error) => error,
+            };
+            self.ended = true;
+            return Poll::Ready(Some(Err(error)));
+        }
+    }
+
+    /// Reads once into the buffer; the number of bytes read, 0 at the end of the stream.
+    fn poll_fill<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let needed = match &self.header {
+            Some((_, len)) => len.saturating_sub(self.buf.len()),
+            None => 0,
+        };
+        let want = needed.max(self.chunk);
+        if self.buf.capacity() - self.buf.len() < want {
+            self.buf.reserve(want);
+        }
+        let spare = self.buf.spare_capacity_mut();
+        let offered = spare.len();
+        let mut read = ReadBuf::uninit(spare);
+        ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+        let filled = read.filled().len();
+        // SAFETY: `ReadBuf` counts as filled only bytes the stream wrote, and those are
+        // the first `filled` bytes of the spare capacity, right after the buffer's end.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.buf.set_len(self.buf.len() + filled);
+        }
+        if filled == offered && self.chunk < MAX_CHUNK {
+            // Busy: the next read may bring more at once.
+            self.chunk *= 2;
+        }
+        Poll::Ready(Ok(filled))
+    }
+
+    /// The next complete message or control frame in the buffer; `None` when more bytes
+    /// are needed.
+    fn parse(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            if self.header.is_none() {
+                let mut cursor = Cursor::new(&self.buf[..]);
+                let Some((header, len)) = FrameHeader::parse(&mut cursor)? else {
+                    return Ok(None);
+                };
+                let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+                self.buf.advance(used.min(self.buf.len()));
+                let len = self.check(&header, len)?;
+                self.header = Some((header, len));
+            }
+            let Some((_, len)) = &self.header else {
+                return Ok(None);
+            };
+            let len = *len;
+            if self.buf.len() < len {
+                return Ok(None);
+            }
+            let Some((header, _)) = self.header.take() else {
+                return Ok(None);
+            };
+            let payload = if len <= DETACH_BELOW {
+                let copy = Bytes::copy_from_slice(&self.buf[..len]);
+                self.buf.advance(len);
+                copy
+            } else {
+                self.buf.split_to(len).freeze()
+            };
+            if let Some(message) = self.frame(&header, payload)? {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// Checks a frame's header before its payload is read; its payload length.
+    fn check(&self, header: &FrameHeader, len: u64) -> Result<usize, Error> {
+        // Compared in u64: a length beyond usize cannot wrap past the limit.
+        if len > self.max_frame as u64 {
+            return Err(Error::Capacity(CapacityError::MessageTooLong {
+                size: usize::try_from(len).unwrap_or(usize::MAX),
+                max_size: self.max_frame,
+            }));
+        }
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(Error::Protocol(ProtocolError::NonZeroReservedBits));
+        }
+        if header.mask.is_some() {
+            return Err(Error::Protocol(ProtocolError::MaskedFrameFromServer));
+        }
+        match header.opcode {
+            OpCode::Control(_) if !header.is_final => {
+                Err(Error::Protocol(ProtocolError::FragmentedControlFrame))
+            }
+            OpCode::Control(_) if len > CONTROL_MAX => {
+                Err(Error::Protocol(ProtocolError::ControlFrameTooBig))
+            }
+            OpCode::Control(Control::Reserved(code)) => Err(Error::Protocol(
+                ProtocolError::UnknownControlFrameType(code),
+            )),
+            OpCode::Control(_) => Ok(len),
+            OpCode::Data(Data::Reserved(code)) => {
+                Err(Error::Protocol(ProtocolError::UnknownDataFrameType(code)))
+            }
+            OpCode::Data(Data::Continue) => match &self.partial {
+                None => Err(Error::Protocol(ProtocolError::UnexpectedContinueFrame)),
+                Some(partial) => self.check_size(partial.data.len(), len),
+            },
+            OpCode::Data(data) if self.partial.is_some() => {
+                Err(Error::Protocol(ProtocolError::ExpectedFragment(data)))
+            }
+            OpCode::Data(_) => self.check_size(0, len),
+        }
+    }
+
+    /// `len` more bytes on a message of `so_far` bytes stay within the message limit.
+    fn check_size(&self, so_far: usize, len: usize) -> Result<usize, Error> {
+        if so_far > self.max_message || len > self.max_message - so_far {
+            return Err(Error::Capacity(CapacityError::MessageTooLong {
+                size: so_far.saturating_add(len),
+                max_size: self.max_message,
+            }));
+        }
+        Ok(len)
+    }
+
+    /// A frame whose header passed [`check`](Self::check), with its payload: the
+    /// message or control frame it completes, `None` for a fragment that does not.
+    fn frame(&mut self, header: &FrameHeader, payload: Bytes) -> Result<Option<Message>, Error> {
+        let message = match header.opcode {
+            OpCode::Control(Control::Close) => Message::Close(close_frame(payload)?),
+            OpCode::Control(Control::Ping) => Message::Ping(payload),
+            OpCode::Control(Control::Pong) => Message::Pong(payload),
+            OpCode::Data(Data::Continue) => {
+                let Some(partial) = self.partial.as_mut() else {
+                    return Err(Error::Protocol(ProtocolError::UnexpectedContinueFrame));
+                };
+                partial.data.extend_from_slice(&payload);
+                partial.check_text()?;
+                if !header.is_final {
+                    return Ok(None);
+                }
+                let Some(partial) = self.partial.take() else {
+                    return Ok(None);
+                };
+                partial.complete()?
+            }
+            OpCode::Data(data) if !header.is_final => {
+                let partial = Partial {
+                    text: data == Data::Text,
+                    data: payload.to_vec(),
+                    valid: 0,
+                };
+                self.partial = Some(partial);
+                if let Some(partial) = self.partial.as_mut() {
+                    partial.check_text()?;
+                }
+                return Ok(None);
+            }
+            OpCode::Data(Data::Text) => Message::Text(Utf8Bytes::try_from(payload)?),
+            OpCode::Data(_) => Message::Binary(payload),
+            OpCode::Control(Control::Reserved(code)) => {
+                return Err(Error::Protocol(ProtocolError::UnknownControlFrameType(
+                    code,
+                )));
+            }
+        };
+        Ok(Some(message))
+    }
+}
+
+impl Partial {
+    /// For text, fails as soon as the bytes so far cannot begin valid UTF-8 (a
+    /// sequence cut at the end may still be completed by the next fragment).
+    fn check_text(&mut self) -> Result<(), Error> {
+        if !self.text {
+            return Ok(());
+        }
+        match std::str::from_utf8(&self.data[self.valid..]) {
+            Ok(_) => self.valid = self.data.len(),
+            Err(err) if err.error_len().is_none() => self.valid += err.valid_up_to(),
+            Err(err) => return Err(Error::Utf8(err.to_string())),
+        }
+        Ok(())
+    }
+
+    fn complete(self) -> Result<Message, Error> {
+        let data = Bytes::from(self.data);
+        if self.text {
+            Ok(Message::Text(Utf8Bytes::try_from(data)?))
+        } else {
+            Ok(Message::Binary(data))
+        }
+    }
+}
+
+/// A close frame's payload: nothing, or a code and a UTF-8 reason. A code a peer may
+/// not send is reported (and answered) as a protocol error, as tungstenite does.
+fn close_frame(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(Error::Protocol(ProtocolError::InvalidCloseSequence)),
+        _ => {
+            let code = CloseCode::from(u16::from_be_bytes([payload[0], payload[1]]));
+            let reason = Utf8Bytes::try_from(payload.slice(2..))?;
+            if code.is_allowed() {
+                Ok(Some(CloseFrame { code, reason }))
+            } else {
+                Ok(Some(CloseFrame {
+                    code: CloseCode::Protocol,
+                    reason: Utf8Bytes::from_static("Protocol violation"),
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// One unmasked frame as a server sends it.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            len @ 0..=125 => out.push(len as u8),
+            len @ 126..=0xFFFF => {
+                out.push(126);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                out.push(127);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn reader() -> Reader {
+        Reader::new(Vec::new(), &WebSocketConfig::default())
+    }
+
+    /// Every frame `bytes` holds, read in one go, then what ended the stream.
+    async fn read_all(mut reader: Reader, bytes: &[u8]) -> (Vec<Message>, Option<Error>) {
+        let mut stream = bytes;
+        let mut out = Vec::new();
+        loop {
+            match std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await {
+                Some(Ok(message)) => out.push(message),
+                Some(Err(error)) => {
+                    let after = std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await;
+                    assert!(after.is_none(), "nothing is read after an error");
+                    return (out, Some(error));
+                }
+                None => return (out, None),
+            }
+        }
+    }
+
+    fn protocol(error: Option<Error>) -> ProtocolError {
+        match error {
+            Some(Error::Protocol(error)) => error,
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_frame_is_read_and_the_end_is_a_reset() {
+        let mut bytes = frame(true, 0x1, "José ✓".as_bytes());
+        bytes.extend(frame(true, 0x2, &[0, 1, 2]));
+        bytes.extend(frame(true, 0x9, b"ping"));
+        bytes.extend(frame(true, 0xA, b"pong"));
+        bytes.extend(frame(true, 0x2, &vec![7u8; 70_000]));
+        let mut close = 4000u16.to_be_bytes().to_vec();
+        close.extend_from_slice(b"bye");
+        bytes.extend(frame(true, 0x8, &close));
+        // The first frame's start came with the handshake.
+        let leftover = bytes[..3].to_vec();
+        let reader = Reader::new(leftover, &WebSocketConfig::default());
+        let (messages, end) = read_all(reader, &bytes[3..]).await;
+        assert_eq!(messages.len(), 6);
+        assert!(matches!(&messages[0], Message::Text(t) if t.as_str() == "José ✓"));
+        assert!(matches!(&messages[1], Message::Binary(b) if b[..] == [0, 1, 2]));
+        assert!(matches!(&messages[2], Message::Ping(p) if &p[..] == b"ping"));
+        assert!(matches!(&messages[3], Message::Pong(p) if &p[..] == b"pong"));
+        assert!(
+            matches!(&messages[4], Message::Binary(b) if b.len() == 70_000 && b.iter().all(|&x| x == 7))
+        );
+        assert!(matches!(
+            &messages[5],
+            Message::Close(Some(CloseFrame { code: CloseCode::Library(4000), reason })) if reason.as_str() == "bye"
+        ));
+        assert_eq!(protocol(end), ProtocolError::ResetWithoutClosingHandshake);
+    }
+
+    #[tokio::test]
+    async fn fragments_make_one_message_and_bad_text_fails_before_the_last() {
+        // "é" is split across the two fragments.
+        let text = "a é b".as_bytes();
+        let mut bytes = frame(false, 0x1, &text[..3]);
+        bytes.extend(frame(true, 0x9, b"between"));
+        bytes.extend(frame(true, 0x0, &text[3..]));
+        bytes.extend(frame(false, 0x2, b"bin"));
+        bytes.extend(frame(true, 0x0, b"ary"));
+        let (messages, _) = read_all(reader(), &bytes).await;
+        assert!(
+            matches!(&messages[0], Message::Ping(_)),
+            "a control frame may come between fragments"
+        );
+        assert!(matches!(&messages[1], Message::Text(t) if t.as_str() == "a é b"));
+        assert!(matches!(&messages[2], Message::Binary(b) if &b[..] == b"binary"));
+
+        let mut bad = frame(false, 0x1, &[b'o', b'k', 0xFF]);
+        bad.extend(frame(false, 0x0, b"never read"));
+        let (messages, end) = read_all(reader(), &bad[..bad.len() - 4]).await;
+        assert!(messages.is_empty());
+        assert!(
+            matches!(end, Some(Error::Utf8(_))),
+            "fails at the first fragment: {end:?}"
+        );
+
+        let (_, end) = read_all(reader(), &frame(true, 0x1, &[0xC3])).await;
+        assert!(matches!(end, Some(Error::Utf8(_))));
+    }
+
+    #[tokio::test]
+    async fn protocol_violations_are_tungstenites_errors() {
+        let masked = {
+            let mut f = frame(true, 0x1, b"");
+            f[1] |= 0x80;
+            f.extend_from_slice(&[1, 2, 3, 4]);
+            f
+        };
+        let rsv = {
+            let mut f = frame(true, 0x1, b"x");
+            f[0] |= 0x40;
+            f
+        };
+        let cases: Vec<(Vec<u8>, ProtocolError)> = vec![
+            (masked, ProtocolError::MaskedFrameFromServer),
+            (rsv, ProtocolError::NonZeroReservedBits),
+            (
+                frame(false, 0x9, b""),
+                ProtocolError::FragmentedControlFrame,
+            ),
+            (
+                frame(true, 0x9, &[0; 126]),
+                ProtocolError::ControlFrameTooBig,
+            ),
+            (frame(true, 0xB, b""), ProtocolError::InvalidOpcode(11)),
+            (frame(true, 0x3, b""), ProtocolError::InvalidOpcode(3)),
+            (
+                frame(true, 0x0, b"x"),
+                ProtocolError::UnexpectedContinueFrame,
+            ),
+            (
+                [frame(false, 0x1, b"a"), frame(true, 0x2, b"b")].concat(),
+                ProtocolError::ExpectedFragment(Data::Binary),
+            ),
+            (frame(true, 0x8, &[3]), ProtocolError::InvalidCloseSequence),
+        ];
+        for (bytes, expected) in cases {
+            let (_, end) = read_all(reader(), &bytes).await;
+            assert_eq!(protocol(end), expected);
+        }
+        let mut bad_reason = 1000u16.to_be_bytes().to_vec();
+        bad_reason.push(0xFF);
+        let (_, end) = read_all(reader(), &frame(true, 0x8, &bad_reason)).await;
+        assert!(matches!(end, Some(Error::Utf8(_))));
+        // A code a peer may not send (1005) is answered as a protocol error.
+        let (messages, _) = read_all(reader(), &frame(true, 0x8, &1005u16.to_be_bytes())).await;
+        assert!(matches!(
+            &messages[0],
+            Message::Close(Some(CloseFrame {
+                code: CloseCode::Protocol,
+                ..
+            }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn limits_hold_before_the_payload_arrives_and_across_fragments() {
+        let config = WebSocketConfig::default()
+            .max_frame_size(Some(100))
+            .max_message_size(Some(150));
+        // Only the header of a frame over the limit: refused without waiting.
+        let header = &frame(true, 0x2, &[0; 101])[..2];
+        let (_, end) = read_all(Reader::new(Vec::new(), &config), header).await;
+        assert!(matches!(
+            end,
+            Some(Error::Capacity(CapacityError::MessageTooLong {
+                max_size: 100,
+                ..
+            }))
+        ));
+        let fragments = [frame(false, 0x2, &[0; 100]), frame(true, 0x0, &[0; 51])].concat();
+        let (_, end) = read_all(Reader::new(Vec::new(), &config), &fragments).await;
+        assert!(matches!(
+            end,
+            Some(Error::Capacity(CapacityError::MessageTooLong {
+                size: 151,
+                max_size: 150
+            }))
+        ));
+        let within = [frame(false, 0x2, &[0; 100]), frame(true, 0x0, &[0; 50])].concat();
+        let (messages, _) = read_all(Reader::new(Vec::new(), &config), &within).await;
+        assert!(matches!(&messages[0], Message::Binary(b) if b.len() == 150));
+    }
+
+    /// A stream that counts its reads and serves what it is offered.
+    struct Counting<'a> {
+        bytes: &'a [u8],
+        reads: usize,
+    }
+
+    impl AsyncRead for Counting<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = buf.remaining().min(self.bytes.len());
+            let (now, rest) = self.bytes.split_at(n);
+            buf.put_slice(now);
+            self.bytes = rest;
+            self.reads += 1;
+            if n == 0 {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_under_load_takes_a_large_payload_whole_and_is_freed_after() {
+        let large = vec![9u8; 1 << 20];
+        let mut bytes = frame(true, 0x2, &large);
+        for i in 0..2_000u32 {
+            bytes.extend(frame(true, 0x1, format!("{i:060}").as_bytes()));
+        }
+        let mut stream = Counting {
+            bytes: &bytes,
+            reads: 0,
+        };
+        let mut reader = reader();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut messages = Vec::new();
+        while let Poll::Ready(Some(message)) = reader.poll_next(&mut stream, &mut cx) {
+            messages.push(message.unwrap());
+        }
+        assert_eq!(messages.len(), 2_001);
+        assert!(matches!(&messages[0], Message::Binary(b) if b[..] == large[..]));
+        // The 1 MiB payload: one read for the header's chunk, one for the rest; then
+        // 2,000 small frames (128 KB) in reads of a growing chunk.
+        assert!(stream.reads <= 10, "{} reads", stream.reads);
+        assert!(reader.chunk == MAX_CHUNK, "grew under load");
+        // Small payloads are copies: none keeps the read buffer alive.
+        for (i, message) in messages.drain(1..).enumerate() {
+            let Message::Text(text) = message else {
+                panic!("text")
+            };
+            assert_eq!(text.as_str(), format!("{i:060}"));
+            assert!(Bytes::from(text).is_unique(), "message {i} is a copy");
+        }
+        drop(messages);
+        assert!(reader.has_spare_capacity());
+        reader.trim();
+        assert_eq!(reader.buf.capacity(), 0, "trim frees the buffer");
+        assert_eq!(reader.chunk, MIN_CHUNK, "and the chunk starts small again");
+        assert!(!reader.has_spare_capacity());
+        // It reads on after a trim.
+        let more = frame(true, 0x1, b"after");
+        let mut stream = Counting {
+            bytes: &more,
+            reads: 0,
+        };
+        let message = std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await;
+        assert!(matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "after"));
+    }
+
+    #[tokio::test]
+    async fn a_trim_keeps_bytes_that_wait() {
+        let (mut server, mut client) = tokio::io::duplex(1024);
+        let whole = frame(true, 0x1, b"split across reads");
+        server.write_all(&whole[..5]).await.unwrap();
+        let mut reader = reader();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(reader.poll_next(&mut client, &mut cx).is_pending());
+        reader.trim();
+        server.write_all(&whole[5..]).await.unwrap();
+        let message = std::future::poll_fn(|cx| reader.poll_next(&mut client, cx)).await;
+        assert!(
+            matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "split across reads")
+        );
+    }
+}
