@@ -14,6 +14,7 @@
 //! the failure policy reads them as it reads tungstenite's own.
 
 use std::io::{self, Cursor};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -104,7 +105,13 @@ impl Reader {
         }
         loop {
             let error = match self.parse() {
-                Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
+                Ok(Some(message)) => {
+                    if self.buf.is_empty() && self.chunk == MIN_CHUNK {
+                        // Not busy, and all read: what a stack read copied goes too.
+                        self.buf = BytesMut::new();
+                    }
+                    return Poll::Ready(Some(Ok(message)));
+                }
                 Ok(None) => match ready!(self.poll_fill(stream, cx)) {
                     Ok(0) => Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
                     Ok(_) => continue,
@@ -127,6 +134,19 @@ impl Reader {
             Some((_, len)) => len.saturating_sub(self.buf.len()),
             None => 0,
         };
+        if self.buf.capacity() == 0 && needed <= MIN_CHUNK {
+            // Quiet until now: read through the stack, so that a connection that gets a
+            // small message now and then holds no buffer of a chunk's size.
+            let mut scratch = [const { MaybeUninit::<u8>::uninit() }; MIN_CHUNK];
+            let mut read = ReadBuf::uninit(&mut scratch);
+            ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+            let filled = read.filled();
+            self.buf.extend_from_slice(filled);
+            if filled.len() == MIN_CHUNK {
+                self.chunk *= 2;
+            }
+            return Poll::Ready(Ok(filled.len()));
+        }
         let want = needed.max(self.chunk);
         if self.buf.capacity() - self.buf.len() < want {
             self.buf.reserve(want);
@@ -597,6 +617,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_quiet_connection_keeps_no_buffer_after_a_small_message() {
+        let (mut server, mut client) = tokio::io::duplex(1024);
+        let mut reader = reader();
+        for text in ["greeting", "later"] {
+            server
+                .write_all(&frame(true, 0x1, text.as_bytes()))
+                .await
+                .unwrap();
+            let message = std::future::poll_fn(|cx| reader.poll_next(&mut client, cx)).await;
+            assert!(matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == text));
+            assert_eq!(reader.buf.capacity(), 0, "nothing kept after {text:?}");
+            assert!(!reader.has_spare_capacity(), "no trim needed");
+        }
+    }
+
+    #[tokio::test]
     async fn a_trim_keeps_bytes_that_wait() {
         let (mut server, mut client) = tokio::io::duplex(1024);
         let whole = frame(true, 0x1, b"split across reads");
@@ -611,5 +647,88 @@ mod tests {
         assert!(
             matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "split across reads")
         );
+    }
+
+    /// Serves its bytes in the given read sizes, then ends.
+    struct Pieces<'a> {
+        bytes: &'a [u8],
+        sizes: Vec<usize>,
+    }
+
+    impl AsyncRead for Pieces<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let size = if self.sizes.is_empty() {
+                usize::MAX
+            } else {
+                self.sizes.remove(0)
+            };
+            let n = size.max(1).min(buf.remaining()).min(self.bytes.len());
+            let (now, rest) = self.bytes.split_at(n);
+            buf.put_slice(now);
+            self.bytes = rest;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Everything `stream` yields until it ends, the error that ended it as text.
+    fn drain(reader: &mut Reader, stream: &mut Pieces<'_>) -> (Vec<Message>, String) {
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut out = Vec::new();
+        // Each call reads at least one byte or ends: bounded by the input's length.
+        for _ in 0..=stream.bytes.len() + 1 {
+            match reader.poll_next(stream, &mut cx) {
+                Poll::Ready(Some(Ok(message))) => out.push(message),
+                Poll::Ready(Some(Err(error))) => return (out, error.to_string()),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        (out, "not ended".to_owned())
+    }
+
+    proptest::proptest! {
+        /// However the bytes are split into reads, the same frames come out, and the
+        /// end of the stream is a reset.
+        #[test]
+        fn any_split_of_valid_frames_reads_the_same(
+            payloads in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..3000), 1..12),
+            sizes in proptest::collection::vec(1usize..5000, 0..40),
+        ) {
+            let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
+            let mut stream = Pieces { bytes: &bytes, sizes };
+            let (messages, end) = drain(&mut reader(), &mut stream);
+            let got: Vec<Vec<u8>> = messages
+                .into_iter()
+                .map(|m| match m {
+                    Message::Binary(b) => b.to_vec(),
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, payloads);
+            proptest::prop_assert_eq!(
+                end,
+                Error::Protocol(ProtocolError::ResetWithoutClosingHandshake).to_string()
+            );
+        }
+
+        /// Arbitrary bytes never panic the reader, and it stops at the first error.
+        #[test]
+        fn arbitrary_bytes_end_in_an_error_without_a_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..4000),
+            sizes in proptest::collection::vec(1usize..600, 0..20),
+        ) {
+            let config = WebSocketConfig::default().max_frame_size(Some(1 << 16)).max_message_size(Some(1 << 17));
+            let mut reader = Reader::new(Vec::new(), &config);
+            let mut stream = Pieces { bytes: &bytes, sizes };
+            let (_, end) = drain(&mut reader, &mut stream);
+            proptest::prop_assert_ne!(end, "not ended");
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            proptest::prop_assert!(matches!(reader.poll_next(&mut stream, &mut cx), Poll::Ready(None)));
+        }
     }
 }
