@@ -192,6 +192,19 @@ impl FullUrl {
         format!("{scheme}://{host}{}", self.path)
     }
 
+    /// What [`parse_full_url`] gives for this URL as written (`with_query` under its
+    /// own scheme, no extra entries), without parsing: the written host leaves out the
+    /// default port and leading zeros of the port, and an empty query is not written.
+    /// The path and query are already encoded, and encoding them again changes nothing.
+    pub(crate) fn reparsed(&self) -> FullUrl {
+        FullUrl {
+            protocol: self.protocol,
+            host: serialized_host(&self.host, self.protocol),
+            path: self.path.clone(),
+            query: self.query.clone().filter(|query| !query.is_empty()),
+        }
+    }
+
     /// The URL under `scheme` with its own query, then `extra` (form-encoded entries)
     /// after a `&`; no `?` when both are empty.
     pub(crate) fn with_query(&self, scheme: &str, extra: &str) -> String {
@@ -791,6 +804,25 @@ mod tests {
             form_encode([("_pk", "me"), ("a", "1 2"), ("c", "x&y"), ("d", "")]),
             "_pk=me&a=1+2&c=x%26y&d="
         );
+    }
+
+    #[test]
+    fn reparsed_is_what_parsing_the_written_url_gives() {
+        for input in [
+            "wss://example.com",
+            "wss://example.com:443/a",
+            "ws://example.com:80/a?",
+            "wss://Example.COM:0443/a/é\"?x=é\"&y='z'<>",
+            "ws://example.com:08080/%2e%2Fx/?q=%41",
+            "ws://127.1:1999/p?a=b?c",
+            "wss://[0:0::1]:443/",
+            "wss://[::1]:8443/deep/path/?",
+            "ws://h/a%20b<c>{d}`e`",
+        ] {
+            let full = parse_full_url(input).unwrap_or_else(|err| panic!("{input}: {err}"));
+            let written = full.with_query(full.protocol.websocket_scheme(), "");
+            assert_eq!(parse_full_url(&written), Ok(full.reparsed()), "{input}");
+        }
     }
 
     #[test]
