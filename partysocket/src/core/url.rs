@@ -105,7 +105,7 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
             trimmed
                 .get(..scheme.len())
                 .filter(|head| head.eq_ignore_ascii_case(scheme))
-                .map(|_| &trimmed[scheme.len()..])
+                .and_then(|_| trimmed.get(scheme.len()..))
         })
         .unwrap_or(trimmed);
     let host = without_scheme.trim_end_matches('/');
@@ -152,12 +152,20 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
     } else {
         hostname.to_ascii_lowercase()
     };
+    // `get` rather than indexing: the same parts, without the panic paths of string
+    // slicing (`/` and `:` are ASCII, so every split falls on a character boundary).
     let end = host.find('/').unwrap_or(host.len());
-    let (authority, path) = host.split_at(end);
+    let (authority, path) = (
+        host.get(..end).unwrap_or(host),
+        host.get(end..).unwrap_or(""),
+    );
     let port = if bracketed {
         authority.rsplit_once(']').map_or("", |(_, port)| port)
     } else {
-        authority.find(':').map_or("", |at| &authority[at..])
+        authority
+            .find(':')
+            .and_then(|at| authority.get(at..))
+            .unwrap_or("")
     };
     Ok(format!("{canonical}{port}{path}"))
 }
