@@ -113,8 +113,46 @@ impl StdError for Context {
 }
 
 /// A cause that is only a message.
-#[derive(Debug)]
 struct Message(String);
+
+/// As the derived `Debug` writes it for ASCII text (`Message("text")`); other
+/// characters are written as they are. The standard library's string `Debug` would
+/// bring its Unicode tables into every browser build: a `dyn Error` always carries its
+/// `Debug`.
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Message").field(&Quoted(&self.0)).finish()
+    }
+}
+
+/// A string in quotes, with ASCII control characters, `"` and `\\` escaped as the
+/// standard library's string `Debug` escapes them.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Debug for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        let mut rest = self.0;
+        while let Some(at) = rest.find(|c: char| c.is_ascii_control() || c == '"' || c == '\\') {
+            let (plain, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
+            f.write_str(plain)?;
+            let mut chars = tail.chars();
+            match chars.next() {
+                Some('\t') => f.write_str("\\t")?,
+                Some('\r') => f.write_str("\\r")?,
+                Some('\n') => f.write_str("\\n")?,
+                Some('\0') => f.write_str("\\0")?,
+                Some('"') => f.write_str("\\\"")?,
+                Some('\\') => f.write_str("\\\\")?,
+                Some(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                None => {}
+            }
+            rest = chars.as_str();
+        }
+        f.write_str(rest)?;
+        f.write_str("\"")
+    }
+}
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -426,6 +464,36 @@ pub enum TransportError {
     /// The URL could not be used.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::Message;
+
+    #[test]
+    fn a_message_debugs_as_the_derived_debug_for_ascii_and_printable_text() {
+        for text in [
+            "",
+            "the connection failed",
+            "tab\there, \"quoted\", back\\slash, it's",
+            "\r\n\0\u{1}\u{1b}\u{7f}",
+            "caf\u{e9} \u{4e2d}\u{6587} \u{1f600}",
+            "\"",
+            "\\\\",
+        ] {
+            let message = Message(text.to_owned());
+            assert_eq!(
+                format!("{message:?}"),
+                format!("Message({text:?})"),
+                "{text:?}"
+            );
+            assert_eq!(
+                format!("{message:#?}"),
+                format!("Message(\n    {text:?},\n)"),
+                "{text:?}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
