@@ -25,6 +25,9 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// One path segment holding a name: `/`, `\` and `%` are data, not structure.
+/// [`push_segment`] encodes this set itself (see [`in_segment_set`]); the tests
+/// compare the two.
+#[cfg(test)]
 const SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'\\').add(b'%');
 
 /// The query parameter that carries the connection id.
@@ -602,7 +605,36 @@ pub(crate) fn room_path(
 /// Appends a name as one segment: a `/` inside it is data and is encoded.
 fn push_segment(out: &mut String, name: &str) {
     out.push('/');
-    out.extend(utf8_percent_encode(name, SEGMENT));
+    push_encoded(out, name, in_segment_set);
+}
+
+/// Whether `byte` is percent-encoded in a segment holding a name: the WHATWG path
+/// percent-encode set with `/`, `\` and `%`, and every byte of a non-ASCII character.
+fn in_segment_set(byte: u8) -> bool {
+    !(0x20..0x7f).contains(&byte)
+        || matches!(
+            byte,
+            b' ' | b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}' | b'/' | b'\\' | b'%'
+        )
+}
+
+/// Appends `text` with every byte `encoded` picks written as `%XX` (uppercase hex):
+/// what `percent-encoding` writes, without its table of all 256 escapes.
+fn push_encoded(out: &mut String, text: &str, encoded: fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        if encoded(byte) {
+            // Every byte of a non-ASCII character is encoded, so `plain..at` holds
+            // whole characters.
+            out.push_str(text.get(plain..at).unwrap_or_default());
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            plain = at + 1;
+        }
+    }
+    out.push_str(text.get(plain..).unwrap_or_default());
 }
 
 /// Appends a multi-segment path (`a/b/c`), encoding each segment.
@@ -613,12 +645,38 @@ fn push_path(out: &mut String, path: &str) {
 }
 
 /// Serializes query entries in order, as `URLSearchParams` does (`a=1+2&c=x%26y`).
+/// The `application/x-www-form-urlencoded` serializer: `*-._`, ASCII letters and
+/// digits as they are, a space as `+`, every other byte as `%XX`; the tests compare it
+/// with `form_urlencoded`'s.
 pub(crate) fn form_encode<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    let mut out = String::new();
     for (key, value) in entries {
-        serializer.append_pair(key, value);
+        if !out.is_empty() {
+            out.push('&');
+        }
+        push_form_encoded(&mut out, key);
+        out.push('=');
+        push_form_encoded(&mut out, value);
     }
-    serializer.finish()
+    out
+}
+
+/// Appends `text` form-encoded: a space is `+`, see [`form_encode`].
+fn push_form_encoded(out: &mut String, text: &str) {
+    let mut words = text.split(' ');
+    if let Some(first) = words.next() {
+        push_encoded(out, first, in_form_set);
+    }
+    for word in words {
+        out.push('+');
+        push_encoded(out, word, in_form_set);
+    }
+}
+
+/// Whether `byte` is percent-encoded by the form serializer (a space, written `+`,
+/// never reaches it).
+fn in_form_set(byte: u8) -> bool {
+    !matches!(byte, b'*' | b'-' | b'.' | b'_' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
 }
 
 /// The entries of `query` that may go into a URL: present values, without `_pk`, which
@@ -709,6 +767,64 @@ mod tests {
             );
             assert_eq!(super::super::split_scheme("é://x"), Some(("é", "x")));
             assert_eq!(super::super::split_scheme("ws:/x"), None);
+        }
+    }
+
+    /// The encoders answer what `percent-encoding` and `form_urlencoded` answer.
+    mod same_as_the_encoding_crates {
+        use proptest::prelude::*;
+
+        use super::super::{SEGMENT, form_encode, push_segment};
+
+        fn ours_segment(name: &str) -> String {
+            let mut out = String::new();
+            push_segment(&mut out, name);
+            out
+        }
+
+        fn theirs_segment(name: &str) -> String {
+            format!("/{}", percent_encoding::utf8_percent_encode(name, SEGMENT))
+        }
+
+        fn theirs_form(entries: &[(String, String)]) -> String {
+            let mut serializer = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in entries {
+                serializer.append_pair(key, value);
+            }
+            serializer.finish()
+        }
+
+        #[test]
+        fn every_character_up_to_u_0100_and_some_beyond() {
+            let chars = (0u32..0x100)
+                .chain([0x7ff, 0x800, 0x4e2d, 0xfeff, 0x1f600, 0x10ffff])
+                .filter_map(char::from_u32);
+            for c in chars {
+                let text = format!("a{c}b{c}");
+                assert_eq!(ours_segment(&text), theirs_segment(&text), "{c:?}");
+                let entries = [(text.clone(), text.clone())];
+                assert_eq!(
+                    form_encode(entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                    theirs_form(&entries),
+                    "{c:?}"
+                );
+            }
+            assert_eq!(form_encode([]), theirs_form(&[]));
+            assert_eq!(form_encode([("", "")]), "=");
+            assert_eq!(ours_segment(""), "/");
+        }
+
+        proptest! {
+            #[test]
+            fn segments(name in "\\PC{0,12}|[ -~]{0,12}") {
+                prop_assert_eq!(ours_segment(&name), theirs_segment(&name));
+            }
+
+            #[test]
+            fn forms(entries in proptest::collection::vec(("\\PC{0,6}|[ -~]{0,6}", "\\PC{0,6}|[ -~]{0,6}"), 0..4)) {
+                let ours = form_encode(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                prop_assert_eq!(ours, theirs_form(&entries));
+            }
         }
     }
 
