@@ -132,24 +132,28 @@ struct Quoted<'a>(&'a str);
 impl fmt::Debug for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"")?;
-        let mut rest = self.0;
-        while let Some(at) = rest.find(|c: char| c.is_ascii_control() || c == '"' || c == '\\') {
-            let (plain, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
-            f.write_str(plain)?;
-            let mut chars = tail.chars();
-            match chars.next() {
-                Some('\t') => f.write_str("\\t")?,
-                Some('\r') => f.write_str("\\r")?,
-                Some('\n') => f.write_str("\\n")?,
-                Some('\0') => f.write_str("\\0")?,
-                Some('"') => f.write_str("\\\"")?,
-                Some('\\') => f.write_str("\\\\")?,
-                Some(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
-                None => {}
+        let mut plain = 0;
+        for (at, byte) in self.0.bytes().enumerate() {
+            let escape = match byte {
+                b'\t' => "\\t",
+                b'\r' => "\\r",
+                b'\n' => "\\n",
+                b'\0' => "\\0",
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                _ if byte.is_ascii_control() => "",
+                _ => continue,
+            };
+            // `at` is an ASCII byte, so both ends fall on character boundaries.
+            f.write_str(self.0.get(plain..at).unwrap_or_default())?;
+            if escape.is_empty() {
+                write!(f, "\\u{{{byte:x}}}")?;
+            } else {
+                f.write_str(escape)?;
             }
-            rest = chars.as_str();
+            plain = at + 1;
         }
-        f.write_str(rest)?;
+        f.write_str(self.0.get(plain..).unwrap_or_default())?;
         f.write_str("\"")
     }
 }
