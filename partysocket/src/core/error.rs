@@ -121,7 +121,16 @@ struct Message(String);
 /// `Debug`.
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Message").field(&Quoted(&self.0)).finish()
+        // What `debug_tuple("Message").field(..).finish()` writes, without the builders
+        // (the quoted text has no line breaks for `{:#?}` to indent).
+        let (open, close) = if f.alternate() {
+            ("Message(\n    ", ",\n)")
+        } else {
+            ("Message(", ")")
+        };
+        f.write_str(open)?;
+        fmt::Debug::fmt(&Quoted(&self.0), f)?;
+        f.write_str(close)
     }
 }
 
@@ -474,6 +483,12 @@ pub enum TransportError {
 mod message_tests {
     use super::Message;
 
+    /// The derived `Debug` that `Message` imitates.
+    mod derived {
+        #[derive(Debug)]
+        pub(super) struct Message(#[allow(dead_code)] pub(super) String);
+    }
+
     #[test]
     fn a_message_debugs_as_the_derived_debug_for_ascii_and_printable_text() {
         for text in [
@@ -486,16 +501,13 @@ mod message_tests {
             "\\\\",
         ] {
             let message = Message(text.to_owned());
-            assert_eq!(
-                format!("{message:?}"),
-                format!("Message({text:?})"),
-                "{text:?}"
-            );
-            assert_eq!(
-                format!("{message:#?}"),
-                format!("Message(\n    {text:?},\n)"),
-                "{text:?}"
-            );
+            let derived = derived::Message(text.to_owned());
+            assert_eq!(format!("{message:?}"), format!("{derived:?}"), "{text:?}");
+            assert_eq!(format!("{message:#?}"), format!("{derived:#?}"), "{text:?}");
+            // Inside another value's `Debug`, as in an event's.
+            let (message, derived) = (Some(vec![message]), Some(vec![derived]));
+            assert_eq!(format!("{message:?}"), format!("{derived:?}"), "{text:?}");
+            assert_eq!(format!("{message:#?}"), format!("{derived:#?}"), "{text:?}");
         }
     }
 }
