@@ -379,6 +379,90 @@ fn hosts_are_canonicalized_and_classified_as_natively() {
     }
 }
 
+/// Hosts with a port and a path, full URLs with a query, and their errors: the URLs
+/// and typed errors of the native build (the expectations are the native test
+/// `hosts_with_paths_and_full_urls_with_queries`'). Full URLs are parsed when given
+/// and rebuilt without the parser when the heartbeat is mapped to application pings;
+/// the rebuilt options are those of the written URL.
+#[wasm_bindgen_test]
+fn urls_and_url_errors_are_those_of_the_native_build() {
+    use partysocket_wasm::{HEARTBEAT_PING, Heartbeat, PartySocketOptions, Protocol};
+    let options = PartySocketOptions::builder("Example.COM:0443/base")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_eq!(options.room_url(), "wss://example.com/base/parties/main/r");
+    let options = PartySocketOptions::builder("127.1:1999/a\"b/{c}")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_eq!(
+        options.room_url(),
+        "ws://127.0.0.1:1999/a%22b/%7Bc%7D/parties/main/r"
+    );
+    for (input, host, socket_url) in [
+        (
+            "wss://Example.COM:443/feed?x=%41&y=é",
+            "example.com:443",
+            "wss://example.com/feed?x=%41&y=%C3%A9",
+        ),
+        (
+            "wss://127.1:1999/x?q",
+            "127.0.0.1:1999",
+            "wss://127.0.0.1:1999/x?q",
+        ),
+        ("wss://[0:0::1]:8443/", "[::1]:8443", "wss://[::1]:8443/"),
+    ] {
+        let options = PartySocketOptions::for_url(input).build().unwrap();
+        assert_eq!(options.host(), host, "{input}");
+        assert_eq!(options.socket_url(None), socket_url, "{input}");
+        assert_eq!(options.protocol(), Protocol::Wss, "{input}");
+        // `connect` maps the protocol ping to an application ping by rebuilding the
+        // options; a socket that starts closed makes no connection.
+        let options = PartySocketOptions::for_url(input)
+            .heartbeat(Heartbeat::new(
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+            ))
+            .start_closed(true)
+            .build()
+            .unwrap();
+        let written = options.full_url().unwrap();
+        let (socket, _events) = PartySocket::connect(options).unwrap();
+        let rebuilt = socket.options();
+        let parsed = PartySocketOptions::for_url(written.clone())
+            .build()
+            .unwrap();
+        assert_eq!(rebuilt.full_url(), Some(written), "{input}");
+        assert_eq!(rebuilt.host(), parsed.host(), "{input}");
+        assert_eq!(rebuilt.socket_url(None), parsed.socket_url(None), "{input}");
+        assert_eq!(
+            rebuilt
+                .heartbeat()
+                .and_then(|heartbeat| heartbeat.ping_message()),
+            Some(&partysocket_wasm::Message::from(HEARTBEAT_PING)),
+            "{input}"
+        );
+    }
+    for bad in [
+        "http://example.com",
+        "wss://a b",
+        "wss://[::1",
+        "wss://1.2.3.256/",
+        "wss://h:99999/",
+        "wss://user@h/",
+        "wss://h/#x",
+    ] {
+        assert!(
+            matches!(
+                PartySocketOptions::for_url(bad).build(),
+                Err(OptionsError::InvalidUrl { .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
 /// Makes every `WebSocket` the page creates from now on reachable from the test (the
 /// driver keeps its own to itself): `globalThis.__partySockets`, newest last.
 fn capture_browser_sockets() {

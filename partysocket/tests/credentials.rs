@@ -157,3 +157,22 @@ fn ready_now<F: std::future::Future>(future: F) -> F::Output {
         std::task::Poll::Pending => panic!("the provider's future waited"),
     }
 }
+
+#[test]
+fn the_first_invalid_provider_header_is_the_one_reported() {
+    let mut h = Harness::new(options("example.com").query(provider()));
+    h.resolve_credentials(Ok(Credentials::new()
+        .with_header("X-Ok", "fine")
+        .with_header("Host", "x")
+        .with_header("Bad Name", "y")));
+    assert_eq!(h.connect_count(), 0);
+    assert!(
+        h.plain_events().iter().any(|event| matches!(
+            event,
+            Event::Error(TransportError::ProviderHeader(HeaderError::Invalid { name, .. }))
+                if name == "Host"
+        )),
+        "{:?}",
+        h.plain_events()
+    );
+}

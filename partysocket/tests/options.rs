@@ -358,3 +358,88 @@ fn debug_output_redacts_header_and_query_values() {
     assert!(text.contains("token"), "{text}");
     assert!(text.contains("connection_timeout"), "{text}");
 }
+
+/// Headers and subprotocols are checked when set, but `build` reports their errors in
+/// the same place among its checks as when it checked them itself: after the host and
+/// the room, the first invalid header before any subprotocol.
+#[test]
+fn header_and_subprotocol_errors_keep_their_place_among_the_checks() {
+    let bad_header = OptionsError::from(partysocket::HeaderError::Invalid {
+        name: "bad name".to_owned(),
+        character: Some(' '),
+        why: "a header name is ASCII letters, digits and !#$%&'*+-.^_`|~",
+    });
+    let err = PartySocketOptions::builder("exa mple.com")
+        .header("bad name", "v")
+        .protocols(["bad protocol"])
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, OptionsError::InvalidHost { .. }), "{err:?}");
+    let err = PartySocketOptions::builder("example.com")
+        .header("bad name", "v")
+        .protocols(["bad protocol"])
+        .build()
+        .unwrap_err();
+    assert_eq!(err, OptionsError::MissingRoom);
+    let err = base()
+        .header("ok", "v")
+        .header("bad name", "v")
+        .header("host", "v")
+        .protocols(["bad protocol"])
+        .build()
+        .unwrap_err();
+    assert_eq!(err, bad_header);
+    // A later list of subprotocols replaces the earlier one, error included.
+    let options = base()
+        .protocols(["bad protocol"])
+        .protocols(["chat.v1"])
+        .build()
+        .unwrap();
+    assert_eq!(options.protocols(), ["chat.v1"]);
+    let err = base()
+        .protocols(["chat.v1"])
+        .protocols(["", "x y"])
+        .build()
+        .unwrap_err();
+    assert_eq!(err, OptionsError::InvalidSubprotocol(String::new()));
+    // An update replaces the headers, and is checked.
+    let options = base().header("ok", "v").build().unwrap();
+    let err = options
+        .updated(OptionsUpdate::new().headers([("bad name", "v")]))
+        .unwrap_err();
+    assert_eq!(err, bad_header);
+    let err = options
+        .updated(OptionsUpdate::new().protocols(["x y"]))
+        .unwrap_err();
+    assert_eq!(err, OptionsError::InvalidSubprotocol("x y".to_owned()));
+}
+
+/// Options made from a full URL, rebuilt from `to_builder` (as an update or the
+/// browser's heartbeat mapping does), are those the written URL gives.
+#[test]
+fn full_url_options_rebuilt_are_those_of_the_written_url() {
+    for input in [
+        "wss://Example.com:443/feed?",
+        "ws://example.com:08080/a/%2e%2Fb?x=1&y",
+        "wss://[0:0::1]:8443/",
+    ] {
+        let options = PartySocketOptions::for_url(input).build().unwrap();
+        let written = options.full_url().unwrap();
+        let rebuilt = options.to_builder().build().unwrap();
+        let parsed = PartySocketOptions::for_url(written.clone())
+            .id(options.id())
+            .build()
+            .unwrap();
+        assert_eq!(rebuilt.full_url(), Some(written), "{input}");
+        assert_eq!(rebuilt.host(), parsed.host(), "{input}");
+        assert_eq!(rebuilt.room_url(), parsed.room_url(), "{input}");
+        assert_eq!(rebuilt.socket_url(None), parsed.socket_url(None), "{input}");
+        assert_eq!(rebuilt.protocol(), parsed.protocol(), "{input}");
+        assert_eq!(format!("{rebuilt:?}"), format!("{parsed:?}"), "{input}");
+    }
+    let err = PartySocketOptions::for_url("http://example.com")
+        .room("r")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, OptionsError::InvalidUrl { .. }), "{err:?}");
+}

@@ -669,3 +669,58 @@ fn full_url_updates_replace_the_url_and_refuse_a_host() {
     assert_eq!(moved.room(), None);
     assert_eq!(moved.party(), "main");
 }
+
+/// The URL cases the browser test `urls_and_url_errors_are_those_of_the_native_build`
+/// repeats (the browser build canonicalizes IP hosts with the page's parser): hosts
+/// with a port and a path, full URLs with a query, and their errors.
+#[test]
+fn hosts_with_paths_and_full_urls_with_queries() {
+    let options = PartySocketOptions::builder("Example.COM:0443/base")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_eq!(options.room_url(), "wss://example.com/base/parties/main/r");
+    let options = PartySocketOptions::builder("127.1:1999/a\"b/{c}")
+        .room("r")
+        .build()
+        .unwrap();
+    assert_eq!(
+        options.room_url(),
+        "ws://127.0.0.1:1999/a%22b/%7Bc%7D/parties/main/r"
+    );
+    for (input, host, socket_url) in [
+        (
+            "wss://Example.COM:443/feed?x=%41&y=é",
+            "example.com:443",
+            "wss://example.com/feed?x=%41&y=%C3%A9",
+        ),
+        (
+            "wss://127.1:1999/x?q",
+            "127.0.0.1:1999",
+            "wss://127.0.0.1:1999/x?q",
+        ),
+        ("wss://[0:0::1]:8443/", "[::1]:8443", "wss://[::1]:8443/"),
+    ] {
+        let options = PartySocketOptions::for_url(input).build().unwrap();
+        assert_eq!(options.host(), host, "{input}");
+        assert_eq!(options.socket_url(None), socket_url, "{input}");
+        assert_eq!(options.protocol(), Protocol::Wss, "{input}");
+    }
+    for bad in [
+        "http://example.com",
+        "wss://a b",
+        "wss://[::1",
+        "wss://1.2.3.256/",
+        "wss://h:99999/",
+        "wss://user@h/",
+        "wss://h/#x",
+    ] {
+        assert!(
+            matches!(
+                PartySocketOptions::for_url(bad).build(),
+                Err(OptionsError::InvalidUrl { .. })
+            ),
+            "{bad}"
+        );
+    }
+}

@@ -7,7 +7,10 @@
 //! npm package `binaryen`; bundles `partysocket` from the fidelity project's packages
 //! with its esbuild (`--bundle --minify`); prints raw and gzipped sizes, the sections,
 //! areas and largest functions of the module, and merges `wasm_gz_bytes`,
-//! `wasm_glue_gz_bytes` and `js_gz_bytes` into `target/bench/report.json`.
+//! `wasm_glue_gz_bytes` and `js_gz_bytes` into `target/bench/report.json`. One extra
+//! line, not recorded, shows the demo built by nightly Rust with the standard library
+//! rebuilt for the `immediate-abort` panic strategy (what an app that opts into nightly
+//! gets); it says why it is skipped when nightly or its `rust-src` is missing.
 //!
 //! Then the bytes `partysocket-leptos` adds to a Leptos page: the same small page
 //! (`partysocket-wasm/size-demo/leptos-page`) built on a plain `web_sys::WebSocket` and
@@ -25,7 +28,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::mock::{ensure_npm_packages, fidelity_project, target_dir};
-use crate::process::{cargo, ensure_rust_target, run_bounded};
+use crate::process::{cargo, ensure_rust_target, output, run_bounded, workspace_root};
 use crate::wasm::{TARGET, ensure_wasm_bindgen_cli};
 
 const DEMO: &str = "partysocket-wasm-size-demo";
@@ -106,7 +109,6 @@ fn build_and_shrink(
     (package, file): (&str, &str),
     features: &[&str],
 ) -> Result<Shrunk, String> {
-    fs::create_dir_all(web).map_err(|err| format!("cannot create {}: {err}", web.display()))?;
     let mut args = vec![
         "build",
         "--locked",
@@ -126,6 +128,18 @@ fn build_and_shrink(
         .join(TARGET)
         .join(PROFILE)
         .join(format!("{file}.wasm"));
+    shrink(bindgen, built, web, optimizer, file)
+}
+
+/// Runs `wasm-bindgen` and `wasm-opt` on the module `built` into `web`.
+fn shrink(
+    bindgen: &Path,
+    built: PathBuf,
+    web: &Path,
+    optimizer: Option<&Path>,
+    file: &str,
+) -> Result<Shrunk, String> {
+    fs::create_dir_all(web).map_err(|err| format!("cannot create {}: {err}", web.display()))?;
     run_bounded(
         Command::new(bindgen)
             .args([
@@ -215,12 +229,95 @@ fn demo(
         (wasm_size.gzipped + glue_size.gzipped) as f64 / js_size.gzipped as f64
     );
 
+    immediate_abort_demo(bindgen, target, out, optimizer);
     print_breakdown(&named)?;
     Ok(vec![
         ("wasm_gz_bytes", wasm_size.gzipped),
         ("wasm_glue_gz_bytes", glue_size.gzipped),
         ("js_gz_bytes", js_size.gzipped),
     ])
+}
+
+/// The toolchain that can rebuild the standard library.
+const NIGHTLY: &str = "nightly";
+
+/// An extra line, not a default and not recorded: the demo with the standard library
+/// rebuilt by nightly Rust (`-Zbuild-std`) with the `immediate-abort` panic strategy,
+/// which leaves out panic messages, their locations and the formatting they need;
+/// what an application that opts into nightly gets. Skipped, with the reason printed,
+/// when nightly or its `rust-src` is missing or the build fails.
+fn immediate_abort_demo(bindgen: &Path, target: &Path, out: &Path, optimizer: Option<&Path>) {
+    const LABEL: &str = "  with nightly -Zbuild-std, panic = \"immediate-abort\"";
+    match immediate_abort_build(bindgen, target, out, optimizer) {
+        Ok((wasm, glue)) => {
+            println!("{LABEL:<58} {:>10} {:>10}", wasm.raw, wasm.gzipped);
+            println!(
+                "{:<58} {:>10} {:>10}",
+                "    its JS glue", glue.raw, glue.gzipped
+            );
+        }
+        Err(reason) => println!("{LABEL}: skipped ({reason})"),
+    }
+}
+
+/// Builds, shrinks and measures the demo as [`immediate_abort_demo`] describes.
+fn immediate_abort_build(
+    bindgen: &Path,
+    target: &Path,
+    out: &Path,
+    optimizer: Option<&Path>,
+) -> Result<(Size, Size), String> {
+    let sysroot =
+        output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]))
+            .ok_or("no nightly toolchain: `rustup toolchain install nightly` adds it")?;
+    let std_source = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/std");
+    if !std_source.is_dir() {
+        return Err(
+            "nightly has no rust-src: `rustup component add rust-src --toolchain nightly` adds it"
+                .into(),
+        );
+    }
+    // Its own target directory: the nightly artifacts would replace the stable ones.
+    let target_dir = target.join("nightly-size");
+    let mut build = Command::new("rustup");
+    build
+        .args([
+            "run",
+            NIGHTLY,
+            "cargo",
+            "build",
+            "--locked",
+            "-Zbuild-std=std,panic_abort",
+            "-Zpanic-immediate-abort",
+            "--config",
+            "profile.wasm-size.panic=\"immediate-abort\"",
+            "--profile",
+            PROFILE,
+            "--target",
+            TARGET,
+            "--package",
+            DEMO,
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .current_dir(workspace_root())
+        // The stable cargo that runs xtask would otherwise choose the toolchain.
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .env_remove("RUSTC");
+    run_bounded(&mut build, STEP_TIME).map_err(|err| format!("the nightly build failed: {err}"))?;
+    let built = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("{DEMO_FILE}.wasm"));
+    let shrunk = shrink(
+        bindgen,
+        built,
+        &out.join("immediate-abort"),
+        optimizer,
+        DEMO_FILE,
+    )?;
+    Ok((measure(&shrunk.wasm)?, measure(&shrunk.glue)?))
 }
 
 /// The same Leptos page on a plain `web_sys::WebSocket` and on `use_party_socket`: the

@@ -113,8 +113,59 @@ impl StdError for Context {
 }
 
 /// A cause that is only a message.
-#[derive(Debug)]
 struct Message(String);
+
+/// As the derived `Debug` writes it for ASCII text (`Message("text")`); other
+/// characters are written as they are. The standard library's string `Debug` would
+/// bring its Unicode tables into every browser build: a `dyn Error` always carries its
+/// `Debug`.
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // What `debug_tuple("Message").field(..).finish()` writes, without the builders
+        // (the quoted text has no line breaks for `{:#?}` to indent).
+        let (open, close) = if f.alternate() {
+            ("Message(\n    ", ",\n)")
+        } else {
+            ("Message(", ")")
+        };
+        f.write_str(open)?;
+        fmt::Debug::fmt(&Quoted(&self.0), f)?;
+        f.write_str(close)
+    }
+}
+
+/// A string in quotes, with ASCII control characters, `"` and `\\` escaped as the
+/// standard library's string `Debug` escapes them.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Debug for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        let mut plain = 0;
+        for (at, byte) in self.0.bytes().enumerate() {
+            let escape = match byte {
+                b'\t' => "\\t",
+                b'\r' => "\\r",
+                b'\n' => "\\n",
+                b'\0' => "\\0",
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                _ if byte.is_ascii_control() => "",
+                _ => continue,
+            };
+            // `at` is an ASCII byte, so both ends fall on character boundaries.
+            f.write_str(self.0.get(plain..at).unwrap_or_default())?;
+            if escape.is_empty() {
+                write!(f, "\\u{{{byte:x}}}")?;
+            } else {
+                f.write_str(escape)?;
+            }
+            plain = at + 1;
+        }
+        f.write_str(self.0.get(plain..).unwrap_or_default())?;
+        f.write_str("\"")
+    }
+}
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -426,6 +477,39 @@ pub enum TransportError {
     /// The URL could not be used.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::Message;
+
+    /// The derived `Debug` that `Message` imitates.
+    mod derived {
+        #[derive(Debug)]
+        pub(super) struct Message(#[allow(dead_code)] pub(super) String);
+    }
+
+    #[test]
+    fn a_message_debugs_as_the_derived_debug_for_ascii_and_printable_text() {
+        for text in [
+            "",
+            "the connection failed",
+            "tab\there, \"quoted\", back\\slash, it's",
+            "\r\n\0\u{1}\u{1b}\u{7f}",
+            "caf\u{e9} \u{4e2d}\u{6587} \u{1f600}",
+            "\"",
+            "\\\\",
+        ] {
+            let message = Message(text.to_owned());
+            let derived = derived::Message(text.to_owned());
+            assert_eq!(format!("{message:?}"), format!("{derived:?}"), "{text:?}");
+            assert_eq!(format!("{message:#?}"), format!("{derived:#?}"), "{text:?}");
+            // Inside another value's `Debug`, as in an event's.
+            let (message, derived) = (Some(vec![message]), Some(vec![derived]));
+            assert_eq!(format!("{message:?}"), format!("{derived:?}"), "{text:?}");
+            assert_eq!(format!("{message:#?}"), format!("{derived:#?}"), "{text:?}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -111,7 +111,12 @@ impl fmt::Debug for Message {
                     .rev()
                     .find(|&i| text.is_char_boundary(i))
                     .unwrap_or(0);
-                write!(f, "Text({:?}… {} bytes)", &text[..cut], text.len())
+                write!(
+                    f,
+                    "Text({:?}… {} bytes)",
+                    text.get(..cut).unwrap_or_default(),
+                    text.len()
+                )
             }
             Message::Binary(bytes) => write!(f, "Binary({} bytes)", bytes.len()),
         }

@@ -163,17 +163,78 @@ impl fmt::Debug for PartySocketOptions {
 pub struct PartySocketOptionsBuilder {
     draft: PartySocketOptions,
     id: Option<String>,
-    /// The URL given to [`PartySocketOptions::for_url`], parsed by `build`.
-    url: Option<String>,
+    /// The URL given to [`PartySocketOptions::for_url`] (or an update).
+    url: Option<GivenUrl>,
+    /// The first invalid header and subprotocol, found by the setters.
+    found: Found,
+}
+
+/// A URL given for a socket, parsed when it is given; [`build`] reports the result in
+/// its place among the checks. Parsing in the setter rather than in `build` keeps the
+/// full-URL parser out of programs that never give a full URL.
+///
+/// [`build`]: PartySocketOptionsBuilder::build
+#[derive(Clone)]
+struct GivenUrl {
+    /// The URL as given, for `Debug`.
+    text: String,
+    parsed: Result<FullUrl, OptionsError>,
+}
+
+impl GivenUrl {
+    fn parse(text: String) -> GivenUrl {
+        let parsed = url::parse_full_url(&text);
+        GivenUrl { text, parsed }
+    }
+}
+
+/// What the setters of the optional parts found wrong, kept for [`build`] to report
+/// in its place among the checks: the checking code is then only in programs that set
+/// headers or subprotocols.
+///
+/// [`build`]: PartySocketOptionsBuilder::build
+#[derive(Clone, Default)]
+struct Found {
+    /// The first header that cannot be sent.
+    header: Option<OptionsError>,
+    /// The first subprotocol that is not a token.
+    subprotocol: Option<OptionsError>,
+}
+
+impl Found {
+    /// Records why the header `name: value` cannot be sent, unless an earlier header
+    /// is recorded already.
+    fn header(&mut self, name: &str, value: &str) {
+        if self.header.is_none() {
+            self.header = validate_header(name, value).err().map(OptionsError::from);
+        }
+    }
+
+    /// Records the first subprotocol of `protocols` that is not a token, replacing
+    /// what was recorded for the protocols these replace.
+    fn subprotocols(&mut self, protocols: &[String]) {
+        self.subprotocol = protocols
+            .iter()
+            .find(|protocol| protocol.is_empty() || !protocol.bytes().all(is_token_byte))
+            .map(|protocol| OptionsError::InvalidSubprotocol(protocol.clone()));
+    }
 }
 
 impl fmt::Debug for PartySocketOptionsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let PartySocketOptionsBuilder { draft, id, url } = self;
+        let PartySocketOptionsBuilder {
+            draft,
+            id,
+            url,
+            found: _,
+        } = self;
         f.debug_struct("PartySocketOptionsBuilder")
             .field("draft", draft)
             .field("id", id)
-            .field("url", &url.as_deref().map(url::redact_url))
+            .field(
+                "url",
+                &url.as_ref().map(|given| url::redact_url(&given.text)),
+            )
             .finish()
     }
 }
@@ -219,6 +280,7 @@ impl PartySocketOptions {
             },
             id: None,
             url: None,
+            found: Found::default(),
         }
     }
 
@@ -249,7 +311,7 @@ impl PartySocketOptions {
     /// a protocol other than the URL's is set as well.
     pub fn for_url(url: impl Into<String>) -> PartySocketOptionsBuilder {
         let mut builder = PartySocketOptions::builder(String::new());
-        builder.url = Some(url.into());
+        builder.url = Some(GivenUrl::parse(url.into()));
         builder
     }
 
@@ -258,7 +320,13 @@ impl PartySocketOptions {
         PartySocketOptionsBuilder {
             id: Some(self.id.clone()),
             draft: self.clone(),
-            url: self.full_url(),
+            // What parsing the written URL gives, without the parser.
+            url: self.full_url.as_ref().map(|full| GivenUrl {
+                text: full.with_query(full.protocol.websocket_scheme(), ""),
+                parsed: Ok(full.reparsed()),
+            }),
+            // Built options have no invalid header or subprotocol.
+            found: Found::default(),
         }
     }
 
@@ -476,7 +544,7 @@ impl PartySocketOptions {
         } = update;
         if let Some(url) = url {
             // A new URL replaces the whole destination.
-            builder.url = Some(url);
+            builder.url = Some(GivenUrl::parse(url));
             draft.room = None;
             draft.base_path = None;
             draft.path = None;
@@ -509,6 +577,7 @@ impl PartySocketOptions {
             draft.protocol = protocol;
         }
         if let Some(protocols) = protocols {
+            builder.found.subprotocols(&protocols);
             draft.protocols = protocols;
         }
         if let Some(query) = query {
@@ -518,6 +587,10 @@ impl PartySocketOptions {
             builder.id = Some(id);
         }
         if let Some(headers) = headers {
+            builder.found.header = None;
+            for (name, value) in &headers {
+                builder.found.header(name, value);
+            }
             draft.headers = headers;
         }
         // Updates may leave the room unset while the socket is stopped; connecting
@@ -571,6 +644,7 @@ impl PartySocketOptionsBuilder {
     /// WebSocket subprotocols to offer (default none).
     pub fn protocols<S: Into<String>>(mut self, protocols: impl IntoIterator<Item = S>) -> Self {
         self.draft.protocols = protocols.into_iter().map(Into::into).collect();
+        self.found.subprotocols(&self.draft.protocols);
         self
     }
     /// Query parameters: a [`Query`] sent on every attempt, or a
@@ -587,7 +661,9 @@ impl PartySocketOptionsBuilder {
     /// Adds a handshake header such as `Authorization` (native drivers; browsers
     /// cannot send headers and ignore them).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.draft.headers.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        self.found.header(&name, &value);
+        self.draft.headers.push((name, value));
         self
     }
     setter!(
@@ -696,8 +772,8 @@ impl PartySocketOptionsBuilder {
     fn validate(mut self, allow_no_room: bool) -> Result<PartySocketOptions, OptionsError> {
         let o = &mut self.draft;
         match self.url.take() {
-            Some(input) => {
-                let full = url::parse_full_url(&input)?;
+            Some(given) => {
+                let full = given.parsed?;
                 let room_options = [
                     ("room", o.room.is_some()),
                     ("party", o.party != "main"),
@@ -802,13 +878,12 @@ impl PartySocketOptionsBuilder {
                 return Err(OptionsError::ZeroDuration("heartbeat timeout"));
             }
         }
-        for (name, value) in &o.headers {
-            validate_header(name, value)?;
+        // The setters checked the headers and subprotocols.
+        if let Some(error) = self.found.header.take() {
+            return Err(error);
         }
-        for protocol in &o.protocols {
-            if protocol.is_empty() || !protocol.bytes().all(is_token_byte) {
-                return Err(OptionsError::InvalidSubprotocol(protocol.clone()));
-            }
+        if let Some(error) = self.found.subprotocol.take() {
+            return Err(error);
         }
         if let (QuerySource::Static(query), None) = (&o.query, &o.full_url) {
             if query.get(ID_PARAM).is_some() {

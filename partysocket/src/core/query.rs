@@ -6,6 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::error::HeaderError;
+use super::options::validate_header;
+
 /// Ordered query parameters. Entries whose value is `None` are left out of URLs, as
 /// upstream drops `null`/`undefined` values.
 ///
@@ -114,6 +117,9 @@ impl<K: Into<String>, V: Into<String>, const N: usize> From<[(K, V); N]> for Que
 pub struct Credentials {
     query: Query,
     headers: Vec<(String, String)>,
+    /// Why the first header that cannot be sent cannot, found when it was added (so
+    /// the check is only in programs whose providers give headers).
+    invalid_header: Option<HeaderError>,
 }
 
 impl fmt::Debug for Credentials {
@@ -144,8 +150,17 @@ impl Credentials {
     /// [`TransportError::ProviderHeader`](crate::TransportError::ProviderHeader).
     /// Browsers cannot send headers: there any header fails the attempt.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        if self.invalid_header.is_none() {
+            self.invalid_header = validate_header(&name, &value).err();
+        }
+        self.headers.push((name, value));
         self
+    }
+
+    /// Why the first of the headers that cannot be sent cannot, if one cannot.
+    pub(crate) fn invalid_header(&self) -> Option<&HeaderError> {
+        self.invalid_header.as_ref()
     }
 
     /// The query parameters.

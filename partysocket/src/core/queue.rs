@@ -70,7 +70,9 @@ impl Outbox {
         }
         let replaced = self.position_of(key.as_deref());
         // Space the replaced message would free counts towards fitting the new one.
-        let freed = replaced.map_or(0, |i| self.items[i].message.len());
+        let freed = replaced
+            .and_then(|i| self.items.get(i))
+            .map_or(0, |item| item.message.len());
         let count_after = self.items.len() + 1 - usize::from(replaced.is_some());
         let bytes_after = self.bytes - freed + len;
         if !self.fits(count_after, bytes_after) && self.policy == DropPolicy::DropNewest {

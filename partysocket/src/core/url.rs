@@ -25,6 +25,9 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// One path segment holding a name: `/`, `\` and `%` are data, not structure.
+/// [`push_segment`] encodes this set itself (see [`in_segment_set`]); the tests
+/// compare the two.
+#[cfg(test)]
 const SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'\\').add(b'%');
 
 /// The query parameter that carries the connection id.
@@ -105,7 +108,7 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
             trimmed
                 .get(..scheme.len())
                 .filter(|head| head.eq_ignore_ascii_case(scheme))
-                .map(|_| &trimmed[scheme.len()..])
+                .and_then(|_| trimmed.get(scheme.len()..))
         })
         .unwrap_or(trimmed);
     let host = without_scheme.trim_end_matches('/');
@@ -152,12 +155,20 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, OptionsError> {
     } else {
         hostname.to_ascii_lowercase()
     };
+    // `get` rather than indexing: the same parts, without the panic paths of string
+    // slicing (`/` and `:` are ASCII, so every split falls on a character boundary).
     let end = host.find('/').unwrap_or(host.len());
-    let (authority, path) = host.split_at(end);
+    let (authority, path) = (
+        host.get(..end).unwrap_or(host),
+        host.get(end..).unwrap_or(""),
+    );
     let port = if bracketed {
         authority.rsplit_once(']').map_or("", |(_, port)| port)
     } else {
-        authority.find(':').map_or("", |at| &authority[at..])
+        authority
+            .find(':')
+            .and_then(|at| authority.get(at..))
+            .unwrap_or("")
     };
     Ok(format!("{canonical}{port}{path}"))
 }
@@ -190,6 +201,19 @@ impl FullUrl {
     pub(crate) fn without_query(&self, scheme: &str) -> String {
         let host = serialized_host(&self.host, self.protocol);
         format!("{scheme}://{host}{}", self.path)
+    }
+
+    /// What [`parse_full_url`] gives for this URL as written (`with_query` under its
+    /// own scheme, no extra entries), without parsing: the written host leaves out the
+    /// default port and leading zeros of the port, and an empty query is not written.
+    /// The path and query are already encoded, and encoding them again changes nothing.
+    pub(crate) fn reparsed(&self) -> FullUrl {
+        FullUrl {
+            protocol: self.protocol,
+            host: serialized_host(&self.host, self.protocol),
+            path: self.path.clone(),
+            query: self.query.clone().filter(|query| !query.is_empty()),
+        }
     }
 
     /// The URL under `scheme` with its own query, then `extra` (form-encoded entries)
@@ -328,25 +352,30 @@ fn canonical_ipv4(hostname: &str) -> Option<String> {
 /// download.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn canonical_ipv6(inside: &str) -> Option<String> {
-    browser_hostname(&["[", inside, "]"].concat())
+    browser_hostname("[", inside, "]")
 }
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn canonical_ipv4(hostname: &str) -> Option<String> {
-    browser_hostname(hostname)
+    browser_hostname("", hostname, "")
 }
 
-/// `new URL("ws://" + host + "/").hostname`, or `None` when the parser refuses it (or
-/// the environment has no `URL`).
+/// `new URL("ws://" + before + host + after + "/").hostname`, or `None` when the parser
+/// refuses it (or the environment has no `URL`).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-fn browser_hostname(host: &str) -> Option<String> {
+fn browser_hostname(before: &str, host: &str, after: &str) -> Option<String> {
     use wasm_bindgen::{JsCast, JsValue};
     let constructor: js_sys::Function =
         js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("URL"))
             .ok()?
             .dyn_into()
             .ok()?;
-    let text = JsValue::from_str(&["ws://", host, "/"].concat());
+    // Pushed rather than `concat`enated: the same text without the generic joining code.
+    let mut url = String::new();
+    for part in ["ws://", before, host, after, "/"] {
+        url.push_str(part);
+    }
+    let text = JsValue::from_str(&url);
     let url = js_sys::Reflect::construct(&constructor, &js_sys::Array::of1(&text)).ok()?;
     js_sys::Reflect::get(&url, &JsValue::from_str("hostname"))
         .ok()?
@@ -581,7 +610,36 @@ pub(crate) fn room_path(
 /// Appends a name as one segment: a `/` inside it is data and is encoded.
 fn push_segment(out: &mut String, name: &str) {
     out.push('/');
-    out.extend(utf8_percent_encode(name, SEGMENT));
+    push_encoded(out, name, in_segment_set);
+}
+
+/// Whether `byte` is percent-encoded in a segment holding a name: the WHATWG path
+/// percent-encode set with `/`, `\` and `%`, and every byte of a non-ASCII character.
+fn in_segment_set(byte: u8) -> bool {
+    !(0x20..0x7f).contains(&byte)
+        || matches!(
+            byte,
+            b' ' | b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}' | b'/' | b'\\' | b'%'
+        )
+}
+
+/// Appends `text` with every byte `encoded` picks written as `%XX` (uppercase hex):
+/// what `percent-encoding` writes, without its table of all 256 escapes.
+fn push_encoded(out: &mut String, text: &str, encoded: fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        if encoded(byte) {
+            // Every byte of a non-ASCII character is encoded, so `plain..at` holds
+            // whole characters.
+            out.push_str(text.get(plain..at).unwrap_or_default());
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            plain = at + 1;
+        }
+    }
+    out.push_str(text.get(plain..).unwrap_or_default());
 }
 
 /// Appends a multi-segment path (`a/b/c`), encoding each segment.
@@ -592,12 +650,38 @@ fn push_path(out: &mut String, path: &str) {
 }
 
 /// Serializes query entries in order, as `URLSearchParams` does (`a=1+2&c=x%26y`).
+/// The `application/x-www-form-urlencoded` serializer: `*-._`, ASCII letters and
+/// digits as they are, a space as `+`, every other byte as `%XX`; the tests compare it
+/// with `form_urlencoded`'s.
 pub(crate) fn form_encode<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    let mut out = String::new();
     for (key, value) in entries {
-        serializer.append_pair(key, value);
+        if !out.is_empty() {
+            out.push('&');
+        }
+        push_form_encoded(&mut out, key);
+        out.push('=');
+        push_form_encoded(&mut out, value);
     }
-    serializer.finish()
+    out
+}
+
+/// Appends `text` form-encoded: a space is `+`, see [`form_encode`].
+fn push_form_encoded(out: &mut String, text: &str) {
+    let mut words = text.split(' ');
+    if let Some(first) = words.next() {
+        push_encoded(out, first, in_form_set);
+    }
+    for word in words {
+        out.push('+');
+        push_encoded(out, word, in_form_set);
+    }
+}
+
+/// Whether `byte` is percent-encoded by the form serializer (a space, written `+`,
+/// never reaches it).
+fn in_form_set(byte: u8) -> bool {
+    !matches!(byte, b'*' | b'-' | b'.' | b'_' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
 }
 
 /// The entries of `query` that may go into a URL: present values, without `_pk`, which
@@ -688,6 +772,64 @@ mod tests {
             );
             assert_eq!(super::super::split_scheme("é://x"), Some(("é", "x")));
             assert_eq!(super::super::split_scheme("ws:/x"), None);
+        }
+    }
+
+    /// The encoders answer what `percent-encoding` and `form_urlencoded` answer.
+    mod same_as_the_encoding_crates {
+        use proptest::prelude::*;
+
+        use super::super::{SEGMENT, form_encode, push_segment};
+
+        fn ours_segment(name: &str) -> String {
+            let mut out = String::new();
+            push_segment(&mut out, name);
+            out
+        }
+
+        fn theirs_segment(name: &str) -> String {
+            format!("/{}", percent_encoding::utf8_percent_encode(name, SEGMENT))
+        }
+
+        fn theirs_form(entries: &[(String, String)]) -> String {
+            let mut serializer = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in entries {
+                serializer.append_pair(key, value);
+            }
+            serializer.finish()
+        }
+
+        #[test]
+        fn every_character_up_to_u_0100_and_some_beyond() {
+            let chars = (0u32..0x100)
+                .chain([0x7ff, 0x800, 0x4e2d, 0xfeff, 0x1f600, 0x10ffff])
+                .filter_map(char::from_u32);
+            for c in chars {
+                let text = format!("a{c}b{c}");
+                assert_eq!(ours_segment(&text), theirs_segment(&text), "{c:?}");
+                let entries = [(text.clone(), text.clone())];
+                assert_eq!(
+                    form_encode(entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                    theirs_form(&entries),
+                    "{c:?}"
+                );
+            }
+            assert_eq!(form_encode([]), theirs_form(&[]));
+            assert_eq!(form_encode([("", "")]), "=");
+            assert_eq!(ours_segment(""), "/");
+        }
+
+        proptest! {
+            #[test]
+            fn segments(name in "\\PC{0,12}|[ -~]{0,12}") {
+                prop_assert_eq!(ours_segment(&name), theirs_segment(&name));
+            }
+
+            #[test]
+            fn forms(entries in proptest::collection::vec(("\\PC{0,6}|[ -~]{0,6}", "\\PC{0,6}|[ -~]{0,6}"), 0..4)) {
+                let ours = form_encode(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                prop_assert_eq!(ours, theirs_form(&entries));
+            }
         }
     }
 
@@ -791,6 +933,25 @@ mod tests {
             form_encode([("_pk", "me"), ("a", "1 2"), ("c", "x&y"), ("d", "")]),
             "_pk=me&a=1+2&c=x%26y&d="
         );
+    }
+
+    #[test]
+    fn reparsed_is_what_parsing_the_written_url_gives() {
+        for input in [
+            "wss://example.com",
+            "wss://example.com:443/a",
+            "ws://example.com:80/a?",
+            "wss://Example.COM:0443/a/é\"?x=é\"&y='z'<>",
+            "ws://example.com:08080/%2e%2Fx/?q=%41",
+            "ws://127.1:1999/p?a=b?c",
+            "wss://[0:0::1]:443/",
+            "wss://[::1]:8443/deep/path/?",
+            "ws://h/a%20b<c>{d}`e`",
+        ] {
+            let full = parse_full_url(input).unwrap_or_else(|err| panic!("{input}: {err}"));
+            let written = full.with_query(full.protocol.websocket_scheme(), "");
+            assert_eq!(parse_full_url(&written), Ok(full.reparsed()), "{input}");
+        }
     }
 
     #[test]

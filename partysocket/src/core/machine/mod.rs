@@ -9,7 +9,7 @@ use web_time::Instant;
 use super::error::{Error, HeaderError, OptionsError, TransportError};
 use super::event::{ConnectionState, Event, ReadyState, StopReason};
 use super::message::{CloseFrame, Message, SendOutcome, Violation};
-use super::options::{OptionsUpdate, PartySocketOptions, validate_header};
+use super::options::{OptionsUpdate, PartySocketOptions};
 use super::query::{Credentials, Query};
 use super::queue::{Outbox, Pushed};
 use super::rng::Rng;
@@ -391,7 +391,7 @@ impl Machine {
                 return self.fail_current(now, TransportError::QueryProvider(message), false);
             }
         };
-        if let Err(error) = self.check_provider_headers(credentials.headers()) {
+        if let Err(error) = self.check_provider_headers(&credentials) {
             return self.fail_current(now, TransportError::ProviderHeader(error), false);
         }
         let (query, extra) = credentials.into_parts();
@@ -406,14 +406,15 @@ impl Machine {
 
     /// A provider's headers pass the rule the options' headers pass, and none reach a
     /// driver that cannot send them.
-    fn check_provider_headers(&self, headers: &[(String, String)]) -> Result<(), HeaderError> {
-        if let (false, Some((name, _))) = (self.sends_headers, headers.first()) {
+    fn check_provider_headers(&self, credentials: &Credentials) -> Result<(), HeaderError> {
+        if let (false, Some((name, _))) = (self.sends_headers, credentials.headers().first()) {
             return Err(HeaderError::InBrowser(name.clone()));
         }
-        for (name, value) in headers {
-            validate_header(name, value)?;
+        // `Credentials::with_header` checked each header as it was added.
+        match credentials.invalid_header() {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Reports that `transport` opened, with the subprotocol the server chose. Queued
