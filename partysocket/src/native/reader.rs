@@ -543,31 +543,6 @@ mod tests {
         assert!(matches!(&messages[0], Message::Binary(b) if b.len() == 150));
     }
 
-    /// A stream that counts its reads and serves what it is offered.
-    struct Counting<'a> {
-        bytes: &'a [u8],
-        reads: usize,
-    }
-
-    impl AsyncRead for Counting<'_> {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let n = buf.remaining().min(self.bytes.len());
-            let (now, rest) = self.bytes.split_at(n);
-            buf.put_slice(now);
-            self.bytes = rest;
-            self.reads += 1;
-            if n == 0 {
-                Poll::Pending
-            } else {
-                Poll::Ready(Ok(()))
-            }
-        }
-    }
-
     #[tokio::test]
     async fn the_buffer_grows_under_load_takes_a_large_payload_whole_and_is_freed_after() {
         let large = vec![9u8; 1 << 20];
@@ -575,10 +550,7 @@ mod tests {
         for i in 0..2_000u32 {
             bytes.extend(frame(true, 0x1, format!("{i:060}").as_bytes()));
         }
-        let mut stream = Counting {
-            bytes: &bytes,
-            reads: 0,
-        };
+        let mut stream = Pieces::waiting_after(&bytes);
         let mut reader = reader();
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
@@ -608,10 +580,7 @@ mod tests {
         assert!(!reader.has_spare_capacity());
         // It reads on after a trim.
         let more = frame(true, 0x1, b"after");
-        let mut stream = Counting {
-            bytes: &more,
-            reads: 0,
-        };
+        let mut stream = Pieces::waiting_after(&more);
         let message = std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await;
         assert!(matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "after"));
     }
@@ -649,10 +618,32 @@ mod tests {
         );
     }
 
-    /// Serves its bytes in the given read sizes, then ends.
+    /// Serves its bytes in the given read sizes (then as much as it is offered), counts
+    /// its reads, and at the end reports the end of the stream or, for
+    /// [`waiting_after`](Self::waiting_after), that nothing is ready yet.
     struct Pieces<'a> {
         bytes: &'a [u8],
         sizes: Vec<usize>,
+        reads: usize,
+        end_pending: bool,
+    }
+
+    impl<'a> Pieces<'a> {
+        fn new(bytes: &'a [u8], sizes: Vec<usize>) -> Self {
+            Pieces {
+                bytes,
+                sizes,
+                reads: 0,
+                end_pending: false,
+            }
+        }
+
+        fn waiting_after(bytes: &'a [u8]) -> Self {
+            Pieces {
+                end_pending: true,
+                ..Pieces::new(bytes, Vec::new())
+            }
+        }
     }
 
     impl AsyncRead for Pieces<'_> {
@@ -670,7 +661,12 @@ mod tests {
             let (now, rest) = self.bytes.split_at(n);
             buf.put_slice(now);
             self.bytes = rest;
-            Poll::Ready(Ok(()))
+            self.reads += 1;
+            if n == 0 && self.end_pending {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
         }
     }
 
@@ -699,7 +695,7 @@ mod tests {
             sizes in proptest::collection::vec(1usize..5000, 0..40),
         ) {
             let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
-            let mut stream = Pieces { bytes: &bytes, sizes };
+            let mut stream = Pieces::new(&bytes, sizes);
             let (messages, end) = drain(&mut reader(), &mut stream);
             let got: Vec<Vec<u8>> = messages
                 .into_iter()
@@ -723,7 +719,7 @@ mod tests {
         ) {
             let config = WebSocketConfig::default().max_frame_size(Some(1 << 16)).max_message_size(Some(1 << 17));
             let mut reader = Reader::new(Vec::new(), &config);
-            let mut stream = Pieces { bytes: &bytes, sizes };
+            let mut stream = Pieces::new(&bytes, sizes);
             let (_, end) = drain(&mut reader, &mut stream);
             proptest::prop_assert_ne!(end, "not ended");
             let waker = std::task::Waker::noop();
