@@ -329,6 +329,8 @@ impl Driver {
     /// Hands the batch to the connection and flushes; returns what the machine must
     /// learn about the write, if anything changed.
     fn write(&mut self, cx: &mut Context<'_>) -> Option<WriteFact> {
+        // It holds for the batch just pulled only.
+        let more_to_pull = std::mem::take(&mut self.more_to_pull);
         let Some(open) = &mut self.open else {
             self.batch.clear();
             return None;
@@ -351,7 +353,7 @@ impl Driver {
             open.unflushed = true;
         }
         self.batch.clear();
-        if failed.is_none() && self.more_to_pull {
+        if failed.is_none() && more_to_pull {
             // Small frames that filled a batch: the next pass (at once) pulls and
             // flushes the rest with these.
             return None;
