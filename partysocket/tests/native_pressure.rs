@@ -207,11 +207,18 @@ async fn the_handle_is_a_sink() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sink_buffers_until_a_flush_a_full_batch_or_a_send() {
     let server = mock().await;
-    let built = options(&server, "echo", "sink-batch").build().unwrap();
+    // No timer of the socket's may wake the driver during the check below: the
+    // stable-connection timer is far off, and the buffers the connection grew are
+    // trimmed (a second after they grew) before it starts.
+    let built = options(&server, "echo", "sink-batch")
+        .min_uptime(ms(60_000))
+        .build()
+        .unwrap();
     let (mut socket, mut events) = PartySocket::connect(built).unwrap();
     until(&mut events, is_open).await;
     // The echo party's greeting first: nothing else arrives to wake the driver.
     until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    tokio::time::sleep(ms(1_500)).await;
     for i in 0..10 {
         socket
             .feed(Message::from(format!("fed {i}")))
