@@ -2,10 +2,13 @@
 //! against.
 //!
 //! `party-mock` writes and flushes every echo on its own (one system call per message),
-//! which caps every client near its own rate. This server does what a production server
-//! under load does: it reads every frame that is already readable, writes the answers
-//! into the connection's buffer and flushes once per batch. Its CPU is recorded by the
-//! bench, which flags any round where the server used its whole core.
+//! which caps every client near its own rate. This server costs each message as little
+//! as it can, so that the clients, not the server, set the pace: it speaks the server
+//! half of RFC 6455 itself (`wire`), parses client frames straight from a read buffer,
+//! answers everything one read brought with one write, and frames a broadcast message
+//! once for the whole room, copying those bytes into each member's output, which the
+//! member's writer sends with one write per wake. Its CPU is recorded by the bench,
+//! which flags any round where the server used its whole core.
 //!
 //! Routes (a subset of `party-mock`'s, the ones the bench uses):
 //!
@@ -21,28 +24,22 @@
 //! answers `wss://` on the same port as `ws://` (a connection that opens with a TLS
 //! handshake record is served over TLS).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::wire::Inbound;
 
 mod tls;
-
-/// Frames answered before a flush is forced, so one busy connection cannot hold its
-/// answers back without bound.
-const MAX_BATCH: usize = 1_024;
+mod wire;
 
 /// Which party a connection joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,15 +73,6 @@ fn route(path_and_query: &str) -> Option<Route> {
         _ => None,
     }
 }
-
-/// The connections of every broadcast room, on the server's one thread.
-#[derive(Debug, Default)]
-struct Rooms {
-    next: u64,
-    rooms: HashMap<String, Vec<(u64, mpsc::UnboundedSender<Message>)>>,
-}
-
-type Shared = Rc<RefCell<Rooms>>;
 
 fn main() -> ExitCode {
     let mut host = "127.0.0.1".to_owned();
@@ -153,7 +141,12 @@ async fn serve(host: &str, port: &str, tls: Option<TlsAcceptor>) -> Result<(), S
     writeln!(stdout, "listening on {addr}")
         .and_then(|()| stdout.flush())
         .map_err(|err| format!("cannot print the address: {err}"))?;
-    let rooms = Shared::default();
+    accept(listener, tls).await
+}
+
+/// Serves every connection the listener accepts, on this thread.
+async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>) -> Result<(), String> {
+    let rooms = Rc::new(Rooms::default());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -189,131 +182,409 @@ async fn serve(host: &str, port: &str, tls: Option<TlsAcceptor>) -> Result<(), S
     }
 }
 
-// tungstenite's handshake callback returns its `ErrorResponse` by value.
-#[allow(clippy::result_large_err)]
-async fn connection<S>(stream: S, rooms: Shared)
+/// Answers the upgrade request and serves the route it asked for.
+async fn connection<S>(mut stream: S, rooms: Rc<Rooms>)
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let mut joined = None;
-    let accepted = tokio_tungstenite::accept_hdr_async(stream, |request: &Request, response| {
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |path| path.as_str());
-        match route(path) {
-            Some(found) => {
-                joined = Some(found);
-                Ok::<Response, ErrorResponse>(response)
-            }
-            None => {
-                let mut refusal = ErrorResponse::new(Some(format!("no party at {path}")));
-                *refusal.status_mut() = StatusCode::NOT_FOUND;
-                Err(refusal)
-            }
-        }
-    })
-    .await;
-    let (Ok(ws), Some(joined)) = (accepted, joined) else {
+    let Ok(Some((head, rest))) = wire::read_head(&mut stream).await else {
         return;
     };
+    let upgrade = match wire::parse_request(&head) {
+        Ok(upgrade) => upgrade,
+        Err(why) => {
+            let _ = answer(&mut stream, &wire::refusal("400 Bad Request", why)).await;
+            return;
+        }
+    };
+    let Some(joined) = route(&upgrade.target) else {
+        let body = format!("no party at {}", upgrade.target);
+        let _ = answer(&mut stream, &wire::refusal("404 Not Found", &body)).await;
+        return;
+    };
+    if answer(&mut stream, &wire::switching_protocols(&upgrade.accept))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let inbound = Inbound::new(rest);
     let _ = match joined {
-        Route::Echo { id } => echo(ws, id).await,
-        Route::Broadcast { room } => broadcast(ws, room, rooms).await,
+        Route::Echo { id } => echo(stream, inbound, &id).await,
+        Route::Broadcast { room } => broadcast(stream, inbound, room, rooms).await,
     };
 }
 
-/// Echoes every data frame; answers a batch with one flush.
-async fn echo<S>(mut ws: WebSocketStream<S>, id: String) -> Result<(), Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    ws.send(Message::text(format!("{{\"id\":\"{id}\"}}")))
-        .await?;
-    while let Some(first) = ws.next().await {
-        let mut next = Some(first);
-        let mut batch = 0;
-        while let Some(message) = next.take() {
-            match message? {
-                message @ (Message::Text(_) | Message::Binary(_)) => ws.feed(message).await?,
-                Message::Close(_) => return ws.flush().await,
-                // Pongs to pings are queued by tungstenite and go out with the flush.
-                _ => {}
-            }
-            batch += 1;
-            if batch < MAX_BATCH {
-                // What is already readable, without waiting.
-                next = ws.next().now_or_never().flatten();
-            }
-        }
-        ws.flush().await?;
+/// Writes a handshake answer.
+async fn answer<S: AsyncWrite + Unpin>(stream: &mut S, text: &str) -> io::Result<()> {
+    stream.write_all(text.as_bytes()).await?;
+    stream.flush().await
+}
+
+/// Writes what `out` holds with one call and empties it.
+async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        stream.write_all(out).await?;
+        stream.flush().await?;
+        out.clear();
     }
     Ok(())
 }
 
-/// Sends every data frame to the room's other connections, each of which writes what
-/// is waiting for it with one flush.
-async fn broadcast<S>(ws: WebSocketStream<S>, room: String, rooms: Shared) -> Result<(), Error>
+/// Echoes every data frame as it came (fragments as fragments) and answers pings;
+/// what one read brought is answered with one write.
+async fn echo<S>(mut stream: S, mut inbound: Inbound, id: &str) -> io::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut sink, mut stream) = ws.split();
-    let (outbox, mut inbox) = mpsc::unbounded_channel();
-    let me = {
-        let mut rooms = rooms.borrow_mut();
-        rooms.next += 1;
-        let me = rooms.next;
-        rooms
-            .rooms
-            .entry(room.clone())
-            .or_default()
-            .push((me, outbox.clone()));
-        me
-    };
-    let _ = outbox.send(Message::text("Welcome to the party!"));
-    drop(outbox);
-    let writer = tokio::task::spawn_local(async move {
-        while let Some(first) = inbox.recv().await {
-            sink.feed(first).await?;
-            while let Ok(next) = inbox.try_recv() {
-                sink.feed(next).await?;
-            }
-            sink.flush().await?;
-        }
-        Ok::<(), Error>(())
-    });
-    let result = async {
-        while let Some(message) = stream.next().await {
-            let message = message?;
-            if !matches!(message, Message::Text(_) | Message::Binary(_)) {
-                continue;
-            }
-            let rooms = rooms.borrow();
-            for (peer, outbox) in rooms.rooms.get(&room).into_iter().flatten() {
-                if *peer != me {
-                    let _ = outbox.send(message.clone());
+    let mut out = Vec::new();
+    wire::put_frame(
+        &mut out,
+        wire::TEXT,
+        format!("{{\"id\":\"{id}\"}}").as_bytes(),
+    );
+    write_out(&mut stream, &mut out).await?;
+    loop {
+        let mut closing = false;
+        loop {
+            match inbound.next_frame() {
+                Ok(Some(frame)) => {
+                    let payload = inbound.payload(&frame);
+                    match frame.opcode {
+                        wire::PING => wire::put_frame(&mut out, wire::PONG, payload),
+                        wire::PONG => {}
+                        wire::CLOSE => {
+                            wire::put_frame(&mut out, wire::CLOSE, payload);
+                            closing = true;
+                            break;
+                        }
+                        opcode => {
+                            wire::put_header(&mut out, frame.fin, opcode, payload.len());
+                            out.extend_from_slice(payload);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(why) => {
+                    wire::put_close(&mut out, wire::PROTOCOL_ERROR, why);
+                    closing = true;
+                    break;
                 }
             }
         }
-        Ok(())
+        write_out(&mut stream, &mut out).await?;
+        if closing {
+            return stream.shutdown().await;
+        }
+        if inbound.fill(&mut stream).await? == 0 {
+            return Ok(());
+        }
     }
-    .await;
-    {
-        let mut rooms = rooms.borrow_mut();
-        if let Some(members) = rooms.rooms.get_mut(&room) {
-            members.retain(|(peer, _)| *peer != me);
+}
+
+/// One connection of a broadcast room: what the room sends it waits in `out`, which
+/// its writer sends with one write whenever it finds it not empty.
+#[derive(Debug)]
+struct Member {
+    id: u64,
+    out: RefCell<Vec<u8>>,
+    ready: Notify,
+    /// The connection stopped reading: the writer sends what is left, then ends.
+    closing: Cell<bool>,
+}
+
+impl Member {
+    /// Appends to the output and wakes the writer when it was empty (a writer that
+    /// finds it not empty is already on its way).
+    fn push(&self, frame: impl FnOnce(&mut Vec<u8>)) {
+        let mut out = self.out.borrow_mut();
+        let was_empty = out.is_empty();
+        frame(&mut out);
+        drop(out);
+        if was_empty {
+            self.ready.notify_one();
+        }
+    }
+}
+
+/// The members of every broadcast room, on the server's one thread.
+#[derive(Debug, Default)]
+struct Rooms {
+    next: Cell<u64>,
+    rooms: RefCell<HashMap<String, Vec<Rc<Member>>>>,
+}
+
+impl Rooms {
+    fn join(&self, room: &str) -> Rc<Member> {
+        self.next.set(self.next.get() + 1);
+        let member = Rc::new(Member {
+            id: self.next.get(),
+            out: RefCell::new(Vec::new()),
+            ready: Notify::new(),
+            closing: Cell::new(false),
+        });
+        self.rooms
+            .borrow_mut()
+            .entry(room.to_owned())
+            .or_default()
+            .push(Rc::clone(&member));
+        member
+    }
+
+    fn leave(&self, room: &str, id: u64) {
+        let mut rooms = self.rooms.borrow_mut();
+        if let Some(members) = rooms.get_mut(room) {
+            members.retain(|member| member.id != id);
             if members.is_empty() {
-                rooms.rooms.remove(&room);
+                rooms.remove(room);
             }
         }
     }
-    writer.abort();
-    result
+
+    /// Appends `frame` to the output of everyone in `room` but `sender`.
+    fn relay(&self, room: &str, sender: u64, frame: &[u8]) {
+        let rooms = self.rooms.borrow();
+        for member in rooms.get(room).into_iter().flatten() {
+            if member.id != sender {
+                member.push(|out| out.extend_from_slice(frame));
+            }
+        }
+    }
+}
+
+/// Sends every data frame to the room's other connections. Each message is framed
+/// once and copied into every member's output; fragmented messages are refused
+/// (close 1003), as the bench's clients never send them.
+async fn broadcast<S>(
+    stream: S,
+    mut inbound: Inbound,
+    room: String,
+    rooms: Rc<Rooms>,
+) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let (mut reader, writer) = tokio::io::split(stream);
+    let me = rooms.join(&room);
+    me.push(|out| wire::put_frame(out, wire::TEXT, b"Welcome to the party!"));
+    let written = tokio::task::spawn_local(write_member(writer, Rc::clone(&me)));
+    let mut frame = Vec::new();
+    let read = async {
+        loop {
+            loop {
+                match inbound.next_frame() {
+                    Ok(Some(found)) => {
+                        let payload = inbound.payload(&found);
+                        match found.opcode {
+                            wire::TEXT | wire::BINARY if found.fin => {
+                                frame.clear();
+                                wire::put_frame(&mut frame, found.opcode, payload);
+                                rooms.relay(&room, me.id, &frame);
+                            }
+                            wire::PING => me.push(|out| wire::put_frame(out, wire::PONG, payload)),
+                            wire::PONG => {}
+                            wire::CLOSE => {
+                                me.push(|out| wire::put_frame(out, wire::CLOSE, payload));
+                                return Ok(());
+                            }
+                            _ => {
+                                me.push(|out| {
+                                    wire::put_close(
+                                        out,
+                                        wire::UNSUPPORTED,
+                                        "fragmented messages are not relayed",
+                                    )
+                                });
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(why) => {
+                        me.push(|out| wire::put_close(out, wire::PROTOCOL_ERROR, why));
+                        return Ok(());
+                    }
+                }
+            }
+            if inbound.fill(&mut reader).await? == 0 {
+                return Ok::<(), io::Error>(());
+            }
+        }
+    }
+    .await;
+    rooms.leave(&room, me.id);
+    me.closing.set(true);
+    me.ready.notify_one();
+    let written = written
+        .await
+        .unwrap_or_else(|err| Err(io::Error::other(err.to_string())));
+    read.and(written)
+}
+
+/// Writes what the room left in the member's output, one write per wake, until the
+/// member closes.
+async fn write_member<W: AsyncWrite + Unpin>(mut writer: W, me: Rc<Member>) -> io::Result<()> {
+    let mut batch = Vec::new();
+    loop {
+        me.ready.notified().await;
+        std::mem::swap(&mut batch, &mut *me.out.borrow_mut());
+        write_out(&mut writer, &mut batch).await?;
+        if me.closing.get() && me.out.borrow().is_empty() {
+            return writer.shutdown().await;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Error, Message};
+
+    type Client = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+    /// Runs `test` against a server on a loopback port, on one thread, within 20 s.
+    fn with_server<F, Fut>(test: F)
+    where
+        F: FnOnce(SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let addr = listener.local_addr().expect("an address");
+            let server = tokio::task::spawn_local(accept(listener, None));
+            tokio::time::timeout(std::time::Duration::from_secs(20), test(addr))
+                .await
+                .expect("the test ends within 20 s");
+            server.abort();
+        });
+    }
+
+    async fn connect(addr: SocketAddr, path: &str) -> Result<Client, Error> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}{path}"), stream).await?;
+        Ok(ws)
+    }
+
+    async fn next_data(ws: &mut Client) -> Message {
+        loop {
+            match ws.next().await {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => return message,
+                Some(Ok(_)) => {}
+                other => panic!("no data frame: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn echoes_text_binary_and_pings_in_order() {
+        with_server(|addr| async move {
+            let mut ws = connect(addr, "/parties/echo/r?_pk=me")
+                .await
+                .expect("connects");
+            assert_eq!(next_data(&mut ws).await, Message::text("{\"id\":\"me\"}"));
+            let sent: Vec<Message> = (0..50)
+                .map(|index| match index % 3 {
+                    0 => Message::text(format!("text {index}")),
+                    1 => Message::binary(vec![index as u8; 70_000 + index]),
+                    _ => Message::binary(vec![index as u8; index]),
+                })
+                .collect();
+            for message in &sent {
+                ws.feed(message.clone()).await.expect("feeds");
+            }
+            ws.send(Message::Ping(b"are you there".to_vec().into()))
+                .await
+                .expect("pings");
+            for message in &sent {
+                assert_eq!(&next_data(&mut ws).await, message);
+            }
+            match ws.next().await {
+                Some(Ok(Message::Pong(payload))) => assert_eq!(&payload[..], b"are you there"),
+                other => panic!("no pong: {other:?}"),
+            }
+            ws.close(None).await.expect("closes");
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | None => {}
+                other => panic!("no close answer: {other:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn broadcasts_to_everyone_in_the_room_but_the_sender() {
+        with_server(|addr| async move {
+            let mut members = Vec::new();
+            for index in 0..3 {
+                let mut ws = connect(addr, "/parties/main/lobby")
+                    .await
+                    .expect("connects");
+                assert_eq!(
+                    next_data(&mut ws).await,
+                    Message::text("Welcome to the party!")
+                );
+                members.push((index, ws));
+            }
+            let mut elsewhere = connect(addr, "/parties/main/other")
+                .await
+                .expect("connects");
+            next_data(&mut elsewhere).await;
+            for (index, ws) in &mut members {
+                ws.send(Message::text(format!("from {index}")))
+                    .await
+                    .expect("sends");
+            }
+            for (index, ws) in &mut members {
+                let mut heard: Vec<Message> = Vec::new();
+                for _ in 0..2 {
+                    heard.push(next_data(ws).await);
+                }
+                heard.sort_by_key(|message| message.to_string());
+                let expected: Vec<Message> = (0..3)
+                    .filter(|other| other != index)
+                    .map(|other| Message::text(format!("from {other}")))
+                    .collect();
+                assert_eq!(heard, expected, "member {index}");
+            }
+            // The other room heard nothing: its next frame is the answer to its close.
+            elsewhere.close(None).await.expect("closes");
+            match elsewhere.next().await {
+                Some(Ok(Message::Close(_))) | None => {}
+                other => panic!("the other room heard {other:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn refuses_unknown_parties_and_fragmented_broadcasts() {
+        with_server(|addr| async move {
+            match connect(addr, "/parties/chat/r").await {
+                Err(Error::Http(response)) => assert_eq!(response.status(), 404),
+                other => panic!("an unknown party was not refused: {other:?}"),
+            }
+            let mut ws = connect(addr, "/parties/main/frag").await.expect("connects");
+            next_data(&mut ws).await;
+            let fragment = tokio_tungstenite::tungstenite::protocol::frame::Frame::message(
+                b"part".to_vec(),
+                tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(
+                    tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text,
+                ),
+                false,
+            );
+            ws.send(Message::Frame(fragment))
+                .await
+                .expect("sends a fragment");
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1003),
+                other => panic!("a fragment was not refused: {other:?}"),
+            }
+        });
+    }
 
     #[test]
     fn routes_the_two_parties_and_nothing_else() {

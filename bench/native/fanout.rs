@@ -26,7 +26,7 @@ const ROOMS: usize = 10;
 /// Messages each socket sends per burst.
 const SENDS: usize = 2;
 /// Bursts per client; the median counts.
-const BURSTS: u32 = 5;
+const BURSTS: u32 = 15;
 /// Sockets connecting at once.
 const CONNECT_BATCH: usize = 100;
 /// The longest one burst may take.
@@ -43,24 +43,38 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     println!(
         "fanout: {SOCKETS} sockets per client in {ROOMS} rooms, {SENDS} messages each per burst ({DELIVERED} deliveries), {BURSTS} bursts per client, taking turns"
     );
+    // `--clients` leaves either group out, to profile the other (no ratio then).
+    let wanted = |name: &str| {
+        setup
+            .clients
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|client| client == name))
+    };
     let rates = async {
-        let mut bare = Group::connect(setup, Client::Bare).await?;
-        let mut ours = Group::connect(setup, Client::Ours).await?;
+        let mut bare = match wanted("bare") {
+            true => Some(Group::connect(setup, Client::Bare).await?),
+            false => None,
+        };
+        let mut ours = match wanted("ours") {
+            true => Some(Group::connect(setup, Client::Ours).await?),
+            false => None,
+        };
         let (mut bare_rates, mut our_rates) = (Vec::new(), Vec::new());
         // Burst 0 warms both up (buffers grown, code paths hot) and is not counted.
         let pid = setup.server_pid;
         for number in 0..=BURSTS {
-            let (bare_round, our_round) = (
-                bare.burst(number, pid).await?,
-                ours.burst(number, pid).await?,
-            );
-            if number > 0 {
-                bare_rates.push(bare_round);
-                our_rates.push(our_round);
+            for (group, rates) in [(&mut bare, &mut bare_rates), (&mut ours, &mut our_rates)] {
+                if let Some(group) = group {
+                    let round = group.burst(number, pid).await?;
+                    if number > 0 {
+                        rates.push(round);
+                    }
+                }
             }
         }
-        bare.finish().await;
-        ours.finish().await;
+        for group in [bare, ours].into_iter().flatten() {
+            group.finish().await;
+        }
         Ok::<_, String>((our_rates, bare_rates))
     };
     let (our_rounds, bare_rounds) = match rates.await {

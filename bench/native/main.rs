@@ -18,8 +18,9 @@
 //! - `--tls-ca PATH` the certificate authority (PEM) of a server that also answers
 //!   `wss://` on the same address (`bench-server --tls-ca`): adds the 16 KiB throughput
 //!   over TLS;
-//! - `--clients NAME[,NAME]` the throughput rounds run only these clients (ours, bare,
-//!   tws), to profile one of them; ratios to a client left out are not computed.
+//! - `--clients NAME[,NAME]` the throughput and fan-out rounds run only these clients
+//!   (ours, bare, tws), to profile one of them; ratios to a client left out are not
+//!   computed.
 //!
 //! `idle-child KIND HOST COUNT` is the mode in which the bench runs itself to measure
 //! one client kind's idle memory in a fresh process.

@@ -24,9 +24,17 @@ const NPM_TIME: Duration = Duration::from_secs(600);
 /// How long a server gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// `cargo test -p party-mock`, then the fidelity run.
+/// `cargo test` of the two servers (`party-mock` and the bench's `bench-server`), then
+/// the fidelity run.
 pub(crate) fn run() -> Result<(), String> {
-    run_command(&mut cargo(&["test", "--locked", "--package", "party-mock"]))?;
+    run_command(&mut cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "party-mock",
+        "--package",
+        "bench-server",
+    ]))?;
     fidelity()
 }
 

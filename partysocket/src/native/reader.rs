@@ -33,8 +33,13 @@ const MIN_CHUNK: usize = 4 * 1024;
 const MAX_CHUNK: usize = 128 * 1024;
 /// Payloads up to this size are copied out of the read buffer, which then stays
 /// reusable; larger ones share it (copying them would cost more than the buffer they
-/// hold).
+/// hold). The copies go into a slab that the small payloads of the same reads share
+/// (one allocation for a burst of them, not one each), sized to what the read buffer
+/// holds and at most [`SLAB_MAX`]: a small message the application keeps holds its
+/// slab, never the read buffer.
 pub(crate) const DETACH_BELOW: usize = 512;
+/// The largest slab small payloads are copied into.
+const SLAB_MAX: usize = 16 * 1024;
 /// The most payload bytes a control frame carries.
 const CONTROL_MAX: usize = 125;
 
@@ -43,6 +48,9 @@ const CONTROL_MAX: usize = 125;
 pub(crate) struct Reader {
     /// Bytes read and not yet parsed.
     buf: BytesMut,
+    /// Where the next small payloads are copied (see [`DETACH_BELOW`]): its capacity is
+    /// what is left of the current slab.
+    slab: BytesMut,
     /// The least the next read offers.
     chunk: usize,
     /// The header of the frame whose payload is awaited, with the payload's length.
@@ -70,6 +78,7 @@ impl Reader {
     pub(crate) fn new(leftover: Vec<u8>, config: &WebSocketConfig) -> Reader {
         Reader {
             buf: BytesMut::from(leftover.as_slice()),
+            slab: BytesMut::new(),
             chunk: MIN_CHUNK,
             header: None,
             partial: None,
@@ -79,8 +88,10 @@ impl Reader {
         }
     }
 
-    /// Frees the buffer unless bytes in it wait to be parsed.
+    /// Frees the buffer unless bytes in it wait to be parsed, and what is left of the
+    /// slab.
     pub(crate) fn trim(&mut self) {
+        self.slab = BytesMut::new();
         if self.buf.is_empty() {
             self.buf = BytesMut::new();
             self.chunk = MIN_CHUNK;
@@ -89,7 +100,8 @@ impl Reader {
 
     /// Whether [`trim`](Self::trim) would free anything.
     pub(crate) fn has_spare_capacity(&self) -> bool {
-        self.buf.is_empty() && (self.buf.capacity() > 0 || self.chunk > MIN_CHUNK)
+        self.slab.capacity() > 0
+            || (self.buf.is_empty() && (self.buf.capacity() > 0 || self.chunk > MIN_CHUNK))
     }
 
     /// The next message or control frame from `stream`. `None` once an earlier call
@@ -109,6 +121,7 @@ impl Reader {
                     if self.buf.is_empty() && self.chunk == MIN_CHUNK {
                         // Not busy, and all read: what a stack read copied goes too.
                         self.buf = BytesMut::new();
+                        self.slab = BytesMut::new();
                     }
                     return Poll::Ready(Some(Ok(message)));
                 }
@@ -194,9 +207,7 @@ impl Reader {
                 return Ok(None);
             };
             let payload = if len <= DETACH_BELOW {
-                let copy = Bytes::copy_from_slice(&self.buf[..len]);
-                self.buf.advance(len);
-                copy
+                self.copy_small(len)
             } else {
                 self.buf.split_to(len).freeze()
             };
@@ -204,6 +215,23 @@ impl Reader {
                 return Ok(Some(message));
             }
         }
+    }
+
+    /// The next `len` (at most [`DETACH_BELOW`]) bytes of the buffer, copied into the
+    /// slab.
+    fn copy_small(&mut self, len: usize) -> Bytes {
+        if len == 0 {
+            return Bytes::new();
+        }
+        if self.slab.capacity() < len {
+            // Room for the small payloads the buffer may still hold (their headers
+            // count too: it is a bound).
+            let room = self.buf.len().clamp(len, SLAB_MAX);
+            self.slab = BytesMut::with_capacity(room);
+        }
+        self.slab.extend_from_slice(&self.buf[..len]);
+        self.buf.advance(len);
+        self.slab.split().freeze()
     }
 
     /// Checks a frame's header before its payload is read; its payload length.
@@ -564,14 +592,26 @@ mod tests {
         // 2,000 small frames (128 KB) in reads of a growing chunk.
         assert!(stream.reads <= 10, "{} reads", stream.reads);
         assert!(reader.chunk == MAX_CHUNK, "grew under load");
-        // Small payloads are copies: none keeps the read buffer alive.
+        // Small payloads are copies, laid end to end in slabs they share: one
+        // allocation per slab, not per message, and none keeps the read buffer alive.
+        let mut slabs: Vec<(usize, usize)> = Vec::new();
         for (i, message) in messages.drain(1..).enumerate() {
             let Message::Text(text) = message else {
                 panic!("text")
             };
             assert_eq!(text.as_str(), format!("{i:060}"));
-            assert!(Bytes::from(text).is_unique(), "message {i} is a copy");
+            let at = text.as_str().as_ptr() as usize;
+            match slabs.last_mut() {
+                Some((start, end)) if *end == at => *end = at + 60,
+                _ => slabs.push((at, at + 60)),
+            }
         }
+        assert!(
+            (120_000 / SLAB_MAX..=40).contains(&slabs.len()),
+            "{} slabs for 2,000 small payloads",
+            slabs.len()
+        );
+        assert!(slabs.iter().all(|(start, end)| end - start <= SLAB_MAX));
         drop(messages);
         assert!(reader.has_spare_capacity());
         reader.trim();
@@ -583,6 +623,42 @@ mod tests {
         let mut stream = Pieces::waiting_after(&more);
         let message = std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await;
         assert!(matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "after"));
+    }
+
+    #[tokio::test]
+    async fn a_kept_small_message_holds_its_slab_only_and_a_trim_frees_the_rest() {
+        let mut bytes = Vec::new();
+        for i in 0..100u32 {
+            bytes.extend(frame(true, 0x2, &[i as u8; 100]));
+        }
+        let mut stream = Pieces::waiting_after(&bytes);
+        let mut reader = reader();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut kept = Vec::new();
+        while let Poll::Ready(Some(message)) = reader.poll_next(&mut stream, &mut cx) {
+            kept.push(message.unwrap());
+        }
+        let payloads: Vec<Bytes> = kept
+            .into_iter()
+            .map(|message| match message {
+                Message::Binary(payload) => payload,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(payloads.len(), 100);
+        assert_eq!(
+            payloads[0].as_ptr() as usize + 100,
+            payloads[1].as_ptr() as usize,
+            "the first two share a slab"
+        );
+        let first = payloads[0].clone();
+        drop(payloads);
+        assert!(reader.has_spare_capacity());
+        reader.trim();
+        assert_eq!(reader.slab.capacity(), 0, "the slab's rest is freed");
+        assert!(!reader.has_spare_capacity());
+        assert_eq!(&first[..], &[0u8; 100][..], "the kept message is intact");
     }
 
     #[tokio::test]

@@ -103,7 +103,12 @@ pub enum UserCall {
 
 /// The failure policy's question about a connection that ended.
 #[derive(Debug, Clone)]
-pub struct PolicyQuestion {
+pub struct PolicyQuestion(pub(super) Box<Question>);
+
+/// What a [`PolicyQuestion`] holds, boxed: a rare output need not widen every
+/// [`Output`], which carries each received message.
+#[derive(Debug, Clone)]
+pub(super) struct Question {
     pub(super) transport: TransportId,
     pub(super) policy: FailurePolicy,
     pub(super) close: CloseFrame,
@@ -113,25 +118,25 @@ pub struct PolicyQuestion {
 impl PolicyQuestion {
     /// The transport that ended.
     pub fn transport(&self) -> TransportId {
-        self.transport
+        self.0.transport
     }
 
     /// How it ended.
     pub fn close(&self) -> &CloseFrame {
-        &self.close
+        &self.0.close
     }
 
     /// Why, when it failed rather than closed.
     pub fn failure(&self) -> Option<&TransportError> {
-        self.failure.as_ref()
+        self.0.failure.as_ref()
     }
 
     /// Runs the policy: the application's predicate runs here, so call this with no
     /// lock held.
     pub fn ask(self) -> PolicyAnswer {
         PolicyAnswer {
-            decision: self.policy.decide(&self.close, self.failure.as_ref()),
-            transport: self.transport,
+            decision: self.0.policy.decide(&self.0.close, self.0.failure.as_ref()),
+            transport: self.0.transport,
         }
     }
 
@@ -140,7 +145,7 @@ impl PolicyQuestion {
     pub fn answer(self, decision: Decision) -> PolicyAnswer {
         PolicyAnswer {
             decision,
-            transport: self.transport,
+            transport: self.0.transport,
         }
     }
 }

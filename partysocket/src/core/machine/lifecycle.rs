@@ -8,7 +8,9 @@ const NO_DESTINATION: &str = "either room or base_path must be set to connect";
 use std::time::Duration;
 use web_time::Instant;
 
-use super::{ConnectRequest, Machine, Output, Phase, PolicyQuestion, TransportId, UserCall, later};
+use super::{
+    ConnectRequest, Machine, Output, Phase, PolicyQuestion, Question, TransportId, UserCall, later,
+};
 use crate::core::error::TransportError;
 use crate::core::event::{Event, StopReason};
 use crate::core::message::CloseFrame;
@@ -229,12 +231,14 @@ impl Machine {
         let policy = &self.options.failure_policy;
         if policy.has_predicate() {
             self.outputs
-                .push_back(Output::UserCall(UserCall::Decide(PolicyQuestion {
-                    transport,
-                    policy: policy.clone(),
-                    close: close.clone(),
-                    failure: failure.clone(),
-                })));
+                .push_back(Output::UserCall(UserCall::Decide(PolicyQuestion(
+                    Box::new(Question {
+                        transport,
+                        policy: policy.clone(),
+                        close: close.clone(),
+                        failure: failure.clone(),
+                    }),
+                ))));
             self.phase = Phase::Deciding {
                 transport,
                 close,

@@ -19,6 +19,8 @@ use super::url::redact_url;
 mod contract;
 mod lifecycle;
 
+use contract::Question;
+
 pub use contract::{
     ConnectRequest, Output, PolicyAnswer, PolicyQuestion, Transmit, TransportId, UserCall,
 };
