@@ -481,6 +481,15 @@ mod tests {
         }
     }
 
+    /// Closes `ws` and checks that the next frame is the server's close (or the end).
+    async fn close_and_expect_the_answer(ws: &mut Client) {
+        ws.close(None).await.expect("closes");
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) | None => {}
+            other => panic!("not the answer to the close: {other:?}"),
+        }
+    }
+
     #[test]
     fn echoes_text_binary_and_pings_in_order() {
         with_server(|addr| async move {
@@ -508,11 +517,7 @@ mod tests {
                 Some(Ok(Message::Pong(payload))) => assert_eq!(&payload[..], b"are you there"),
                 other => panic!("no pong: {other:?}"),
             }
-            ws.close(None).await.expect("closes");
-            match ws.next().await {
-                Some(Ok(Message::Close(_))) | None => {}
-                other => panic!("no close answer: {other:?}"),
-            }
+            close_and_expect_the_answer(&mut ws).await;
         });
     }
 
@@ -552,11 +557,7 @@ mod tests {
                 assert_eq!(heard, expected, "member {index}");
             }
             // The other room heard nothing: its next frame is the answer to its close.
-            elsewhere.close(None).await.expect("closes");
-            match elsewhere.next().await {
-                Some(Ok(Message::Close(_))) | None => {}
-                other => panic!("the other room heard {other:?}"),
-            }
+            close_and_expect_the_answer(&mut elsewhere).await;
         });
     }
 

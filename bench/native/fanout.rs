@@ -44,18 +44,12 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         "fanout: {SOCKETS} sockets per client in {ROOMS} rooms, {SENDS} messages each per burst ({DELIVERED} deliveries), {BURSTS} bursts per client, taking turns"
     );
     // `--clients` leaves either group out, to profile the other (no ratio then).
-    let wanted = |name: &str| {
-        setup
-            .clients
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|client| client == name))
-    };
     let rates = async {
-        let mut bare = match wanted("bare") {
+        let mut bare = match setup.runs("bare") {
             true => Some(Group::connect(setup, Client::Bare).await?),
             false => None,
         };
-        let mut ours = match wanted("ours") {
+        let mut ours = match setup.runs("ours") {
             true => Some(Group::connect(setup, Client::Ours).await?),
             false => None,
         };

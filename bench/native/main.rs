@@ -62,6 +62,15 @@ pub(crate) struct Setup {
     pub(crate) tls_ca: Option<String>,
 }
 
+impl Setup {
+    /// Whether `--clients` (when given) includes the client `name`.
+    pub(crate) fn runs(&self, name: &str) -> bool {
+        self.clients
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|client| client == name))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Args {
     server: Option<String>,

@@ -196,12 +196,7 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         for round in 0..ROUNDS {
             for (index, client) in clients.into_iter().enumerate() {
                 let name = format!("{client:?}").to_lowercase();
-                if setup
-                    .clients
-                    .as_ref()
-                    .is_some_and(|only| !only.contains(&name))
-                    || (secure && client == Client::Tws)
-                {
+                if !setup.runs(&name) || (secure && client == Client::Tws) {
                     continue;
                 }
                 let room = format!("throughput-{label}-{client:?}-{round}").to_lowercase();

@@ -571,6 +571,16 @@ mod tests {
         assert!(matches!(&messages[0], Message::Binary(b) if b.len() == 150));
     }
 
+    /// Every message `reader` reads from `stream` before it would wait.
+    fn ready_messages(reader: &mut Reader, stream: &mut Pieces<'_>) -> Vec<Message> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut messages = Vec::new();
+        while let Poll::Ready(Some(message)) = reader.poll_next(stream, &mut cx) {
+            messages.push(message.unwrap());
+        }
+        messages
+    }
+
     #[tokio::test]
     async fn the_buffer_grows_under_load_takes_a_large_payload_whole_and_is_freed_after() {
         let large = vec![9u8; 1 << 20];
@@ -580,12 +590,7 @@ mod tests {
         }
         let mut stream = Pieces::waiting_after(&bytes);
         let mut reader = reader();
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        let mut messages = Vec::new();
-        while let Poll::Ready(Some(message)) = reader.poll_next(&mut stream, &mut cx) {
-            messages.push(message.unwrap());
-        }
+        let mut messages = ready_messages(&mut reader, &mut stream);
         assert_eq!(messages.len(), 2_001);
         assert!(matches!(&messages[0], Message::Binary(b) if b[..] == large[..]));
         // The 1 MiB payload: one read for the header's chunk, one for the rest; then
@@ -633,13 +638,7 @@ mod tests {
         }
         let mut stream = Pieces::waiting_after(&bytes);
         let mut reader = reader();
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        let mut kept = Vec::new();
-        while let Poll::Ready(Some(message)) = reader.poll_next(&mut stream, &mut cx) {
-            kept.push(message.unwrap());
-        }
-        let payloads: Vec<Bytes> = kept
+        let payloads: Vec<Bytes> = ready_messages(&mut reader, &mut stream)
             .into_iter()
             .map(|message| match message {
                 Message::Binary(payload) => payload,
