@@ -62,14 +62,14 @@ pub struct PartySocketOptions {
     pub(crate) max_enqueued_messages: Option<usize>,
     pub(crate) max_enqueued_bytes: Option<usize>,
     pub(crate) drop_policy: DropPolicy,
-    pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) heartbeat: Option<Box<Heartbeat>>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) event_capacity: usize,
     pub(crate) failure_policy: FailurePolicy,
     pub(crate) max_message_size: Option<usize>,
     /// The URL of options made with [`PartySocketOptions::for_url`]: no room path, no
     /// `_pk`.
-    pub(crate) full_url: Option<FullUrl>,
+    pub(crate) full_url: Option<Box<FullUrl>>,
     /// The room URL under `ws`/`wss`, written once by the builder: every attempt's URL
     /// starts with it.
     pub(crate) ws_base: String,
@@ -408,7 +408,7 @@ impl PartySocketOptions {
     }
     /// The liveness check, when on.
     pub fn heartbeat(&self) -> Option<&Heartbeat> {
-        self.heartbeat.as_ref()
+        self.heartbeat.as_deref()
     }
     /// How long the connection may take to open, query resolution included.
     pub fn connection_timeout(&self) -> Duration {
@@ -727,7 +727,7 @@ impl PartySocketOptionsBuilder {
     );
     /// Pings to detect half-open connections (default off).
     pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
-        self.draft.heartbeat = Some(heartbeat);
+        self.draft.heartbeat = Some(Box::new(heartbeat));
         self
     }
     setter!(
@@ -790,7 +790,7 @@ impl PartySocketOptionsBuilder {
                 }
                 o.host = full.host.clone();
                 o.protocol = Some(full.protocol);
-                o.full_url = Some(full);
+                o.full_url = Some(Box::new(full));
             }
             None => {
                 o.full_url = None;

@@ -75,15 +75,15 @@ struct Open {
 }
 
 impl Open {
-    fn new(transport: TransportId, conn: Connection) -> Box<Open> {
-        Box::new(Open {
+    fn new(transport: TransportId, conn: Connection) -> Open {
+        Open {
             transport,
             written: transport::written(&conn.ws),
             conn,
             unflushed: false,
             blocked: false,
             faulted: false,
-        })
+        }
     }
 }
 
@@ -104,7 +104,7 @@ pub(crate) struct Driver {
     tls: TlsConfig,
     resolving: Option<(TransportId, CredentialsFuture)>,
     connecting: Option<(TransportId, Connecting)>,
-    open: Option<Box<Open>>,
+    open: Option<Open>,
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
     /// The frames of the batch being written (kept allocated between passes).
     batch: Vec<Transmit>,

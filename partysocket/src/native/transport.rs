@@ -115,8 +115,9 @@ pub(crate) async fn connect(
     let mut stream = if secure {
         let name = ServerName::try_from(host.clone())
             .map_err(|err| TransportError::InvalidUrl(err.to_string()))?;
-        let tls = TlsConnector::from(tls.rustls())
-            .connect(name, wire)
+        // Boxed: the TLS handshake's state is large, and inline it would make every
+        // connection attempt's future that large, `ws://` ones too.
+        let tls = Box::pin(TlsConnector::from(tls.rustls()).connect(name, wire))
             .await
             .map_err(|err| {
                 TransportError::Tls(

@@ -62,7 +62,8 @@ enum Phase {
         ping_due: bool,
         /// The peer broke the protocol: the connection ends at [`Timer::End`] or when
         /// the driver reports the application caught up.
-        fault: Option<(Violation, TransportError)>,
+        /// Boxed: a fault is rare, and an open socket keeps its phase for its lifetime.
+        fault: Option<Box<(Violation, TransportError)>>,
     },
     Closing {
         transport: TransportId,
@@ -312,12 +313,15 @@ impl Machine {
             };
             match timer {
                 Timer::End => {
-                    let fault = fault.take().unwrap_or_else(|| {
-                        (
-                            Violation::Protocol,
-                            TransportError::Protocol("protocol error".into()),
-                        )
-                    });
+                    let fault = fault.take().map_or_else(
+                        || {
+                            (
+                                Violation::Protocol,
+                                TransportError::Protocol("protocol error".into()),
+                            )
+                        },
+                        |fault| *fault,
+                    );
                     self.fail_faulted(now, fault);
                 }
                 Timer::Write => {
@@ -543,7 +547,7 @@ impl Machine {
             } if *t == transport => {
                 if fault.is_none() {
                     tracing::debug!(%error, "peer fault: answering what came before it first");
-                    *fault = Some((violation, error));
+                    *fault = Some(Box::new((violation, error)));
                     *timers = Timers::default();
                     timers.set(Timer::End, later(now, FAULT_GRACE));
                 }
@@ -564,7 +568,7 @@ impl Machine {
         {
             if *t == transport {
                 if let Some(fault) = fault.take() {
-                    self.fail_faulted(now, fault);
+                    self.fail_faulted(now, *fault);
                 }
             }
         }
