@@ -928,3 +928,59 @@ impl Terminal for Harness {
         matches!(self.state(), ConnectionState::Closed { reason } if reason.is_terminal())
     }
 }
+
+// ----- messages straight onto the driver's events ----------------------------------------
+
+#[test]
+fn ours_handle_message_into_keeps_the_order_of_outputs() {
+    let mut h = Harness::new(options("example.com"));
+    h.open();
+    h.drain();
+    let transport = h.last_transport();
+    let mut delivered = std::collections::VecDeque::new();
+    // Nothing queued: the event goes straight onto the driver's queue.
+    assert!(h.machine.handle_message_into(
+        transport,
+        Message::from("first"),
+        h.now,
+        &mut delivered
+    ));
+    assert!(matches!(delivered.front(), Some(Event::Message(m)) if *m == Message::from("first")));
+    assert!(h.machine.poll_output().is_none());
+    // An output waits (a message handled the usual way): the next queues behind it.
+    h.machine
+        .handle_message(transport, Message::from("queued"), h.now);
+    assert!(h.machine.has_output());
+    let before = delivered.len();
+    assert!(!h.machine.handle_message_into(
+        transport,
+        Message::from("second"),
+        h.now,
+        &mut delivered
+    ));
+    assert_eq!(delivered.len(), before);
+    let mut outputs = Vec::new();
+    while let Some(output) = h.machine.poll_output() {
+        outputs.push(output);
+    }
+    let message_at = outputs.iter().position(|output| {
+        matches!(output, partysocket::Output::Event(Event::Message(m)) if *m == Message::from("second"))
+    });
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    assert!(message_at == Some(1), "{outputs:?}");
+    // A connection the machine is done with delivers nothing.
+    h.reconnect();
+    h.drain();
+    let mut late = std::collections::VecDeque::new();
+    assert!(
+        !h.machine
+            .handle_message_into(transport, Message::from("late"), h.now, &mut late)
+    );
+    assert!(late.is_empty());
+    h.drain();
+    assert!(
+        !h.events()
+            .iter()
+            .any(|event| matches!(event, Event::Message(m) if *m == Message::from("late")))
+    );
+}

@@ -156,7 +156,7 @@ impl Driver {
                 self.handles_gone = true;
                 let _ = state.machine.close(CloseFrame::normal(), now());
             }
-            let wakes = self.perform_outputs(&mut state);
+            let (wakes, _) = self.perform_outputs(&mut state);
             if self.handles_gone
                 && self.open.is_none()
                 && matches!(
@@ -216,14 +216,19 @@ impl Driver {
                 progressed = true;
             }
         }
+        let budget = events_room.min(READ_BUDGET);
         let ended = match &mut self.open {
             Some(open) if events_room > 0 && !opened_now && !open.faulted => {
                 // Each frame makes at most one event: never read past the capacity.
-                read(open, cx, events_room.min(READ_BUDGET), &mut self.frames)
+                read(open, cx, budget, &mut self.frames)
             }
             _ => None,
         };
-        progressed |= !self.frames.is_empty() || ended.is_some();
+        // What was read is handed over in step 3 of this pass; only a read that stopped
+        // at its budget (more may be ready, or the events reached capacity) or an end
+        // needs another pass. A read that stopped at `Pending` left the waker with the
+        // stream.
+        progressed |= self.frames.len() >= budget || ended.is_some();
         let sink_ready = match &mut self.open {
             Some(open) => match open.conn.ws.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => Ok(true),
@@ -236,11 +241,20 @@ impl Driver {
         // 3. Facts, timers and the next frames, under the lock once.
         let deadline = {
             let mut state = shared.lock();
-            progressed |= self.report_reads(&mut state, ended, sink_ready.as_ref().err());
+            let mut delivered = false;
+            let sink_failed = sink_ready.as_ref().err();
+            progressed |= self.report_reads(&mut state, ended, sink_failed, &mut delivered);
             let at = now();
             if state.machine.poll_timeout().is_some_and(|due| due <= at) {
                 state.machine.handle_timeout(at);
                 progressed = true;
+            }
+            // The events of what was read go to the application now, not a pass later;
+            // a connection to open or close, or a user call, takes another pass.
+            let (mut wakes, performed) = self.perform_outputs(&mut state);
+            progressed |= performed;
+            if delivered && wakes.consumer.is_none() {
+                wakes.consumer = state.consumer.take();
             }
             if sink_ready.is_ok_and(|ready| ready) {
                 self.pull_batch(&mut state);
@@ -251,6 +265,7 @@ impl Driver {
             let trim_at = self.schedule_trim(&mut state, at);
             let deadline = earliest(state.machine.poll_timeout(), trim_at);
             drop(state);
+            wakes.run(&self.shared);
             for writer in writers {
                 writer.wake();
             }
@@ -466,19 +481,21 @@ impl Driver {
         fired
     }
 
-    /// Tells the machine what the open connection read; true when that changed
-    /// anything. `sink_failed` is a write-side error found while polling readiness.
+    /// Tells the machine what the open connection read; true when the connection ended
+    /// or faulted. `sink_failed` is a write-side error found while polling readiness;
+    /// `delivered` is set when a message went straight onto the events.
     fn report_reads(
         &mut self,
         state: &mut State,
         ended: Ended,
         sink_failed: Option<&tungstenite::Error>,
+        delivered: &mut bool,
     ) -> bool {
         let mut frames = std::mem::take(&mut self.frames);
         // Frames after one that ended the connection are dropped with the iterator.
-        let changed = self.report_frames(state, frames.drain(..), ended, sink_failed);
+        let ended = self.report_frames(state, frames.drain(..), ended, sink_failed, delivered);
         self.frames = frames;
-        changed
+        ended
     }
 
     fn report_frames(
@@ -487,6 +504,7 @@ impl Driver {
         frames: impl Iterator<Item = tungstenite::Message>,
         ended: Ended,
         sink_failed: Option<&tungstenite::Error>,
+        delivered: &mut bool,
     ) -> bool {
         let Some(open) = &mut self.open else {
             return false;
@@ -494,9 +512,7 @@ impl Driver {
         let transport = open.transport;
         let at = now();
         let machine = &mut state.machine;
-        let mut changed = false;
         for frame in frames {
-            changed = true;
             match frame {
                 tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => {
                     // tungstenite answers pings itself; both directions prove the peer
@@ -514,6 +530,10 @@ impl Driver {
                     return true;
                 }
                 frame => match transport::from_wire(frame) {
+                    Some(message) if state.events_alive => {
+                        let events = &mut state.events;
+                        *delivered |= machine.handle_message_into(transport, message, at, events);
+                    }
                     Some(message) => machine.handle_message(transport, message, at),
                     None => {
                         let error = TransportError::Protocol(transport::INVALID_UTF8.into());
@@ -529,7 +549,7 @@ impl Driver {
             (None, None) => None,
         };
         let Some(end) = ended else {
-            return changed;
+            return false;
         };
         match end.map_err(|error| (violation(&error), error)) {
             Err((Some(violation), error)) => {
@@ -569,10 +589,12 @@ impl Driver {
     }
 
     /// Carries out the machine's outputs; application code they ask for is set aside
-    /// in `self.calls`. Returns who to wake once the lock is released.
-    fn perform_outputs(&mut self, state: &mut State) -> Wakes {
+    /// in `self.calls`. Returns who to wake once the lock is released, and whether any
+    /// output was more than an event (a connection to open or close, a user call).
+    fn perform_outputs(&mut self, state: &mut State) -> (Wakes, bool) {
         let mut delivered = false;
         let mut state_changed = false;
+        let mut performed = false;
         while let Some(output) = state.machine.poll_output() {
             match output {
                 Output::Event(event) => {
@@ -582,14 +604,21 @@ impl Driver {
                         delivered = true;
                     }
                 }
-                Output::UserCall(call) => self.calls.push(call),
+                Output::UserCall(call) => {
+                    performed = true;
+                    self.calls.push(call);
+                }
                 Output::Connect { transport, request } => {
+                    performed = true;
                     self.connecting = Some((transport, self.connect(request)));
                 }
-                Output::Close { transport, frame } => self.close_transport(state, transport, frame),
+                Output::Close { transport, frame } => {
+                    performed = true;
+                    self.close_transport(state, transport, frame);
+                }
             }
         }
-        Wakes {
+        let wakes = Wakes {
             consumer: if delivered {
                 state.consumer.take()
             } else {
@@ -597,7 +626,8 @@ impl Driver {
             },
             writers: state.writers_to_wake(),
             changed: state_changed,
-        }
+        };
+        (wakes, performed)
     }
 
     /// Runs the providers and predicates the machine asked for, without the lock (they

@@ -450,8 +450,44 @@ impl Machine {
 
     /// Reports a message received on `transport`.
     pub fn handle_message(&mut self, transport: TransportId, message: Message, now: Instant) {
+        if let Some(event) = self.accept_message(transport, message, now) {
+            self.emit(event);
+        }
+    }
+
+    /// Like [`handle_message`](Self::handle_message), for a driver that keeps its own
+    /// queue of events taken from [`poll_output`](Self::poll_output): when no output
+    /// waits ahead of the message's event, the event goes straight onto `delivered`'s
+    /// back, one move fewer per message; otherwise it is queued behind the outputs, so
+    /// the order holds either way. True when it went onto `delivered`.
+    pub fn handle_message_into(
+        &mut self,
+        transport: TransportId,
+        message: Message,
+        now: Instant,
+        delivered: &mut VecDeque<Event>,
+    ) -> bool {
+        if !self.outputs.is_empty() {
+            self.handle_message(transport, message, now);
+            return false;
+        }
+        let Some(event) = self.accept_message(transport, message, now) else {
+            return false;
+        };
+        delivered.push_back(event);
+        true
+    }
+
+    /// The event for `message` read on `transport`, unless it came on a connection the
+    /// machine is done with or is the heartbeat's pong.
+    fn accept_message(
+        &mut self,
+        transport: TransportId,
+        message: Message,
+        now: Instant,
+    ) -> Option<Event> {
         if !self.saw_traffic(transport, now) {
-            return;
+            return None;
         }
         let is_pong = self
             .options
@@ -459,9 +495,7 @@ impl Machine {
             .as_ref()
             .and_then(|heartbeat| heartbeat.pong.as_ref())
             .is_some_and(|pong| *pong == message);
-        if !is_pong {
-            self.emit(Event::Message(message));
-        }
+        (!is_pong).then_some(Event::Message(message))
     }
 
     /// Reports a pong (or any other sign of life without a message) on `transport`.
