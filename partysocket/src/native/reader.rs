@@ -1,14 +1,22 @@
 //! The read side of a connection: frames parsed straight from the byte stream, into a
-//! buffer that grows while the connection is busy and is freed once it is quiet.
+//! buffer that grows while the connection is busy, is reused from read to read, and is
+//! freed once the connection is quiet.
 //!
 //! tungstenite writes (framing, masking, its close state); reading is done here because
 //! tungstenite's read buffer has one size for the connection's lifetime: a small one
 //! costs a large message many calls and a copy through the read-ahead, a large one
-//! costs every idle socket its size. A read here offers what the frame being read still
-//! needs (a large payload arrives in as few calls as the kernel allows, straight into
-//! its place) and at least the current chunk, which starts at [`MIN_CHUNK`] and doubles
-//! while reads fill what they were offered, up to [`MAX_CHUNK`]. [`Reader::trim`]
-//! frees the buffer when nothing in it waits, and the chunk starts small again.
+//! costs every idle socket its size. A read here offers at least the current chunk,
+//! which starts at [`MIN_CHUNK`] and doubles while reads fill what they were offered,
+//! up to [`MAX_CHUNK`]; [`Reader::trim`] frees the buffer when nothing in it waits, and
+//! the chunk starts small again.
+//!
+//! Payloads leave the buffer as copies, so that no message the application holds keeps
+//! the buffer alive and the next read reuses it: a buffer given away with its payloads
+//! is a fresh allocation per read, whose pages the kernel faults in anew (at 16 KiB
+//! over TLS, two page faults per message). Small payloads share slabs (see
+//! [`DETACH_BELOW`]); a payload over [`DIRECT_ABOVE`] is read straight into its own
+//! allocation, in as few calls as the stream allows, and never passes through the
+//! buffer.
 //!
 //! The rules are RFC 6455's for a client, and the errors are tungstenite's values, so
 //! the failure policy reads them as it reads tungstenite's own.
@@ -31,13 +39,15 @@ const MIN_CHUNK: usize = 4 * 1024;
 /// The most the chunk grows to; the read-ahead under it reads directly into buffers
 /// this large (see [`Wire`](super::wire::Wire)).
 const MAX_CHUNK: usize = 128 * 1024;
-/// Payloads up to this size are copied out of the read buffer, which then stays
-/// reusable; larger ones share it (copying them would cost more than the buffer they
-/// hold). The copies go into a slab that the small payloads of the same reads share
-/// (one allocation for a burst of them, not one each), sized to what the read buffer
-/// holds and at most [`SLAB_MAX`]: a small message the application keeps holds its
-/// slab, never the read buffer.
+/// Payloads up to this size are copied into a slab that the small payloads of the same
+/// reads share (one allocation for a burst of them, not one each), sized to what the
+/// read buffer holds and at most [`SLAB_MAX`]: a small message the application keeps
+/// holds its slab, never the read buffer. Larger payloads get an allocation each.
 pub(crate) const DETACH_BELOW: usize = 512;
+/// A payload over this size that the buffer does not hold whole yet is read straight
+/// into its own allocation (what the buffer holds of it is copied there first): it
+/// neither grows the buffer to its size nor costs a second copy.
+const DIRECT_ABOVE: usize = MAX_CHUNK / 2;
 /// The largest slab small payloads are copied into.
 const SLAB_MAX: usize = 16 * 1024;
 /// The most payload bytes a control frame carries.
@@ -49,18 +59,28 @@ pub(crate) struct Reader {
     /// Bytes read and not yet parsed.
     buf: BytesMut,
     /// Where the next small payloads are copied (see [`DETACH_BELOW`]): its capacity is
-    /// what is left of the current slab.
+    /// what is left of the current slab. While a large payload is read directly (see
+    /// [`DIRECT_ABOVE`]), that payload, allocated to its length.
     slab: BytesMut,
     /// The least the next read offers.
     chunk: usize,
-    /// The header of the frame whose payload is awaited, with the payload's length.
-    header: Option<(FrameHeader, usize)>,
+    /// The frame whose payload is awaited.
+    header: Option<Awaited>,
     /// A fragmented message being assembled.
     partial: Option<Partial>,
     max_frame: usize,
     max_message: usize,
     /// The stream ended or broke: nothing more is read.
     ended: bool,
+}
+
+/// The header of the frame whose payload is awaited, with the payload's length.
+#[derive(Debug)]
+struct Awaited {
+    header: FrameHeader,
+    len: usize,
+    /// The payload is read into [`Reader::slab`], not the buffer.
+    direct: bool,
 }
 
 /// A fragmented message so far.
@@ -91,7 +111,9 @@ impl Reader {
     /// Frees the buffer unless bytes in it wait to be parsed, and what is left of the
     /// slab.
     pub(crate) fn trim(&mut self) {
-        self.slab = BytesMut::new();
+        if !self.reading_direct() {
+            self.slab = BytesMut::new();
+        }
         if self.buf.is_empty() {
             self.buf = BytesMut::new();
             self.chunk = MIN_CHUNK;
@@ -100,8 +122,13 @@ impl Reader {
 
     /// Whether [`trim`](Self::trim) would free anything.
     pub(crate) fn has_spare_capacity(&self) -> bool {
-        self.slab.capacity() > 0
+        (self.slab.capacity() > 0 && !self.reading_direct())
             || (self.buf.is_empty() && (self.buf.capacity() > 0 || self.chunk > MIN_CHUNK))
+    }
+
+    /// A large payload is being read into the slab (see [`DIRECT_ABOVE`]).
+    fn reading_direct(&self) -> bool {
+        self.header.as_ref().is_some_and(|awaited| awaited.direct)
     }
 
     /// The next message or control frame from `stream`. `None` once an earlier call
@@ -144,7 +171,8 @@ impl Reader {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
         let needed = match &self.header {
-            Some((_, len)) => len.saturating_sub(self.buf.len()),
+            Some(awaited) if awaited.direct => return poll_read_into(&mut self.slab, stream, cx),
+            Some(awaited) => awaited.len.saturating_sub(self.buf.len()),
             None => 0,
         };
         if self.buf.capacity() == 0 && needed <= MIN_CHUNK {
@@ -162,19 +190,12 @@ impl Reader {
         }
         let want = needed.max(self.chunk);
         if self.buf.capacity() - self.buf.len() < want {
+            // The buffer is the reader's alone (payloads leave it as copies): once what
+            // was parsed is gone, this reuses its allocation.
             self.buf.reserve(want);
         }
-        let spare = self.buf.spare_capacity_mut();
-        let offered = spare.len();
-        let mut read = ReadBuf::uninit(spare);
-        ready!(Pin::new(stream).poll_read(cx, &mut read))?;
-        let filled = read.filled().len();
-        // SAFETY: `ReadBuf` counts as filled only bytes the stream wrote, and those are
-        // the first `filled` bytes of the spare capacity, right after the buffer's end.
-        #[allow(unsafe_code)]
-        unsafe {
-            self.buf.set_len(self.buf.len() + filled);
-        }
+        let offered = self.buf.capacity() - self.buf.len();
+        let filled = ready!(poll_read_into(&mut self.buf, stream, cx))?;
         if filled == offered && self.chunk < MAX_CHUNK {
             // Busy: the next read may bring more at once.
             self.chunk *= 2;
@@ -194,22 +215,43 @@ impl Reader {
                 let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
                 self.buf.advance(used.min(self.buf.len()));
                 let len = self.check(&header, len)?;
-                self.header = Some((header, len));
+                let direct = len > DIRECT_ABOVE && self.buf.len() < len;
+                if direct {
+                    // The buffer holds the start of this payload and nothing after it.
+                    let mut payload = BytesMut::with_capacity(len);
+                    payload.extend_from_slice(&self.buf);
+                    self.buf.clear();
+                    self.slab = payload;
+                }
+                self.header = Some(Awaited {
+                    header,
+                    len,
+                    direct,
+                });
             }
-            let Some((_, len)) = &self.header else {
+            let Some(awaited) = &self.header else {
                 return Ok(None);
             };
-            let len = *len;
-            if self.buf.len() < len {
+            let (len, direct) = (awaited.len, awaited.direct);
+            let have = if direct {
+                self.slab.len()
+            } else {
+                self.buf.len()
+            };
+            if have < len {
                 return Ok(None);
             }
-            let Some((header, _)) = self.header.take() else {
+            let Some(Awaited { header, .. }) = self.header.take() else {
                 return Ok(None);
             };
-            let payload = if len <= DETACH_BELOW {
+            let payload = if direct {
+                std::mem::take(&mut self.slab).freeze()
+            } else if len <= DETACH_BELOW {
                 self.copy_small(len)
             } else {
-                self.buf.split_to(len).freeze()
+                let payload = Bytes::copy_from_slice(&self.buf[..len]);
+                self.buf.advance(len);
+                payload
             };
             if let Some(message) = self.frame(&header, payload)? {
                 return Ok(Some(message));
@@ -329,6 +371,24 @@ impl Reader {
         };
         Ok(Some(message))
     }
+}
+
+/// Reads once from `stream` into `buf`'s spare capacity; the number of bytes read.
+fn poll_read_into<S: AsyncRead + Unpin>(
+    buf: &mut BytesMut,
+    stream: &mut S,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let mut read = ReadBuf::uninit(buf.spare_capacity_mut());
+    ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+    let filled = read.filled().len();
+    // SAFETY: `ReadBuf` counts as filled only bytes the stream wrote, and those are the
+    // first `filled` bytes of the spare capacity, right after the buffer's end.
+    #[allow(unsafe_code)]
+    unsafe {
+        buf.set_len(buf.len() + filled);
+    }
+    Poll::Ready(Ok(filled))
 }
 
 impl Partial {
@@ -597,6 +657,11 @@ mod tests {
         // 2,000 small frames (128 KB) in reads of a growing chunk.
         assert!(stream.reads <= 10, "{} reads", stream.reads);
         assert!(reader.chunk == MAX_CHUNK, "grew under load");
+        assert!(
+            reader.buf.capacity() < large.len() / 2,
+            "the large payload went straight to its own allocation: {} B of buffer",
+            reader.buf.capacity()
+        );
         // Small payloads are copies, laid end to end in slabs they share: one
         // allocation per slab, not per message, and none keeps the read buffer alive.
         let mut slabs: Vec<(usize, usize)> = Vec::new();
@@ -628,6 +693,33 @@ mod tests {
         let mut stream = Pieces::waiting_after(&more);
         let message = std::future::poll_fn(|cx| reader.poll_next(&mut stream, cx)).await;
         assert!(matches!(message, Some(Ok(Message::Text(t))) if t.as_str() == "after"));
+    }
+
+    #[tokio::test]
+    async fn kept_payloads_leave_the_read_buffer_to_the_reader() {
+        // 16 KiB payloads, read 128 KiB at a time once the chunk has grown, all of
+        // them kept: none shares the read buffer, which each read reuses.
+        let mut bytes = Vec::new();
+        for i in 0..64u8 {
+            bytes.extend(frame(true, 0x2, &[i; 16 * 1024]));
+        }
+        let mut stream = Pieces::waiting_after(&bytes);
+        let mut reader = reader();
+        let kept = ready_messages(&mut reader, &mut stream);
+        assert_eq!(kept.len(), 64);
+        for (i, message) in kept.iter().enumerate() {
+            let Message::Binary(b) = message else {
+                panic!("unexpected {message:?}");
+            };
+            assert!(b[..] == [i as u8; 16 * 1024][..]);
+            assert!(b.is_unique(), "message {i} shares its allocation");
+        }
+        assert_eq!(reader.chunk, MAX_CHUNK, "grew under load");
+        assert!(reader.buf.is_empty());
+        assert!(
+            reader.buf.try_reclaim(MAX_CHUNK),
+            "the read buffer is the reader's alone, whole again once parsed"
+        );
     }
 
     #[tokio::test]
@@ -769,6 +861,31 @@ mod tests {
             payloads in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..3000), 1..12),
             sizes in proptest::collection::vec(1usize..5000, 0..40),
         ) {
+            let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
+            let mut stream = Pieces::new(&bytes, sizes);
+            let (messages, end) = drain(&mut reader(), &mut stream);
+            let got: Vec<Vec<u8>> = messages
+                .into_iter()
+                .map(|m| match m {
+                    Message::Binary(b) => b.to_vec(),
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, payloads);
+            proptest::prop_assert_eq!(
+                end,
+                Error::Protocol(ProtocolError::ResetWithoutClosingHandshake).to_string()
+            );
+        }
+
+        /// Large payloads (read straight into their own allocation) and small ones
+        /// mixed, split at random: the same frames come out.
+        #[test]
+        fn any_split_of_large_and_small_frames_reads_the_same(
+            lens in proptest::collection::vec(proptest::sample::select(vec![0usize, 3, 600, DIRECT_ABOVE, DIRECT_ABOVE + 1, 200_000]), 1..6),
+            sizes in proptest::collection::vec(1usize..100_000, 0..20),
+        ) {
+            let payloads: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, len)| (0..*len).map(|j| (i * 31 + j) as u8).collect()).collect();
             let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
             let mut stream = Pieces::new(&bytes, sizes);
             let (messages, end) = drain(&mut reader(), &mut stream);
