@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite;
 use crate::Setup;
 use crate::bare::{self, BareSocket};
 use crate::ours;
-use crate::report::{Report, Target, per_second, ratio};
+use crate::report::{Report, Target, micros_per_message, per_second, ratio};
 use crate::system::LoadMark;
-use crate::throughput::{CONNECT, Round, describe, server_bound, summarize};
+use crate::throughput::{CONNECT, Round, cpu_per_message, describe, server_bound, summarize};
 
 /// Sockets in all rooms together.
 const SOCKETS: usize = 1_000;
@@ -88,6 +88,29 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         per_second(bare),
         value,
         Target::AtLeast(0.95),
+    );
+    // What the client spends per delivery: the figure a server-bound rate hides.
+    let (ours_cpu, bare_cpu) = (cpu_per_message(&our_rounds), cpu_per_message(&bare_rounds));
+    for (key, cost) in [
+        ("fanout_cpu_us_per_msg", ours_cpu),
+        ("fanout_bare_cpu_us_per_msg", bare_cpu),
+    ] {
+        if let Some(cost) = cost {
+            report.value(key, cost);
+        }
+    }
+    let cpu_ratio = ours_cpu
+        .zip(bare_cpu)
+        .and_then(|(ours, bare)| ratio(ours, bare));
+    if let Some(value) = cpu_ratio {
+        report.value("fanout_cpu_ratio", value);
+    }
+    report.row(
+        "fanout_cpu_ratio (client CPU per delivery)",
+        micros_per_message(ours_cpu),
+        micros_per_message(bare_cpu),
+        cpu_ratio,
+        Target::AtMost(1.10),
     );
 }
 

@@ -216,6 +216,11 @@ pub(crate) fn ratio(ours: f64, baseline: f64) -> Option<f64> {
 }
 
 /// A count per second, readably: `84.1 k/s`.
+/// A CPU cost per message in microseconds, or `?` when it was not measured.
+pub(crate) fn micros_per_message(cost: Option<f64>) -> String {
+    cost.map_or_else(|| "?".to_owned(), |cost| format!("{cost:.2} µs/msg"))
+}
+
 pub(crate) fn per_second(value: f64) -> String {
     if value >= 1e6 {
         format!("{:.2} M/s", value / 1e6)

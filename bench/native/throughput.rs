@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite;
 
 use crate::Setup;
 use crate::ours;
-use crate::report::{Report, Target, median, per_second, ratio};
+use crate::report::{Report, Target, median, micros_per_message, per_second, ratio};
 use crate::system::{Load, LoadMark};
 
 /// Messages in flight.
@@ -300,16 +300,17 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         {
             report.value(&format!("throughput_cpu_{label}_vs_tws_ratio"), value);
         }
-        let micros = |cost: Option<f64>| {
-            cost.map_or_else(|| "?".to_owned(), |cost| format!("{cost:.2} µs/msg"))
-        };
         report.row(
             &figure,
-            micros(ours_cpu),
+            micros_per_message(ours_cpu),
             if secure {
-                micros(bare_cpu)
+                micros_per_message(bare_cpu)
             } else {
-                format!("{} (tws {})", micros(bare_cpu), micros(tws_cpu))
+                format!(
+                    "{} (tws {})",
+                    micros_per_message(bare_cpu),
+                    micros_per_message(tws_cpu)
+                )
             },
             cpu_ratio,
             Target::AtMost(1.10),
@@ -317,8 +318,9 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     }
 }
 
-/// The client's CPU time per echoed message, median over the rounds that measured it.
-fn cpu_per_message(rounds: &[Round]) -> Option<f64> {
+/// The client's CPU time per echoed (or delivered) message in microseconds, median
+/// over the rounds that measured it.
+pub(crate) fn cpu_per_message(rounds: &[Round]) -> Option<f64> {
     let costs: Vec<f64> = rounds
         .iter()
         .filter_map(|round| match round {
