@@ -853,6 +853,21 @@ mod tests {
         (out, "not ended".to_owned())
     }
 
+    /// The binary payloads a reader makes of `bytes` read in pieces of `sizes`, and how
+    /// the stream ended.
+    fn binaries_read_in(bytes: &[u8], sizes: Vec<usize>) -> (Vec<Vec<u8>>, String) {
+        let mut stream = Pieces::new(bytes, sizes);
+        let (messages, end) = drain(&mut reader(), &mut stream);
+        let got = messages
+            .into_iter()
+            .map(|m| match m {
+                Message::Binary(b) => b.to_vec(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        (got, end)
+    }
+
     proptest::proptest! {
         /// However the bytes are split into reads, the same frames come out, and the
         /// end of the stream is a reset.
@@ -862,15 +877,7 @@ mod tests {
             sizes in proptest::collection::vec(1usize..5000, 0..40),
         ) {
             let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
-            let mut stream = Pieces::new(&bytes, sizes);
-            let (messages, end) = drain(&mut reader(), &mut stream);
-            let got: Vec<Vec<u8>> = messages
-                .into_iter()
-                .map(|m| match m {
-                    Message::Binary(b) => b.to_vec(),
-                    other => panic!("unexpected {other:?}"),
-                })
-                .collect();
+            let (got, end) = binaries_read_in(&bytes, sizes);
             proptest::prop_assert_eq!(got, payloads);
             proptest::prop_assert_eq!(
                 end,
@@ -887,15 +894,7 @@ mod tests {
         ) {
             let payloads: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, len)| (0..*len).map(|j| (i * 31 + j) as u8).collect()).collect();
             let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0x2, p)).collect();
-            let mut stream = Pieces::new(&bytes, sizes);
-            let (messages, end) = drain(&mut reader(), &mut stream);
-            let got: Vec<Vec<u8>> = messages
-                .into_iter()
-                .map(|m| match m {
-                    Message::Binary(b) => b.to_vec(),
-                    other => panic!("unexpected {other:?}"),
-                })
-                .collect();
+            let (got, end) = binaries_read_in(&bytes, sizes);
             proptest::prop_assert_eq!(got, payloads);
             proptest::prop_assert_eq!(
                 end,
