@@ -21,7 +21,7 @@ use crate::system::{Load, LoadMark};
 /// Messages in flight.
 pub(crate) const WINDOW: usize = 1_000;
 /// Rounds per client and size; the median counts.
-pub(crate) const ROUNDS: usize = 3;
+pub(crate) const ROUNDS: usize = 5;
 /// Echoes before the measurement starts.
 pub(crate) const WARMUP: Duration = Duration::from_millis(300);
 /// How long echoes are counted.

@@ -14,4 +14,5 @@ pub(crate) mod queue;
 pub(crate) mod redact;
 pub(crate) mod rng;
 pub(crate) mod timers;
+pub(crate) mod trim;
 pub(crate) mod url;

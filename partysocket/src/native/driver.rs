@@ -31,6 +31,7 @@ use web_time::Instant;
 use super::shared::{Shared, State};
 use super::tls::TlsConfig;
 use super::transport::{self, Connection};
+use crate::core::trim::{TrimSchedule, TrimStep};
 use crate::{
     CloseFrame, ConnectRequest, ConnectionState, CredentialsFuture, Output, Transmit,
     TransportError, TransportId, UserCall, Violation,
@@ -53,11 +54,6 @@ const WRITE_BATCH: usize = 256;
 const WRITE_BATCH_BYTES: usize = 128 * 1024;
 /// Passes in one poll before the task yields to the runtime.
 const PASSES: usize = 16;
-/// How long after it grew a buffer the driver gives back what a burst left: buffers
-/// keep their capacity while the socket is busy (no allocation per burst) and shrink
-/// back once it has been quiet.
-const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// The open connection.
 struct Open {
     transport: TransportId,
@@ -112,8 +108,8 @@ pub(crate) struct Driver {
     frames: Vec<tungstenite::Message>,
     calls: Vec<UserCall>,
     handles_gone: bool,
-    /// When the buffers are trimmed next; `None` while none holds spare capacity.
-    trim_at: Option<Instant>,
+    /// When the buffers give back their spare capacity.
+    trim: TrimSchedule,
     /// The last batch stopped at [`WRITE_BATCH`] frames with more to pull: its write
     /// is not flushed, so the next pass adds to it and one flush carries both.
     more_to_pull: bool,
@@ -138,7 +134,7 @@ impl Driver {
             frames: Vec::new(),
             calls: Vec::new(),
             handles_gone: false,
-            trim_at: None,
+            trim: TrimSchedule::default(),
             more_to_pull: false,
         }
     }
@@ -262,7 +258,8 @@ impl Driver {
             // Its outputs (the close, the events) are carried out in the next pass.
             progressed |= self.check_caught_up(&mut state);
             let writers = state.writers_to_wake();
-            let trim_at = self.schedule_trim(&mut state, at);
+            let busy = progressed || !self.batch.is_empty();
+            let trim_at = self.trim_buffers(&mut state, at, busy);
             let deadline = earliest(state.machine.poll_timeout(), trim_at);
             drop(state);
             wakes.run(&self.shared);
@@ -275,7 +272,7 @@ impl Driver {
         // 4. The writes, without the lock; then the timer.
         progressed |= !self.batch.is_empty();
         let deadline = match self.write(cx) {
-            Some(fact) => earliest(self.report_write(fact), self.trim_at),
+            Some(fact) => earliest(self.report_write(fact), self.trim.look_at()),
             None => deadline,
         };
         progressed |= self.poll_timer(deadline, cx);
@@ -283,13 +280,23 @@ impl Driver {
         if progressed { Step::Again } else { Step::Idle }
     }
 
-    /// Gives back what a burst left in the buffers once [`TRIM_AFTER`] has passed
-    /// since one grew, at most once per period however busy the socket; returns when
-    /// to look again.
-    fn schedule_trim(&mut self, state: &mut State, now: Instant) -> Option<Instant> {
-        match self.trim_at {
-            Some(due) if due <= now => {
-                self.trim_at = None;
+    /// Gives back what a burst left in the buffers when the schedule says so (soon
+    /// after the socket went quiet, or once per period while it stays busy); returns
+    /// when to look again.
+    fn trim_buffers(&mut self, state: &mut State, now: Instant, busy: bool) -> Option<Instant> {
+        let step = self.trim.after_pass(now, busy, || {
+            state.machine.spare_capacity() > 0
+                || state.events.capacity() > state.events.len()
+                || self.batch.capacity() > self.batch.len()
+                || self.frames.capacity() > self.frames.len()
+                || self
+                    .open
+                    .as_ref()
+                    .is_some_and(|open| open.conn.has_spare_capacity())
+        });
+        match step {
+            TrimStep::LookAt(at) => at,
+            TrimStep::Trim => {
                 state.machine.trim();
                 state.events.shrink_to_fit();
                 state.trims += 1;
@@ -300,23 +307,9 @@ impl Driver {
                 if let Some(open) = &mut self.open {
                     open.conn.trim();
                 }
-            }
-            Some(_) => {}
-            None => {
-                let spare = state.machine.spare_capacity() > 0
-                    || state.events.capacity() > state.events.len()
-                    || self.batch.capacity() > self.batch.len()
-                    || self.frames.capacity() > self.frames.len()
-                    || self
-                        .open
-                        .as_ref()
-                        .is_some_and(|open| open.conn.has_spare_capacity());
-                if spare {
-                    self.trim_at = Some(now + TRIM_AFTER);
-                }
+                None
             }
         }
-        self.trim_at
     }
 
     /// Pulls the next frames for the open connection, within the batch limits.

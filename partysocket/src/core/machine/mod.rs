@@ -173,8 +173,9 @@ impl Machine {
     ///
     /// The queues keep their capacity while the socket is busy, so that a steady flow
     /// does not allocate anew for every burst; a driver calls this once the socket has
-    /// been quiet for a while (the native driver: a second), so that a burst does not
-    /// pin its peak either.
+    /// been quiet for a while (the native driver: a tenth of a second, or a second
+    /// after they grew under a load that never pauses), so that a burst does not pin
+    /// its peak either.
     pub fn trim(&mut self) {
         self.outputs.shrink_to_fit();
         self.outbox.trim();
