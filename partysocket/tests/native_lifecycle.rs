@@ -220,6 +220,14 @@ fn send_after_the_runtime_is_gone_is_driver_stopped() {
         partysocket::Error::DriverStopped
     );
     assert_eq!(socket.buffered_amount(), 0, "nothing was queued");
+    // The `Sink` says so too, from its first step (readiness), and takes nothing.
+    let mut sink = socket.clone();
+    let sent = futures_util::FutureExt::now_or_never(futures_util::SinkExt::send(
+        &mut sink,
+        partysocket::Message::from("late"),
+    ));
+    assert_eq!(sent, Some(Err(partysocket::Error::DriverStopped)));
+    assert_eq!(socket.buffered_amount(), 0, "nothing was queued");
 }
 
 #[test]

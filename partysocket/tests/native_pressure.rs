@@ -201,6 +201,65 @@ async fn the_handle_is_a_sink() {
     assert!(matches!(refused, partysocket::Error::MessageDropped(_)));
 }
 
+/// The `Sink` follows the network's pace: against a server that stopped reading it
+/// stops being ready once 1 MiB waits unsent, having taken at most the one message that
+/// crossed the mark; when the server reads again it is ready again and nothing fed was
+/// lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sink_is_not_ready_while_a_mebibyte_waits_and_loses_nothing() {
+    const MARK: usize = 1 << 20;
+    let server = mock().await;
+    let built = options(&server, "echo", "sink-stalled")
+        .min_uptime(ms(60_000))
+        .build()
+        .unwrap();
+    let (mut socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    assert_eq!(server.go_silent(true).await, 1);
+    let chunk = "z".repeat(64 * 1024);
+    let mut fed = 0;
+    // The kernel buffers of both ends take a few MB before the mark can be reached.
+    let stopped = tokio::time::timeout(PATIENCE * 2, async {
+        loop {
+            match tokio::time::timeout(ms(500), socket.feed(Message::from(chunk.as_str()))).await {
+                Ok(result) => {
+                    result.unwrap();
+                    fed += 1;
+                    assert!(fed < 2_000, "the sink never pushed back");
+                }
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(stopped.is_ok(), "the sink kept taking messages: {fed} fed");
+    let waiting = socket.buffered_amount();
+    assert!(
+        (MARK..MARK + chunk.len()).contains(&waiting),
+        "not ready with {waiting} bytes unsent ({fed} fed)"
+    );
+    assert_eq!(server.go_silent(false).await, 1);
+    tokio::time::timeout(PATIENCE, socket.flush())
+        .await
+        .expect("the flush completes once the server reads")
+        .unwrap();
+    let echoed = tokio::time::timeout(PATIENCE * 2, async {
+        let mut echoed = 0;
+        while echoed < fed {
+            if let Some(Event::Message(m)) = events.recv().await {
+                if m.as_text().is_some_and(|t| t == chunk) {
+                    echoed += 1;
+                }
+            }
+        }
+        echoed
+    })
+    .await
+    .expect("every fed message is echoed");
+    assert_eq!(echoed, fed);
+}
+
 /// The `Sink` buffers like tokio-tungstenite's: fed messages wait for a flush (one
 /// write for the burst), for 128 KiB to gather, or for the next `send`, which takes
 /// them along in order.

@@ -9,6 +9,8 @@
 //! delivered.
 
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -21,6 +23,10 @@ use crate::{Event, Machine, Message, SendOutcome};
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// What [`State::unsent_for_sink`] was when the lock was last released
+    /// ([`STOPPED`] once the driver stopped), so that the `Sink`'s `poll_ready` needs
+    /// no lock while the socket is well under [`SINK_HIGH_WATER`].
+    sink_unsent: AtomicUsize,
     /// Woken on every change a [`wait_for`](super::PartySocket::wait_for) may care
     /// about: a connection state change, the driver stopping.
     pub(crate) changed: Notify,
@@ -56,6 +62,41 @@ pub(crate) struct State {
     pub(crate) trims: u64,
 }
 
+/// [`Shared::sink_unsent`] once the driver has stopped.
+pub(crate) const STOPPED: usize = usize::MAX;
+
+/// The locked state. Releasing it records what the `Sink` waits for, while the lock is
+/// still held, so the record follows the order of the updates.
+pub(crate) struct StateGuard<'a> {
+    state: MutexGuard<'a, State>,
+    sink_unsent: &'a AtomicUsize,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let unsent = if self.state.driver_stopped {
+            STOPPED
+        } else {
+            self.state.unsent_for_sink()
+        };
+        self.sink_unsent.store(unsent, Ordering::Relaxed);
+    }
+}
+
 /// Above this many unsent bytes the `Sink` implementation reports "not ready".
 pub(crate) const SINK_HIGH_WATER: usize = 1 << 20;
 /// Unsent bytes from which `start_send` wakes the driver without waiting for a flush
@@ -79,16 +120,27 @@ impl Shared {
                 driver_stopped: false,
                 writers: Vec::new(),
             }),
+            sink_unsent: AtomicUsize::new(0),
             changed: Notify::new(),
         })
     }
 
     /// The state, even if a thread panicked while holding it: every update below
     /// leaves it consistent between statements that could panic.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            state: self
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            sink_unsent: &self.sink_unsent,
+        }
+    }
+
+    /// [`State::unsent_for_sink`] as of the last release of the lock, read without it;
+    /// [`STOPPED`] once the driver has stopped.
+    pub(crate) fn sink_unsent(&self) -> usize {
+        self.sink_unsent.load(Ordering::Relaxed)
     }
 
     /// The send path: one lock checks that the driver still runs and queues the message
