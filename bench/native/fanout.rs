@@ -17,7 +17,7 @@ use crate::bare::{self, BareSocket};
 use crate::ours;
 use crate::report::{Report, Target, micros_per_message, per_second, ratio};
 use crate::system::LoadMark;
-use crate::throughput::{CONNECT, Round, cpu_per_message, describe, server_bound, summarize};
+use crate::throughput::{CONNECT, Round, cpu_per_message, describe, shared_limits, summarize};
 
 /// Sockets in all rooms together.
 const SOCKETS: usize = 1_000;
@@ -77,7 +77,7 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
     };
     let ours = summarize(report, "fanout", &our_rounds);
     let bare = summarize(report, "fanout_bare", &bare_rounds);
-    server_bound(report, "fanout", &[&our_rounds, &bare_rounds]);
+    shared_limits(report, "fanout", &[&our_rounds, &bare_rounds]);
     let value = ratio(ours, bare);
     if let Some(value) = value {
         report.value("fanout_ratio", value);

@@ -1,5 +1,5 @@
-//! What Linux reports about processes: resident memory, CPU time, descriptor limits;
-//! each `None` where `/proc` is unavailable.
+//! What Linux reports about processes and the machine: resident memory, CPU time, the
+//! hypervisor's steal time, descriptor limits; each `None` where `/proc` is unavailable.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -28,6 +28,16 @@ pub(crate) fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// Time the hypervisor ran something else while this machine's cores wanted to run
+/// (the `steal` column of `/proc/stat`, all cores together), in seconds since boot.
+pub(crate) fn steal_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    // cpu user nice system idle iowait irq softirq steal ...
+    let ticks: u64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// How busy the client (this process) and the server were over an interval: CPU
 /// seconds per wall second (1.0 = one core fully used).
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +46,9 @@ pub(crate) struct Load {
     pub(crate) client: Option<f64>,
     /// The server process, when known.
     pub(crate) server: Option<f64>,
+    /// Cores' time the hypervisor took for others ([`steal_seconds`]) per wall second:
+    /// on a shared host, a round with much of it ran slower than its neighbours.
+    pub(crate) steal: Option<f64>,
 }
 
 /// The start of an interval over which [`Load`] is measured.
@@ -44,6 +57,7 @@ pub(crate) struct LoadMark {
     at: Instant,
     client: Option<f64>,
     server: Option<f64>,
+    steal: Option<f64>,
     server_pid: Option<u32>,
 }
 
@@ -54,6 +68,7 @@ impl LoadMark {
             at: Instant::now(),
             client: cpu_seconds(None),
             server: server_pid.and_then(|pid| cpu_seconds(Some(pid))),
+            steal: steal_seconds(),
             server_pid,
         }
     }
@@ -68,6 +83,7 @@ impl LoadMark {
                 self.server,
                 self.server_pid.and_then(|pid| cpu_seconds(Some(pid))),
             ),
+            steal: busy(self.steal, steal_seconds()),
         }
     }
 }

@@ -227,7 +227,7 @@ pub(crate) async fn run(setup: &Setup, report: &mut Report) {
         } else {
             summarize(report, &key(Client::Tws), tws)
         };
-        server_bound(report, &format!("throughput {label}"), &[ours, bare, tws]);
+        shared_limits(report, &format!("throughput {label}"), &[ours, bare, tws]);
         let stalls = ours
             .iter()
             .filter(|round| matches!(round, Round::Stalled { .. }))
@@ -367,6 +367,9 @@ pub(crate) fn summarize(report: &mut Report, key: &str, rounds: &[Round]) -> f64
     if let Some(server) = mean(loads.iter().filter_map(|load| load.server).collect()) {
         report.value(&format!("{key}_server_cpu"), server);
     }
+    if let Some(steal) = mean(loads.iter().filter_map(|load| load.steal).collect()) {
+        report.value(&format!("{key}_steal"), steal);
+    }
     rate
 }
 
@@ -374,21 +377,38 @@ pub(crate) fn summarize(report: &mut Report, key: &str, rounds: &[Round]) -> f64
 /// the pace.
 pub(crate) const SERVER_BOUND: f64 = 0.9;
 
-/// Notes when the server was saturated in any round: both clients then run at the
-/// server's pace and the ratio understates the difference between them.
-pub(crate) fn server_bound(report: &mut Report, what: &str, rounds: &[&[Round]]) {
-    let busiest = rounds
-        .iter()
-        .flat_map(|rounds| rounds.iter())
-        .filter_map(|round| match round {
-            Round::Rate(_, load) => load.server,
-            Round::Stalled { .. } => None,
-        })
-        .fold(f64::NAN, f64::max);
-    if busiest >= SERVER_BOUND {
+/// Steal at or above this (of one core, all cores together) in a round means the host
+/// took a noticeable share of the machine from the bench.
+pub(crate) const STOLEN: f64 = 0.1;
+
+/// Notes what the clients shared that may have set the pace: the server, when it was
+/// saturated in any round (both clients then run at its pace and the ratio understates
+/// the difference between them), and the host, when it took time from this machine
+/// (rates are then lower and noisier than on a quiet host; the clients took turns, so a
+/// ratio still compares them, with more noise).
+pub(crate) fn shared_limits(report: &mut Report, what: &str, rounds: &[&[Round]]) {
+    let busiest = |of: fn(&Load) -> Option<f64>| {
+        rounds
+            .iter()
+            .flat_map(|rounds| rounds.iter())
+            .filter_map(|round| match round {
+                Round::Rate(_, load) => of(load),
+                Round::Stalled { .. } => None,
+            })
+            .fold(f64::NAN, f64::max)
+    };
+    let server = busiest(|load| load.server);
+    if server >= SERVER_BOUND {
         report.note(format!(
             "{what}: the server used up to {:.0}% of its core: server-bound, the ratio understates the clients' difference",
-            busiest * 100.0
+            server * 100.0
+        ));
+    }
+    let stolen = busiest(|load| load.steal);
+    if stolen >= STOLEN {
+        report.note(format!(
+            "{what}: the host took up to {:.0}% of a core from this machine in a round (steal): rates are lower and noisier than on a quiet host",
+            stolen * 100.0
         ));
     }
 }
@@ -400,10 +420,11 @@ pub(crate) fn describe(round: Round) -> String {
                 value.map_or_else(|| "?".to_owned(), |value| format!("{:.0}%", value * 100.0))
             };
             format!(
-                "{} (cpu: client {}, server {})",
+                "{} (cpu: client {}, server {}, stolen {})",
                 per_second(rate),
                 busy(load.client),
-                busy(load.server)
+                busy(load.server),
+                busy(load.steal)
             )
         }
         Round::Stalled { echoed, in_flight } => {
