@@ -201,6 +201,22 @@ async fn the_handle_is_a_sink() {
     assert!(matches!(refused, partysocket::Error::MessageDropped(_)));
 }
 
+/// An open socket to `room` of the echo party, its greeting read (nothing else arrives
+/// to wake the driver), with the stable-connection timer far off.
+async fn greeted(
+    server: &party_mock::MockServer,
+    room: &str,
+) -> (PartySocket, partysocket::Events) {
+    let built = options(server, "echo", room)
+        .min_uptime(ms(60_000))
+        .build()
+        .unwrap();
+    let (socket, mut events) = PartySocket::connect(built).unwrap();
+    until(&mut events, is_open).await;
+    until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    (socket, events)
+}
+
 /// The `Sink` follows the network's pace: against a server that stopped reading it
 /// stops being ready once 1 MiB waits unsent, having taken at most the one message that
 /// crossed the mark; when the server reads again it is ready again and nothing fed was
@@ -209,13 +225,7 @@ async fn the_handle_is_a_sink() {
 async fn the_sink_is_not_ready_while_a_mebibyte_waits_and_loses_nothing() {
     const MARK: usize = 1 << 20;
     let server = mock().await;
-    let built = options(&server, "echo", "sink-stalled")
-        .min_uptime(ms(60_000))
-        .build()
-        .unwrap();
-    let (mut socket, mut events) = PartySocket::connect(built).unwrap();
-    until(&mut events, is_open).await;
-    until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    let (mut socket, mut events) = greeted(&server, "sink-stalled").await;
     assert_eq!(server.go_silent(true).await, 1);
     let chunk = "z".repeat(64 * 1024);
     let mut fed = 0;
@@ -264,15 +274,8 @@ async fn the_sink_buffers_until_a_flush_a_full_batch_or_a_send() {
     let server = mock().await;
     // No timer of the socket's may wake the driver during the check below: the
     // stable-connection timer is far off, and the buffers the connection grew are
-    // trimmed (a second after they grew) before it starts.
-    let built = options(&server, "echo", "sink-batch")
-        .min_uptime(ms(60_000))
-        .build()
-        .unwrap();
-    let (mut socket, mut events) = PartySocket::connect(built).unwrap();
-    until(&mut events, is_open).await;
-    // The echo party's greeting first: nothing else arrives to wake the driver.
-    until(&mut events, |e| matches!(e, Event::Message(_))).await;
+    // trimmed (a tenth of a second after it went quiet) before it starts.
+    let (mut socket, mut events) = greeted(&server, "sink-batch").await;
     tokio::time::sleep(ms(1_500)).await;
     for i in 0..10 {
         socket
