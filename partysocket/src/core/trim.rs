@@ -7,8 +7,9 @@
 //!
 //! - **quiet**: once no pass has moved anything for [`QUIET`], everything is given
 //!   back. A socket that just connected (whose queues grew for the handshake's events
-//!   and the greeting) is trimmed this soon, before the next sockets allocate: a
-//!   thousand sockets opened together leave no holes in the heap behind them.
+//!   and the greeting) is trimmed this soon, so that sockets opened one after another
+//!   reuse the blocks the earlier ones gave back instead of leaving them as holes
+//!   between their own allocations.
 //! - **busy**: a socket that never goes quiet is trimmed [`BUSY`] after its buffers
 //!   first held spare capacity anyway, at most once per period, so a burst does not pin
 //!   its peak under a steady trickle.
@@ -125,7 +126,8 @@ mod tests {
             schedule.after_pass(start, true, || true),
             TrimStep::LookAt(Some(start + QUIET))
         );
-        // The greeting, 30 ms later: still within the quiet period it restarts.
+        // The greeting, 30 ms later: the socket was busy again, so the quiet period
+        // starts over.
         let greeting = start + ms(30);
         assert_eq!(
             schedule.after_pass(greeting, true, || unreachable!("already scheduled")),
