@@ -14,5 +14,7 @@ pub(crate) mod queue;
 pub(crate) mod redact;
 pub(crate) mod rng;
 pub(crate) mod timers;
+/// The native driver's trim schedule (the browser driver trims on a rule of its own).
+#[cfg(any(test, feature = "tokio"))]
 pub(crate) mod trim;
 pub(crate) mod url;

@@ -89,11 +89,6 @@ impl TrimSchedule {
         due.look = quiet_until.min(due.busy);
         TrimStep::LookAt(Some(due.look))
     }
-
-    /// When the driver is to look again (what the last pass returned), if it is to.
-    pub(crate) fn look_at(&self) -> Option<Instant> {
-        self.due.map(|due| due.look)
-    }
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ impl Driver {
         };
 
         // 3. Facts, timers and the next frames, under the lock once.
-        let deadline = {
+        let (deadline, trim_at) = {
             let mut state = shared.lock();
             let mut delivered = false;
             let sink_failed = sink_ready.as_ref().err();
@@ -266,13 +266,13 @@ impl Driver {
             for writer in writers {
                 writer.wake();
             }
-            deadline
+            (deadline, trim_at)
         };
 
         // 4. The writes, without the lock; then the timer.
         progressed |= !self.batch.is_empty();
         let deadline = match self.write(cx) {
-            Some(fact) => earliest(self.report_write(fact), self.trim.look_at()),
+            Some(fact) => earliest(self.report_write(fact), trim_at),
             None => deadline,
         };
         progressed |= self.poll_timer(deadline, cx);
