@@ -258,8 +258,9 @@ impl Driver {
             // Its outputs (the close, the events) are carried out in the next pass.
             progressed |= self.check_caught_up(&mut state);
             let writers = state.writers_to_wake();
-            let busy = progressed || !self.batch.is_empty();
-            let trim_at = self.trim_buffers(&mut state, at, busy);
+            // A batch to write is progress too.
+            progressed |= !self.batch.is_empty();
+            let trim_at = self.trim_buffers(&mut state, at, progressed);
             let deadline = earliest(state.machine.poll_timeout(), trim_at);
             drop(state);
             wakes.run(&self.shared);
@@ -270,7 +271,6 @@ impl Driver {
         };
 
         // 4. The writes, without the lock; then the timer.
-        progressed |= !self.batch.is_empty();
         let deadline = match self.write(cx) {
             Some(fact) => earliest(self.report_write(fact), trim_at),
             None => deadline,
